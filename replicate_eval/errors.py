@@ -1,0 +1,90 @@
+"""Every error reval raises on purpose.
+
+    RevalError                  a problem the user can fix; ``str(error)`` is one paragraph
+    ├── ConfigError             the YAML, a file it names, or an environment variable   (exit 2)
+    ├── UsageError              command-line options that do not fit together            (exit 2)
+    └── CellError               one cell could not produce an output; the run goes on
+        ├── TemplateError       a prompt or assertion value could not be rendered
+        └── ProviderError       the provider could not produce an output
+            ├── PredictionError the prediction ran and ended failed, canceled or aborted
+            ├── ApiError        Replicate answered with an HTTP error (problem details)
+            └── NetworkError    Replicate could not be reached
+
+The core raises these and never prints; ``cli`` turns them into messages and exit codes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RevalError(Exception):
+    """Base class: the message is written for the person running reval."""
+
+
+class ConfigError(RevalError):
+    """The config file, a file it references, or an environment variable is wrong."""
+
+
+class UsageError(RevalError):
+    """Command-line options are wrong or contradict each other."""
+
+
+class CellError(RevalError):
+    """One cell (test x prompt x provider) failed to produce an output."""
+
+
+class TemplateError(CellError):
+    """A template could not be rendered for a test, typically because a var is missing."""
+
+
+class ProviderError(CellError):
+    """A provider call failed. Carries what is known about the prediction, if one was made."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        prediction_id: str | None = None,
+        metrics: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.prediction_id = prediction_id
+        self.metrics = metrics or {}
+
+
+class PredictionError(ProviderError):
+    """The prediction reached a terminal status other than ``succeeded``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: str,
+        prediction_id: str | None = None,
+        metrics: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, prediction_id=prediction_id, metrics=metrics)
+        self.status = status
+
+
+class ApiError(ProviderError):
+    """Replicate answered with an HTTP error status."""
+
+    # Statuses that will be the same for every call of a provider: after one, the provider's
+    # remaining cells are reported with the same error instead of repeating the request.
+    PROVIDER_WIDE = frozenset({401, 402, 403, 404})
+
+    def __init__(
+        self, message: str, *, status: int | None, prediction_id: str | None = None
+    ) -> None:
+        super().__init__(message, prediction_id=prediction_id)
+        self.status = status
+
+    @property
+    def provider_wide(self) -> bool:
+        return self.status in self.PROVIDER_WIDE
+
+
+class NetworkError(ProviderError):
+    """The request did not get an HTTP answer (connection refused, timeout, DNS...)."""
