@@ -1,0 +1,138 @@
+"""The assertion table: name -> check, plus validation, evaluation and grading.
+
+Adding an assertion is one entry in ``KINDS``; the generic ``not-`` prefix, ``weight`` and the
+test ``threshold`` work for every kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from replicate_eval.assertions import metrics, python, text
+from replicate_eval.assertions.base import (
+    AssertionKind,
+    AssertionProblem,
+    AssertionSpec,
+    CheckContext,
+    InvalidAssertion,
+)
+from replicate_eval.suggest import did_you_mean
+
+KINDS: dict[str, AssertionKind] = {
+    kind.name: kind
+    for kind in (
+        AssertionKind("equals", text.equals, "any"),
+        AssertionKind("contains", text.contains, "text"),
+        AssertionKind("icontains", text.icontains, "text"),
+        AssertionKind("contains-any", text.contains_any, "texts"),
+        AssertionKind("contains-all", text.contains_all, "texts"),
+        AssertionKind("starts-with", text.starts_with, "text"),
+        AssertionKind("regex", text.regex, "text", prepare=text.prepare_regex),
+        AssertionKind("is-json", text.is_json, "none"),
+        AssertionKind("python", python.python_check, "code", prepare=python.prepare_python),
+        AssertionKind("latency", metrics.latency, "none", needs_threshold=True),
+    )
+}
+
+
+def compile_assertion(
+    type_: str, value: Any, *, weight: float, threshold: float | None, base_dir: Path
+) -> AssertionSpec:
+    """Validate one assertion from the config. Raises InvalidAssertion naming the bad key."""
+    negate = type_.startswith("not-")
+    name = type_.removeprefix("not-")
+    kind = KINDS.get(name)
+    if kind is None:
+        hint = did_you_mean(name, KINDS) or f" (known types: {', '.join(KINDS)})"
+        raise InvalidAssertion("type", f"unknown assertion type `{type_}`{hint}")
+    value = _normalise_value(kind, value)
+    if kind.needs_threshold and (threshold is None or threshold <= 0):
+        raise InvalidAssertion("threshold", f"`{name}` needs a positive `threshold`")
+    prepared = kind.prepare(value, base_dir) if kind.prepare else None
+    return AssertionSpec(
+        type=type_,
+        kind=name,
+        negate=negate,
+        value=value,
+        value_kind=kind.value,
+        weight=weight,
+        threshold=threshold,
+        prepared=prepared,
+    )
+
+
+def _normalise_value(kind: AssertionKind, value: Any) -> Any:
+    scalar = (str, int, float)
+    if kind.value == "none":
+        if value is not None:
+            raise InvalidAssertion("value", f"`{kind.name}` takes no `value`")
+        return None
+    if value is None or isinstance(value, bool):
+        raise InvalidAssertion("value", f"`{kind.name}` needs a `value`")
+    if kind.value == "text":
+        if not isinstance(value, scalar):
+            raise InvalidAssertion("value", f"`{kind.name}` needs one text `value`")
+        return str(value)
+    if kind.value == "texts":
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(i, scalar) for i in items):
+            raise InvalidAssertion("value", f"`{kind.name}` needs a list of texts")
+        texts = [str(item).strip() if isinstance(value, str) else str(item) for item in items]
+        texts = [t for t in texts if t]
+        if not texts:
+            raise InvalidAssertion("value", f"`{kind.name}` needs at least one text")
+        return texts
+    return value
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One assertion applied to one output."""
+
+    type: str
+    value: Any
+    weight: float
+    passed: bool
+    score: float
+    reason: str
+
+
+def evaluate(spec: AssertionSpec, output: str, ctx: CheckContext) -> Verdict:
+    kind = KINDS[spec.kind]
+    try:
+        outcome = kind.check(output, spec.value, spec, ctx)
+    except AssertionProblem as problem:
+        return Verdict(spec.type, spec.value, spec.weight, False, 0.0, str(problem))
+    passed, score = outcome.passed, outcome.final_score
+    if spec.negate:
+        passed, score = not passed, 1.0 - score
+    return Verdict(spec.type, spec.value, spec.weight, passed, score, outcome.reason)
+
+
+@dataclass(frozen=True)
+class Grade:
+    passed: bool
+    score: float
+    reason: str | None  # why the cell failed; None when it passed
+
+
+def grade(verdicts: Sequence[Verdict], threshold: float | None) -> Grade:
+    """Weighted score of the verdicts; pass when all weighted ones pass, or score >= threshold.
+
+    An assertion with weight 0 is reported but neither counts toward the score nor fails the cell.
+    """
+    counted = [v for v in verdicts if v.weight > 0]
+    total = sum(v.weight for v in counted)
+    score = sum(v.weight * v.score for v in counted) / total if total else 1.0
+    failures = [f"{v.type}: {v.reason}" for v in counted if not v.passed]
+    if threshold is not None:
+        if score >= threshold:
+            return Grade(True, score, None)
+        detail = f" ({'; '.join(failures)})" if failures else ""
+        return Grade(
+            False, score, f"score {score:.2f} is below the threshold {threshold:g}{detail}"
+        )
+    return Grade(not failures, score, "; ".join(failures) or None)
