@@ -1,0 +1,219 @@
+"""``load_config``: the YAML file -> a resolved, validated ``EvalConfig``.
+
+Everything that can be checked without calling a model is checked here, and every problem is
+reported at once with its file, line and key path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from replicate_eval.assertions import AssertionSpec, InvalidAssertion, compile_assertion
+from replicate_eval.config.problems import Problem, problems_from_validation, raise_problems
+from replicate_eval.config.providers import ProviderConfig, ProviderProblems, resolve_provider
+from replicate_eval.config.schema import AssertionEntry, ConfigFile, PromptEntry, TestEntry
+from replicate_eval.config.yaml_source import Loc, YamlDocument, read_yaml
+from replicate_eval.errors import ConfigError
+from replicate_eval.templating import Templates, TemplateSyntax, curly_vars
+
+FILE_PREFIX = "file://"
+
+
+@dataclass(frozen=True)
+class Prompt:
+    index: int
+    label: str
+    template: str
+    source: Path | None = None  # the file it was read from, if any
+
+
+@dataclass(frozen=True)
+class TestCase:
+    index: int
+    description: str | None
+    vars: Mapping[str, Any]
+    assertions: tuple[AssertionSpec, ...]
+    threshold: float | None
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    path: Path
+    description: str | None
+    template_syntax: TemplateSyntax
+    prompts: tuple[Prompt, ...]
+    providers: tuple[ProviderConfig, ...]
+    tests: tuple[TestCase, ...]
+    warnings: tuple[str, ...] = ()
+
+
+def load_config(path: Path, env: Mapping[str, str]) -> EvalConfig:
+    """Read and validate ``path``. Raises ConfigError listing every problem found."""
+    doc = read_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise ConfigError(
+            f"{path}: the top level must be a mapping with `prompts`, `providers` and `tests`."
+        )
+    try:
+        file = ConfigFile.model_validate(doc.data)
+    except ValidationError as exc:
+        raise_problems(doc, problems_from_validation(exc))
+
+    problems: list[Problem] = []
+    templates = Templates(file.template_syntax)
+    base_dir = path.parent
+    prompts = _resolve_prompts(file.prompts, base_dir, templates, problems)
+    providers = _resolve_providers(file, env, problems)
+    tests = _resolve_tests(file, base_dir, problems)
+    if problems:
+        raise_problems(doc, problems)
+    return EvalConfig(
+        path=path,
+        description=file.description,
+        template_syntax=file.template_syntax,
+        prompts=tuple(prompts),
+        providers=tuple(providers),
+        tests=tuple(tests),
+        warnings=tuple(_syntax_warnings(doc, prompts, tests, file.template_syntax)),
+    )
+
+
+def _resolve_prompts(
+    entries: list[PromptEntry], base_dir: Path, templates: Templates, problems: list[Problem]
+) -> list[Prompt]:
+    prompts: list[Prompt] = []
+    labels: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        loc: Loc = ("prompts", index)
+        template, source = entry.raw, None
+        if template.startswith(FILE_PREFIX):
+            source = base_dir / template.removeprefix(FILE_PREFIX)
+            try:
+                template = source.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                problems.append(
+                    Problem(
+                        loc,
+                        f"cannot read prompt file {source}: "
+                        f"{getattr(exc, 'strerror', None) or exc}",
+                    )
+                )
+                continue
+        syntax = templates.check(template)
+        if syntax:
+            where = f" (line {syntax.line} of the prompt)" if syntax.line else ""
+            problems.append(Problem(loc, f"template syntax error{where}: {syntax.message}"))
+            continue
+        label = entry.label or _derived_label(entry.raw, template)
+        if label in labels:
+            if entry.label:
+                problems.append(
+                    Problem(
+                        (*loc, "label"),
+                        f"label `{label}` is already used by prompts[{labels[label]}]",
+                    )
+                )
+                continue
+            label = f"{label} #{index + 1}"
+        labels[label] = index
+        prompts.append(Prompt(index, label, template, source))
+    return prompts
+
+
+def _derived_label(raw: str, template: str) -> str:
+    if raw.startswith(FILE_PREFIX):
+        return raw.removeprefix(FILE_PREFIX)
+    text = " ".join(template.split())
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _resolve_providers(
+    file: ConfigFile, env: Mapping[str, str], problems: list[Problem]
+) -> list[ProviderConfig]:
+    providers: list[ProviderConfig] = []
+    labels: dict[str, int] = {}
+    for index, entry in enumerate(file.providers):
+        try:
+            provider = resolve_provider(entry, index, env)
+        except ProviderProblems as exc:
+            problems.extend(exc.problems)
+            continue
+        if provider.label in labels:
+            if entry.label:
+                problems.append(
+                    Problem(
+                        ("providers", index, "label"),
+                        f"label `{entry.label}` "
+                        f"is already used by providers[{labels[entry.label]}]",
+                    )
+                )
+                continue
+            provider = replace(provider, label=f"{provider.label} #{index + 1}")
+        labels[provider.label] = index
+        providers.append(provider)
+    return providers
+
+
+def _resolve_tests(file: ConfigFile, base_dir: Path, problems: list[Problem]) -> list[TestCase]:
+    default = file.default_test or TestEntry()
+    default_asserts = _compile_all(default.assert_, ("defaultTest",), base_dir, problems)
+    entries = file.tests or [TestEntry()]
+    tests = []
+    for index, entry in enumerate(entries):
+        asserts = _compile_all(entry.assert_, ("tests", index), base_dir, problems)
+        tests.append(
+            TestCase(
+                index=index,
+                description=entry.description,
+                vars={**default.vars, **entry.vars},
+                assertions=(*default_asserts, *asserts),
+                threshold=entry.threshold if entry.threshold is not None else default.threshold,
+            )
+        )
+    return tests
+
+
+def _compile_all(
+    entries: list[AssertionEntry], owner: Loc, base_dir: Path, problems: list[Problem]
+) -> tuple[AssertionSpec, ...]:
+    specs = []
+    for index, entry in enumerate(entries):
+        try:
+            specs.append(
+                compile_assertion(
+                    entry.type,
+                    entry.value,
+                    weight=entry.weight,
+                    threshold=entry.threshold,
+                    base_dir=base_dir,
+                )
+            )
+        except InvalidAssertion as exc:
+            problems.append(Problem((*owner, "assert", index, exc.field), str(exc)))
+    return tuple(specs)
+
+
+def _syntax_warnings(
+    doc: YamlDocument, prompts: list[Prompt], tests: list[TestCase], syntax: TemplateSyntax
+) -> list[str]:
+    """Warn once when `{{var}}` under angle syntax would be sent literally."""
+    if syntax != "angle":
+        return []
+    names = {name for test in tests for name in test.vars}
+    hits = {p.label: found for p in prompts if (found := curly_vars(p.template, names))}
+    if not hits:
+        return []
+    listing = "; ".join(
+        f"prompt `{label}` has " + ", ".join(f"{{{{{name}}}}}" for name in found)
+        for label, found in hits.items()
+    )
+    return [
+        f"{doc.path}: {listing}. reval's default template syntax is `<<var>>`, so these are "
+        "sent as literal text. Write `<<name>>` instead, or add `template_syntax: curly` at "
+        "the top of the config to use `{{name}}` as promptfoo does."
+    ]

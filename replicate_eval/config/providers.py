@@ -1,0 +1,276 @@
+"""Provider entries: which model an id names, and what goes into that model's input.
+
+Resolution happens once, at load time: flat options and ``config:`` are merged, environment
+fallbacks (``REPLICATE_TEMPERATURE``...) are parsed, and the token is found. Providers never
+read the environment themselves.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, SecretStr, TypeAdapter, ValidationError
+
+from replicate_eval.config.problems import Problem, problems_from_validation
+from replicate_eval.config.schema import ProviderEntry, StrictModel
+from replicate_eval.config.yaml_source import Loc
+from replicate_eval.suggest import did_you_mean
+
+_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
+_VERSION = re.compile(r"^[0-9a-f]{64}$")
+
+PROVIDER_ID_FORMS = (
+    "`replicate:owner/name`, `replicate:owner/name:version` and `replicate:deployment:owner/name`"
+)
+
+
+@dataclass(frozen=True)
+class ReplicateTarget:
+    """What a ``replicate:`` id points at: a model, one of its versions, or a deployment."""
+
+    owner: str
+    name: str
+    version: str | None = None
+    deployment: bool = False
+
+    @property
+    def slug(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+def parse_provider_id(provider_id: str) -> ReplicateTarget:
+    """Parse ``replicate:[deployment:]owner/name[:version]``; ValueError says what is wrong."""
+    prefix, sep, rest = provider_id.partition(":")
+    if not sep or prefix != "replicate":
+        hint = did_you_mean(prefix, ["replicate"]) if sep else ""
+        raise ValueError(f"unknown provider `{provider_id}`{hint}; reval runs {PROVIDER_ID_FORMS}")
+    deployment = rest.startswith("deployment:")
+    if deployment:
+        rest = rest.removeprefix("deployment:")
+    elif rest.startswith("image:"):
+        raise ValueError(
+            f"`{provider_id}`: image models (`replicate:image:`) are not supported yet"
+        )
+    slug, _, version = rest.partition(":")
+    if not _SLUG.match(slug):
+        raise ValueError(f"`{provider_id}`: expected `owner/name` after `replicate:`, got `{slug}`")
+    if deployment and version:
+        raise ValueError(f"`{provider_id}`: a deployment id has no version")
+    if version and not _VERSION.match(version):
+        raise ValueError(
+            f"`{provider_id}`: a version id is 64 lowercase hex characters, got `{version}`"
+        )
+    owner, name = slug.split("/")
+    return ReplicateTarget(owner, name, version or None, deployment)
+
+
+class PromptAffixes(StrictModel):
+    prefix: str = ""
+    suffix: str = ""
+
+
+class ReplicateTextOptions(BaseModel):
+    """Options of a ``replicate:`` text provider. Unknown keys are model inputs, sent as is."""
+
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+
+    apiKey: str | None = None
+    prompt: PromptAffixes | None = None
+    temperature: float | None = None
+    max_length: int | None = None
+    max_new_tokens: int | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    repetition_penalty: float | None = None
+    system_prompt: str | None = None
+    stop_sequences: str | list[str] | None = None
+    seed: int | None = None
+
+
+# promptfoo's environment fallbacks: used when the provider does not set the option.
+ENV_FALLBACKS: dict[str, str] = {
+    "temperature": "REPLICATE_TEMPERATURE",
+    "max_length": "REPLICATE_MAX_LENGTH",
+    "max_new_tokens": "REPLICATE_MAX_NEW_TOKENS",
+    "top_p": "REPLICATE_TOP_P",
+    "top_k": "REPLICATE_TOP_K",
+    "repetition_penalty": "REPLICATE_REPETITION_PENALTY",
+    "system_prompt": "REPLICATE_SYSTEM_PROMPT",
+    "stop_sequences": "REPLICATE_STOP_SEQUENCES",
+    "seed": "REPLICATE_SEED",
+}
+TOKEN_ENV_VARS = ("REPLICATE_API_TOKEN", "REPLICATE_API_KEY")
+
+# Keys that look like a token: sending one as a model input would leak it into the prediction.
+_TOKEN_LIKE = {"apikey", "apitoken", "token", "replicateapitoken", "replicateapikey"}
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """A ``replicate:`` text provider, fully resolved."""
+
+    index: int
+    id: str
+    label: str
+    target: ReplicateTarget
+    input_options: Mapping[str, Any]  # model inputs other than prompt and system_prompt
+    system_prompt: str | None
+    prefix: str
+    suffix: str
+    token: SecretStr = field(repr=False)
+    token_source: str  # where the token came from, for messages (never the token itself)
+
+
+class ProviderProblems(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+
+def resolve_provider(entry: ProviderEntry, index: int, env: Mapping[str, str]) -> ProviderConfig:
+    """Validate options, apply environment fallbacks, find the token. Raises ProviderProblems."""
+    here: Loc = ("providers", index)
+    try:
+        target = parse_provider_id(entry.id)
+    except ValueError as exc:
+        raise ProviderProblems([Problem((*here, "id"), str(exc))]) from None
+
+    merged, problems = _merge_options(entry, here)
+    if problems:
+        raise ProviderProblems(problems)
+    try:
+        options = ReplicateTextOptions.model_validate(merged)
+    except ValidationError as exc:
+        raise ProviderProblems(
+            [_relocate(p, entry, here) for p in problems_from_validation(exc)]
+        ) from None
+
+    values, problems = _apply_env_fallbacks(options, env, here)
+    token, token_source = _find_token(options, env)
+    if token is None:
+        problems.append(
+            Problem(
+                here,
+                (
+                    f"no Replicate API token for `{entry.id}`: set REPLICATE_API_TOKEN "
+                    "(create one at https://replicate.com/account/api-tokens) "
+                    "or add `apiKey` to this provider"
+                ),
+            )
+        )
+    if problems:
+        raise ProviderProblems(problems)
+    assert token is not None
+    affixes = options.prompt or PromptAffixes()
+    system_prompt = values.pop("system_prompt", None)
+    return ProviderConfig(
+        index=index,
+        id=entry.id,
+        label=entry.label or entry.id,
+        target=target,
+        input_options=values,
+        system_prompt=system_prompt,
+        prefix=affixes.prefix,
+        suffix=affixes.suffix,
+        token=SecretStr(token),
+        token_source=token_source,
+    )
+
+
+def _merge_options(entry: ProviderEntry, here: Loc) -> tuple[dict[str, Any], list[Problem]]:
+    """Flat options and ``config:`` into one mapping; flat prefix/suffix into ``prompt``."""
+    problems: list[Problem] = []
+    merged = dict(entry.config)
+    flat = dict(entry.flat)
+    affixes = {key: flat.pop(key) for key in ("prefix", "suffix") if key in flat}
+    for key, value in flat.items():
+        if key in merged:
+            problems.append(
+                Problem((*here, key), "set both beside `id` and under `config:`; keep one")
+            )
+        merged[key] = value
+    if affixes:
+        prompt = merged.get("prompt")
+        prompt = dict(prompt) if isinstance(prompt, dict) else {}
+        for key, value in affixes.items():
+            if key in prompt:
+                problems.append(
+                    Problem(
+                        (*here, key), f"set both as `{key}` and as `config.prompt.{key}`; keep one"
+                    )
+                )
+            prompt[key] = value
+        merged["prompt"] = prompt
+    for key in merged:
+        normalised = str(key).lower().replace("_", "").replace("-", "")
+        if normalised in _TOKEN_LIKE and key != "apiKey":
+            loc = (*here, key) if key in entry.flat else (*here, "config", key)
+            problems.append(
+                Problem(
+                    loc,
+                    "unknown key; did you mean `apiKey`? "
+                    "(reval never sends a token as a model input)",
+                )
+            )
+    return merged, problems
+
+
+def _relocate(problem: Problem, entry: ProviderEntry, here: Loc) -> Problem:
+    """Point at the key where the user wrote it: flat beside ``id`` or under ``config:``."""
+    loc = problem.loc
+    if loc[:1] == ("prompt",) and len(loc) > 1 and loc[1] in entry.flat:
+        return Problem((*here, loc[1], *loc[2:]), problem.message)
+    if loc and loc[0] in entry.flat:
+        return Problem((*here, *loc), problem.message)
+    return Problem((*here, "config", *loc), problem.message)
+
+
+def _apply_env_fallbacks(
+    options: ReplicateTextOptions, env: Mapping[str, str], here: Loc
+) -> tuple[dict[str, Any], list[Problem]]:
+    values = {
+        key: value
+        for key, value in options.model_dump(exclude={"apiKey", "prompt"}).items()
+        if value is not None
+    }
+    problems = []
+    for option, variable in ENV_FALLBACKS.items():
+        raw = env.get(variable, "")
+        if option in values or not raw.strip():
+            continue
+        annotation: Any = ReplicateTextOptions.model_fields[option].annotation
+        try:
+            value = TypeAdapter(annotation).validate_python(
+                raw.strip() if option != "system_prompt" else raw
+            )
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError("not finite")
+        except (ValidationError, ValueError):
+            kind = {int: "a whole number", float: "a number"}.get(_base_type(annotation), "valid")
+            message = (
+                f"environment variable {variable}={raw!r} is not {kind}; "
+                f"it sets `{option}` because this provider does not. Fix or unset it"
+            )
+            problems.append(Problem(here, message))
+            continue
+        values[option] = value
+    return values, problems
+
+
+def _base_type(annotation: Any) -> Any:
+    args = [arg for arg in getattr(annotation, "__args__", ()) if arg is not type(None)]
+    return args[0] if len(args) == 1 else annotation
+
+
+def _find_token(options: ReplicateTextOptions, env: Mapping[str, str]) -> tuple[str | None, str]:
+    if options.apiKey and options.apiKey.strip():
+        return options.apiKey.strip(), "`apiKey` in the config"
+    for variable in TOKEN_ENV_VARS:
+        value = env.get(variable, "").strip()
+        if value:
+            return value, variable
+    return None, ""

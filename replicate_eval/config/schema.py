@@ -1,0 +1,140 @@
+"""The YAML file as written, validated by pydantic.
+
+These models mirror the file; ``load.py`` turns them into the resolved dataclasses the rest of
+reval uses. Every mapping rejects unknown keys with the closest valid key in the message.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from replicate_eval.suggest import did_you_mean
+
+
+class StrictModel(BaseModel):
+    """Strict types (YAML types are explicit) and no unknown keys."""
+
+    model_config = ConfigDict(strict=True, frozen=True, populate_by_name=True)
+
+    # Extra words for specific unknown keys, e.g. promptfoo options reval handles elsewhere.
+    key_hints: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def allowed_keys(cls) -> list[str]:
+        return [field.alias or name for name, field in cls.model_fields.items()]
+
+    @classmethod
+    def prepare(cls, data: Any) -> Any:
+        """Rewrite shorthand forms into the full mapping before keys are checked."""
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_unknown_keys(cls, data: Any) -> Any:
+        data = cls.prepare(data)
+        if isinstance(data, dict):
+            allowed = cls.allowed_keys()
+            for key in data:
+                if key not in allowed:
+                    hint = cls.key_hints.get(str(key)) or did_you_mean(str(key), allowed)
+                    raise PydanticCustomError(
+                        "unknown_key",
+                        "unknown key{hint}",
+                        {"key": key, "hint": hint or f" (valid keys: {', '.join(allowed)})"},
+                    )
+        return data
+
+
+class AssertionEntry(StrictModel):
+    type: str
+    value: Any = None
+    weight: float = Field(1.0, ge=0)
+    threshold: float | None = None
+
+
+class TestEntry(StrictModel):
+    description: str | None = None
+    vars: dict[str, Any] = Field(default_factory=dict)
+    assert_: list[AssertionEntry] = Field(default_factory=list, alias="assert")
+    threshold: float | None = Field(None, ge=0, le=1)
+
+
+class PromptEntry(StrictModel):
+    raw: str
+    label: str | None = None
+
+
+class ProviderEntry(StrictModel):
+    """A provider as written: ``id``, ``label``, ``config``, and options written flat beside ``id``.
+
+    promptfoo's documents put options either under ``config:`` or directly beside ``id``; both
+    mean the same. ``flat`` keeps the second kind apart so errors can point where the user wrote.
+    """
+
+    RESERVED: ClassVar[tuple[str, ...]] = ("id", "label", "config")
+
+    id: str
+    label: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    flat: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def prepare(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"id": data}
+        if not isinstance(data, dict):
+            return data
+        flat = {key: value for key, value in data.items() if key not in cls.RESERVED}
+        for key in flat:
+            _reject_near_miss(str(key), cls.RESERVED, where="beside `id`")
+        return {**{k: v for k, v in data.items() if k in cls.RESERVED}, "flat": flat}
+
+    @classmethod
+    def allowed_keys(cls) -> list[str]:
+        return [*cls.RESERVED, "flat"]
+
+
+def _reject_near_miss(key: str, reserved: tuple[str, ...], *, where: str) -> None:
+    """A flat key that looks like a misspelt reserved key is almost surely a typo, not an input."""
+    hint = did_you_mean(key, reserved, cutoff=0.75)
+    if hint:
+        raise PydanticCustomError(
+            "unknown_key",
+            "unknown key {where}{hint} "
+            "(to send it to the model as an input, put it under `config:`)",
+            {"key": key, "hint": hint, "where": where},
+        )
+
+
+class ConfigFile(StrictModel):
+    key_hints: ClassVar[dict[str, str]] = {
+        "outputPath": "; reval writes result files with `reval run -o FILE`",
+        "sharing": "; reval never uploads results, remove this key",
+    }
+
+    description: str | None = None
+    prompts: list[PromptEntry]
+    providers: list[ProviderEntry]
+    tests: list[TestEntry] = Field(default_factory=list)
+    default_test: TestEntry | None = Field(None, alias="defaultTest")
+    template_syntax: Literal["angle", "curly"] = "angle"
+
+    @classmethod
+    def prepare(cls, data: Any) -> Any:
+        """``prompts: "x"`` and ``providers: "y"`` mean one-item lists; a string means ``raw``."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        prompts = data.get("prompts")
+        if isinstance(prompts, str):
+            prompts = [prompts]
+        if isinstance(prompts, list):
+            data["prompts"] = [{"raw": p} if isinstance(p, str) else p for p in prompts]
+        if isinstance(data.get("providers"), str):
+            data["providers"] = [data["providers"]]
+        if data.get("tests") is None:
+            data.pop("tests", None)
+        return data
