@@ -1,12 +1,14 @@
-"""Shared fixtures: an isolated environment and config files."""
+"""Shared fixtures: an isolated environment, config files and the fake Replicate API."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.fake_replicate import FakeReplicate
 
 
 @pytest.fixture(autouse=True)
@@ -32,3 +34,16 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def fake_replicate(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeReplicate]:
+    """A running fake Replicate API; the SDK reaches it through REPLICATE_BASE_URL.
+
+    The test fails if anything sent or answered broke Replicate's OpenAPI document.
+    """
+    with FakeReplicate(hold_cap=0.2) as fake:
+        monkeypatch.setenv("REPLICATE_BASE_URL", fake.url)
+        monkeypatch.setenv("REPLICATE_API_TOKEN", fake.token)
+        yield fake
+    assert fake.contract_violations == []

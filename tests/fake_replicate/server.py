@@ -1,0 +1,461 @@
+"""The fake Replicate API: a real HTTP server on 127.0.0.1 that the SDK reaches over a socket.
+
+Point the SDK at it with ``REPLICATE_BASE_URL`` (or ``base_url``). It speaks the parts of the
+official API that reval uses, the way the OpenAPI document and the reference notes describe:
+bearer-token auth with a 401 problem body, ``Prefer: wait`` holds, prediction lifecycles with
+polling and cancel, problem-details errors, and scripted faults (429 with ``retry_after``,
+5xx...). Every request is recorded for tests to assert on, and every body is checked against the
+OpenAPI document (see contract.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from tests.fake_replicate import contract
+from tests.fake_replicate.models import Behaviour, FakeModel, echo, version_id
+from tests.fake_replicate.predictions import TERMINAL, FakePrediction, new_prediction_id
+
+DEFAULT_TOKEN = "r8_fake_token_for_tests_0123456789abcdef"
+NOT_FOUND = {"detail": "The requested resource could not be found.", "status": 404}
+UNAUTHENTICATED = {
+    "title": "Unauthenticated",
+    "detail": "You did not pass a valid authentication token",
+    "status": 401,
+}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]  # lower-cased names
+    body: Any  # parsed JSON, raw text, or None
+    at: float
+
+    @property
+    def token(self) -> str | None:
+        auth = self.headers.get("authorization", "")
+        return auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
+
+
+@dataclass
+class Fault:
+    """A scripted answer to the next matching request(s), before normal handling."""
+
+    method: str
+    path: re.Pattern[str]
+    status: int
+    body: Any
+    headers: dict[str, str]
+    times: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    template: str | None = None  # OpenAPI path template, for the contract check
+
+
+Route = tuple[str, re.Pattern[str], str, Callable[..., Answer]]
+
+
+class FakeReplicate:
+    def __init__(self, *, tokens: tuple[str, ...] = (DEFAULT_TOKEN,), hold_cap: float = 60.0):
+        self.tokens = set(tokens)
+        self.token = tokens[0]
+        # The longest a `Prefer: wait` request is held (Replicate: 60 s). Tests shorten it to
+        # reach the polling path quickly.
+        self.hold_cap = hold_cap
+        self.models: dict[str, FakeModel] = {}
+        self.deployments: dict[str, FakeModel] = {}
+        self.predictions: dict[str, FakePrediction] = {}
+        self.requests: list[RecordedRequest] = []
+        self.contract_violations: list[str] = []
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._routes: list[Route] = [
+            ("POST", re.compile(r"^/v1/predictions$"), "/predictions", self._create_by_version),
+            (
+                "GET",
+                re.compile(r"^/v1/predictions/(?P<id>[^/]+)$"),
+                "/predictions/{prediction_id}",
+                self._get_prediction,
+            ),
+            (
+                "POST",
+                re.compile(r"^/v1/predictions/(?P<id>[^/]+)/cancel$"),
+                "/predictions/{prediction_id}/cancel",
+                self._cancel_prediction,
+            ),
+            (
+                "POST",
+                re.compile(r"^/v1/models/(?P<owner>[^/]+)/(?P<name>[^/]+)/predictions$"),
+                "/models/{model_owner}/{model_name}/predictions",
+                self._create_by_model,
+            ),
+            (
+                "POST",
+                re.compile(r"^/v1/deployments/(?P<owner>[^/]+)/(?P<name>[^/]+)/predictions$"),
+                "/deployments/{deployment_owner}/{deployment_name}/predictions",
+                self._create_by_deployment,
+            ),
+            (
+                "GET",
+                re.compile(r"^/v1/models/(?P<owner>[^/]+)/(?P<name>[^/]+)$"),
+                "/models/{model_owner}/{model_name}",
+                self._get_model,
+            ),
+            (
+                "GET",
+                re.compile(
+                    r"^/v1/models/(?P<owner>[^/]+)/(?P<name>[^/]+)/versions/(?P<version>[^/]+)$"
+                ),
+                "/models/{model_owner}/{model_name}/versions/{version_id}",
+                self._get_version,
+            ),
+        ]
+
+    # --- set-up ------------------------------------------------------------------------------
+    def add_model(
+        self,
+        slug: str,
+        behaviour: Behaviour = echo,
+        *,
+        official: bool = False,
+        versions: list[str] | None = None,
+        **fields: Any,
+    ) -> FakeModel:
+        owner, name = slug.split("/")
+        model = FakeModel(
+            owner,
+            name,
+            behaviour,
+            official=official,
+            versions=versions or [version_id(slug)],
+            **fields,
+        )
+        self.models[slug] = model
+        return model
+
+    def add_deployment(self, slug: str, model: FakeModel) -> None:
+        self.deployments[slug] = model
+
+    def fail_next(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        body: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` requests whose path matches the regex ``path`` with this."""
+        self._faults.append(Fault(method, re.compile(path), status, body, headers or {}, times))
+
+    # --- inspection --------------------------------------------------------------------------
+    def received(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
+        """Recorded requests, optionally filtered by method and exact path."""
+        with self._lock:
+            return [
+                r
+                for r in self.requests
+                if (method is None or r.method == method) and (path is None or r.path == path)
+            ]
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeReplicate:
+        contract.load()
+        fake = self
+
+        class Handler(_Handler):
+            server_fake = fake
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeReplicate:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- request handling --------------------------------------------------------------------
+    def handle(self, request: RecordedRequest) -> Answer:
+        with self._lock:
+            self.requests.append(request)
+            fault = self._take_fault(request)
+        if fault:
+            return Answer(fault.status, fault.body, fault.headers)
+        if request.token not in self.tokens:
+            return Answer(401, UNAUTHENTICATED)
+        for method, pattern, template, handler in self._routes:
+            match = pattern.match(request.path)
+            if match and method == request.method:
+                violations = contract.request_problems(method, template, request.body)
+                if violations:
+                    self._violate(violations)
+                    return Answer(
+                        422, {"title": "Invalid request", "detail": violations[0], "status": 422}
+                    )
+                answer = handler(request, **match.groupdict())
+                return Answer(answer.status, answer.body, answer.headers, template)
+        return Answer(404, NOT_FOUND)
+
+    def check_response(self, method: str, answer: Answer) -> None:
+        if answer.template is not None:
+            self._violate(
+                contract.response_problems(method, answer.template, answer.status, answer.body)
+            )
+
+    def _violate(self, problems: list[str]) -> None:
+        with self._lock:
+            self.contract_violations.extend(problems)
+
+    def _take_fault(self, request: RecordedRequest) -> Fault | None:
+        for fault in self._faults:
+            if fault.method == request.method and fault.path.search(request.path):
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
+    # --- endpoints ---------------------------------------------------------------------------
+    def _create_by_version(self, request: RecordedRequest) -> Answer:
+        version = request.body["version"]
+        # The API also accepts `owner/name:version` here.
+        version = version.rsplit(":", 1)[-1]
+        model = next((m for m in self.models.values() if version in m.versions), None)
+        if model is None:
+            return Answer(
+                422,
+                {
+                    "title": "Invalid version or not permitted",
+                    "detail": "The specified version does not exist (or perhaps you don't have "
+                    "permission to use it?)",
+                    "status": 422,
+                },
+            )
+        return self._create(request, model, version)
+
+    def _create_by_model(self, request: RecordedRequest, owner: str, name: str) -> Answer:
+        model = self.models.get(f"{owner}/{name}")
+        if model is None or not model.official:
+            return Answer(404, NOT_FOUND)
+        return self._create(request, model, "hidden")
+
+    def _create_by_deployment(self, request: RecordedRequest, owner: str, name: str) -> Answer:
+        slug = f"{owner}/{name}"
+        model = self.deployments.get(slug)
+        if model is None:
+            return Answer(404, NOT_FOUND)
+        return self._create(request, model, model.latest_version or "hidden", deployment=slug)
+
+    def _create(
+        self,
+        request: RecordedRequest,
+        model: FakeModel,
+        version: str,
+        deployment: str | None = None,
+    ) -> Answer:
+        model_input = request.body.get("input") or {}
+        invalid = _invalid_fields(model, model_input)
+        if invalid:
+            detail = "".join(f"- {f['field']}: {f['description']}\n" for f in invalid)
+            return Answer(
+                422,
+                {
+                    "title": "Input validation failed",
+                    "detail": detail,
+                    "status": 422,
+                    "invalid_fields": invalid,
+                },
+            )
+        prefer = request.headers.get("prefer")
+        problem = contract.prefer_problem(prefer)
+        if problem:
+            self._violate([problem])
+            return Answer(400, {"title": "Bad Request", "detail": problem, "status": 400})
+        reply = model.behaviour(model_input)
+        created = time.time()
+        deadline = _deadline(request.headers.get("cancel-after"), created)
+        if reply.deadline is not None:
+            deadline = created + reply.deadline
+        prediction = FakePrediction(
+            id=new_prediction_id(),
+            model=model.slug,
+            version=version,
+            input=model_input,
+            reply=reply,
+            created=created,
+            deadline=deadline,
+            deployment=deployment,
+        )
+        with self._lock:
+            self.predictions[prediction.id] = prediction
+        if prefer:
+            wait = int(prefer.partition("=")[2] or 60)
+            self._hold(prediction, min(wait, self.hold_cap))
+        done = prediction.status() in TERMINAL
+        status = 201 if done or not prefer else 202
+        return Answer(status, prediction.to_json(self.url))
+
+    def _hold(self, prediction: FakePrediction, seconds: float) -> None:
+        until = time.time() + seconds
+        while prediction.status() not in TERMINAL:
+            remaining = until - time.time()
+            if remaining <= 0:
+                return
+            prediction.changed.wait(min(remaining, prediction.seconds_until_done() + 0.001))
+
+    def _get_prediction(self, request: RecordedRequest, id: str) -> Answer:
+        prediction = self.predictions.get(id)
+        if prediction is None:
+            return Answer(404, NOT_FOUND)
+        return Answer(200, prediction.to_json(self.url))
+
+    def _cancel_prediction(self, request: RecordedRequest, id: str) -> Answer:
+        prediction = self.predictions.get(id)
+        if prediction is None:
+            return Answer(404, NOT_FOUND)
+        prediction.cancel()
+        return Answer(200, prediction.to_json(self.url))
+
+    def _get_model(self, request: RecordedRequest, owner: str, name: str) -> Answer:
+        model = self.models.get(f"{owner}/{name}")
+        return Answer(200, model.to_json()) if model else Answer(404, NOT_FOUND)
+
+    def _get_version(self, request: RecordedRequest, owner: str, name: str, version: str) -> Answer:
+        model = self.models.get(f"{owner}/{name}")
+        if model is None or version not in model.versions:
+            return Answer(404, NOT_FOUND)
+        return Answer(200, model.version_json(version))
+
+
+def _invalid_fields(model: FakeModel, model_input: dict[str, Any]) -> list[dict[str, str]]:
+    """Check declared inputs as Cog does: required, types, ranges, enums. Unknown keys pass."""
+    schema = model.openapi_schema["components"]["schemas"]["Input"]
+    invalid = [
+        {"type": "required", "field": "input", "description": f"{name} is required"}
+        for name in schema.get("required", [])
+        if name not in model_input
+    ]
+    kinds = {"string": str, "integer": int, "number": (int, float), "boolean": bool}
+    for name, value in model_input.items():
+        spec = schema["properties"].get(name)
+        if spec is None:
+            continue
+        expected = kinds.get(spec.get("type", ""))
+        wrong_type = expected is not None and (
+            not isinstance(value, expected)
+            or (isinstance(value, bool) and spec.get("type") != "boolean")
+        )
+        if wrong_type:
+            invalid.append(
+                {
+                    "type": "invalid_type",
+                    "field": f"input.{name}",
+                    "description": f"Invalid type. Expected: {spec['type']}",
+                }
+            )
+        elif "minimum" in spec and value < spec["minimum"]:
+            invalid.append(
+                {
+                    "type": "number_gte",
+                    "field": f"input.{name}",
+                    "description": f"Must be greater than or equal to {spec['minimum']}",
+                }
+            )
+        elif "maximum" in spec and value > spec["maximum"]:
+            invalid.append(
+                {
+                    "type": "number_lte",
+                    "field": f"input.{name}",
+                    "description": f"Must be less than or equal to {spec['maximum']}",
+                }
+            )
+    return invalid
+
+
+def _deadline(cancel_after: str | None, created: float) -> float | None:
+    """`Cancel-After: 1h30m45s` (or plain seconds) as an absolute time."""
+    if not cancel_after:
+        return None
+    seconds = 0.0
+    for amount, unit in re.findall(r"(\d+(?:\.\d+)?)([hms]?)", cancel_after):
+        seconds += float(amount) * {"h": 3600, "m": 60, "s": 1, "": 1}[unit]
+    return created + seconds
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are written separately
+    server_fake: FakeReplicate
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        body: Any = None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
+        parts = urlsplit(self.path)
+        request = RecordedRequest(
+            method=self.command,
+            path=parts.path,
+            query=parts.query,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+            at=time.time(),
+        )
+        fake = self.server_fake
+        answer = fake.handle(request)
+        fake.check_response(self.command, answer)
+        payload = json.dumps(answer.body).encode() if answer.body is not None else b""
+        self.send_response(answer.status)
+        content_type = "application/problem+json" if answer.status >= 400 else "application/json"
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_QUERY = do_DELETE = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep test output quiet
