@@ -1,13 +1,16 @@
-"""Shared fixtures: an isolated environment, config files and the fake Replicate API."""
+"""Shared fixtures: an isolated environment, config files, the fake Replicate API, the CLI."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from replicate_eval.cli import app
 from tests.fake_replicate import FakeReplicate
 
 
@@ -47,3 +50,23 @@ def fake_replicate(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeReplicate]:
         monkeypatch.setenv("REPLICATE_API_TOKEN", fake.token)
         yield fake
     assert fake.contract_violations == []
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+class RunCli:
+    """Invoke `reval` in-process, with stdout and stderr kept apart."""
+
+    def __call__(self, *args: str | Path) -> CliResult:
+        result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+        return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture
+def run_cli() -> RunCli:
+    return RunCli()

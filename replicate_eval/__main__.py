@@ -1,0 +1,3 @@
+from replicate_eval.cli import main
+
+main()

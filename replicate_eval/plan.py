@@ -1,0 +1,77 @@
+"""The plan: every cell (test x prompt x provider) with its prompt and assertions rendered.
+
+Pure: no I/O and no model calls. A cell whose templates cannot be rendered (a missing var)
+carries the error and is reported without a call; the rest of the run goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from replicate_eval.assertions import AssertionSpec
+from replicate_eval.config import EvalConfig, Prompt, ProviderConfig, TestCase
+from replicate_eval.errors import TemplateError
+from replicate_eval.templating import Templates
+
+
+@dataclass(frozen=True)
+class Cell:
+    test: TestCase
+    prompt: Prompt
+    provider: ProviderConfig
+    rendered_prompt: str | None  # None when rendering failed
+    assertions: tuple[AssertionSpec, ...]  # values rendered with the test's vars
+    error: str | None = None  # why this cell cannot run
+
+
+@dataclass(frozen=True)
+class Plan:
+    config: EvalConfig
+    cells: tuple[Cell, ...]
+
+
+def build_plan(config: EvalConfig) -> Plan:
+    templates = Templates(config.template_syntax)
+    cells = []
+    for test in config.tests:
+        assertions, assertion_error = _render_assertions(test, templates)
+        for prompt in config.prompts:
+            rendered, error = None, assertion_error
+            try:
+                rendered = templates.render(prompt.template, test.vars)
+            except TemplateError as exc:
+                error = f"prompt `{prompt.label}`: {exc}"
+            for provider in config.providers:
+                cells.append(Cell(test, prompt, provider, rendered, assertions, error))
+    return Plan(config, tuple(cells))
+
+
+def _render_assertions(
+    test: TestCase, templates: Templates
+) -> tuple[tuple[AssertionSpec, ...], str | None]:
+    rendered = []
+    for number, spec in enumerate(test.assertions, start=1):
+        try:
+            value = _render_value(spec, templates, test.vars)
+        except TemplateError as exc:
+            return test.assertions, f"assertion {number} (`{spec.type}`): {exc}"
+        rendered.append(replace(spec, value=value))
+    return tuple(rendered), None
+
+
+def _render_value(spec: AssertionSpec, templates: Templates, variables: Mapping[str, Any]) -> Any:
+    if spec.value_kind in ("code", "none"):
+        return spec.value
+
+    def render(value: Any) -> Any:
+        if isinstance(value, str):
+            return templates.render(value, variables)
+        if isinstance(value, list):
+            return [render(item) for item in value]
+        if isinstance(value, dict):
+            return {key: render(item) for key, item in value.items()}
+        return value
+
+    return render(spec.value)

@@ -1,0 +1,27 @@
+"""Building the provider objects for a run from their resolved configs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from replicate_eval.config import ProviderConfig
+from replicate_eval.providers.base import Provider
+from replicate_eval.providers.replicate.predictions import PredictionClient
+from replicate_eval.providers.replicate.session import ReplicateSession
+from replicate_eval.providers.replicate.text import ReplicateTextProvider
+
+
+def build_providers(
+    configs: Sequence[ProviderConfig], session: ReplicateSession
+) -> dict[int, Provider]:
+    """Providers keyed by their index in the config."""
+    providers: dict[int, Provider] = {}
+    for config in configs:
+        predictions = PredictionClient(
+            session.client_for(config.token),
+            config.target,
+            token_source=config.token_source,
+            on_created=session.count_prediction,
+        )
+        providers[config.index] = ReplicateTextProvider(config, predictions)
+    return providers

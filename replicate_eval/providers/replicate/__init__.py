@@ -1,0 +1,1 @@
+"""Replicate providers: the SDK session, the prediction loop, and the text provider."""

@@ -1,0 +1,66 @@
+"""Seeing the HTTP exchanges the SDK makes, without leaving the SDK.
+
+The replicate SDK drops parts of Replicate's answers that reval needs: ``invalid_fields`` and
+``retry_after`` in error bodies, headers such as ``Retry-After``, and whole predictions whose
+status it cannot parse (``aborted``). The SDK accepts an httpx transport; this one hands every
+JSON response it carries to the exchange log of the task that made the request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+
+@dataclass(frozen=True)
+class Exchange:
+    method: str
+    url: str
+    status: int
+    headers: httpx.Headers
+    body: Any  # parsed JSON, or None
+
+
+_log: ContextVar[list[Exchange] | None] = ContextVar("reval_exchange_log", default=None)
+
+
+@contextmanager
+def recording() -> Iterator[list[Exchange]]:
+    """Collect the exchanges made by this task (and only this task) inside the block."""
+    exchanges: list[Exchange] = []
+    token = _log.set(exchanges)
+    try:
+        yield exchanges
+    finally:
+        _log.reset(token)
+
+
+class ObservingTransport(httpx.AsyncBaseTransport):
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        exchanges = _log.get()
+        if exchanges is not None and "json" in response.headers.get("content-type", ""):
+            # Reading here buffers the body; httpx then serves it from memory to the SDK.
+            content = await response.aread()
+            try:
+                body = json.loads(content)
+            except ValueError:
+                body = None
+            exchanges.append(
+                Exchange(
+                    request.method, str(request.url), response.status_code, response.headers, body
+                )
+            )
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()

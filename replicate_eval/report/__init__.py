@@ -1,0 +1,1 @@
+"""The report stage: tables for people, files for machines."""

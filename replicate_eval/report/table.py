@@ -1,0 +1,84 @@
+"""The results table: a row per test, a column per prompt x provider."""
+
+from __future__ import annotations
+
+import re
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from replicate_eval.results import CellResult, RunResult
+
+_VERSION_ID = re.compile(r"\b[0-9a-f]{64}\b")
+_BADGES = {
+    "passed": ("PASS", "bold green"),
+    "failed": ("FAIL", "bold red"),
+    "error": ("ERROR", "bold yellow"),
+}
+
+
+def results_table(result: RunResult, *, max_cell_length: int) -> Table:
+    many_prompts = len(result.prompts) > 1
+    table = Table(box=box.SIMPLE_HEAVY, show_lines=True, title=result.description)
+    table.add_column("Test", overflow="fold", ratio=1)
+    columns = [(prompt, provider) for prompt in result.prompts for provider in result.providers]
+    for prompt, provider in columns:
+        header = Text(_shorten_versions(provider.label), style="bold")
+        if many_prompts:
+            header.append(f"\n{prompt.label}", style="dim")
+        table.add_column(header, overflow="fold", ratio=2)
+
+    by_position = {(c.test_index, c.prompt_index, c.provider_index): c for c in result.cells}
+    for test in result.tests:
+        title = test.description or _vars_title(test.vars, test.index)
+        row: list[Text] = [Text(title)]
+        for prompt, provider in columns:
+            cell = by_position.get((test.index, prompt.index, provider.index))
+            row.append(_cell_text(cell, max_cell_length) if cell else Text("not run", "dim"))
+        table.add_row(*row)
+    return table
+
+
+def _shorten_versions(label: str) -> str:
+    """64-hex version ids take five header lines; their first 8 characters identify them."""
+    return _VERSION_ID.sub(lambda match: match.group(0)[:8] + "…", label)
+
+
+def _vars_title(variables: dict[str, object], index: int) -> str:
+    if not variables:
+        return f"test {index + 1}"
+    return ", ".join(f"{key}={value}" for key, value in variables.items())
+
+
+def _cell_text(cell: CellResult, limit: int) -> Text:
+    label, style = _BADGES[cell.status]
+    text = Text(label, style=style)
+    if cell.status == "error":
+        text.append("\n" + _cut(cell.error or "", limit * 2), style="yellow")
+        return text
+    text.append("\n" + _cut(cell.output or "", limit))
+    if cell.status == "failed" and cell.reason:
+        text.append("\n" + _cut(cell.reason, limit), style="red")
+    return text
+
+
+def _cut(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+def summary_line(result: RunResult) -> Text:
+    totals = result.totals
+    text = Text()
+    text.append(f"{totals.passed} passed", style="green" if totals.passed else "")
+    text.append(", ")
+    text.append(f"{totals.failed} failed", style="red" if totals.failed else "")
+    text.append(", ")
+    errors = "error" if totals.errors == 1 else "errors"
+    text.append(f"{totals.errors} {errors}", style="yellow" if totals.errors else "")
+    text.append(
+        f" ({totals.pass_rate:.0%} pass rate) · {totals.predictions} predictions · "
+        f"{totals.wall_time_s:.1f}s"
+    )
+    return text

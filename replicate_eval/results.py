@@ -1,0 +1,112 @@
+"""The results of a run: a versioned, documented shape that reports and scripts rely on.
+
+``RunResult`` is what ``-o results.json`` writes. Bump ``SCHEMA_VERSION`` on any change that
+removes or renames a field; adding a field does not need a bump.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+CellStatus = Literal["passed", "failed", "error"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+
+class AssertionResult(_Model):
+    type: str
+    value: Any = None
+    weight: float
+    passed: bool = Field(alias="pass")
+    score: float
+    reason: str
+
+
+class CellResult(_Model):
+    test_index: int
+    prompt_index: int
+    provider_index: int
+    test_description: str | None
+    prompt_label: str
+    provider_id: str
+    provider_label: str
+    vars: dict[str, Any]
+    rendered_prompt: str | None
+    input: dict[str, Any] | None  # what was sent to the model
+    status: CellStatus
+    output: str | None = None
+    score: float | None = None
+    reason: str | None = None  # why the cell failed, in one line
+    assertions: list[AssertionResult] = Field(default_factory=list)
+    latency_ms: float | None = None
+    prediction_id: str | None = None
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+
+
+class PromptInfo(_Model):
+    index: int
+    label: str
+    template: str
+
+
+class ProviderInfo(_Model):
+    index: int
+    id: str
+    label: str
+
+
+class TestInfo(_Model):
+    index: int
+    description: str | None
+    vars: dict[str, Any]
+
+
+class Totals(_Model):
+    cells: int
+    passed: int
+    failed: int
+    errors: int
+    predictions: int  # predictions created on Replicate
+    wall_time_s: float
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passed / self.cells if self.cells else 1.0
+
+
+class RunResult(_Model):
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    reval_version: str
+    config_path: str
+    description: str | None
+    started_at: str  # ISO 8601, UTC
+    finished_at: str
+    complete: bool  # False when the run was interrupted before every cell ran
+    prompts: list[PromptInfo]
+    providers: list[ProviderInfo]
+    tests: list[TestInfo]
+    cells: list[CellResult]
+    totals: Totals
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2, by_alias=True) + "\n"
+
+
+def count(cells: list[CellResult], *, predictions: int, wall_time_s: float) -> Totals:
+    statuses = [cell.status for cell in cells]
+    return Totals(
+        cells=len(cells),
+        passed=statuses.count("passed"),
+        failed=statuses.count("failed"),
+        errors=statuses.count("error"),
+        predictions=predictions,
+        wall_time_s=round(wall_time_s, 3),
+    )
