@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint format clean
+.PHONY: install test lint format demo clean
 
 install: $(STAMP)
 
@@ -26,6 +26,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix replicate_eval tests
 	$(BIN)/ruff format replicate_eval tests
+
+# Runs the seed config against the fake Replicate API from tests/ (no token, no network).
+# Its table has a failing cell on purpose: exit code 100 is expected, 2 is not.
+demo: $(STAMP)
+	$(BIN)/python -m tests.fake_replicate.demo configs/replicate-llm.yaml || test $$? -eq 100
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,62 @@
+"""The configs shipped in configs/ stay loadable and do what their comments say."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from replicate_eval.config import load_config
+from tests.conftest import RunCli
+from tests.fake_replicate import FakeReplicate
+from tests.fake_replicate.demo import GEMMA_VERSION, main, toy_model
+
+CONFIGS = Path(__file__).parent.parent / "configs"
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS.glob("**/*.yaml")), ids=lambda p: p.name)
+def test_config_loads(path: Path) -> None:
+    config = load_config(path, {"REPLICATE_API_TOKEN": "r8_x"})
+    assert config.prompts and config.providers and config.tests
+    assert config.warnings == ()
+
+
+def test_replicate_llm_runs_against_the_fake(
+    fake_replicate: FakeReplicate, run_cli: RunCli, tmp_path: Path
+) -> None:
+    fake_replicate.add_model("meta/llama-2-7b-chat", toy_model(0), official=True)
+    fake_replicate.add_model("google-deepmind/gemma-7b-it", toy_model(1), versions=[GEMMA_VERSION])
+    out = tmp_path / "results.json"
+    result = run_cli("run", CONFIGS / "replicate-llm.yaml", "-o", out)
+    assert result.exit_code == 100  # Gemma wraps its JSON answer in a code fence
+    totals = json.loads(out.read_text())["totals"]
+    assert (totals["passed"], totals["failed"], totals["errors"]) == (7, 1, 0)
+    question = "Answer in one short sentence: What is the capital of France?"
+
+    def about_france(path: str) -> dict[str, object]:
+        [request] = [
+            r
+            for r in fake_replicate.received("POST", path)
+            if "France" in r.body["input"]["prompt"]
+        ]
+        return request.body
+
+    assert about_france("/v1/models/meta/llama-2-7b-chat/predictions") == {
+        "input": {"temperature": 0.01, "max_length": 1024, "prompt": f"[INST] {question} [/INST]"}
+    }
+    assert about_france("/v1/predictions") == {
+        "version": GEMMA_VERSION,
+        "input": {
+            "temperature": 0.01,
+            "max_new_tokens": 1024,
+            "prompt": f"<start_of_turn>user\n{question}<end_of_turn>\n<start_of_turn>model",
+        },
+    }
+    assert "gemma-7b-it:2790a695…" in result.stdout  # long version ids are cut in headers
+    assert GEMMA_VERSION not in result.stdout
+
+
+def test_demo_runs_offline(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(CONFIGS / "replicate-llm.yaml")]) == 100
+    assert "7 passed, 1 failed, 0 errors" in capsys.readouterr().out
