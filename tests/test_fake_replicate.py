@@ -6,14 +6,24 @@ reval's tests are only as good as this double, so its own behaviour is pinned he
 
 from __future__ import annotations
 
+import io
 import time
 
 import httpx
 import pytest
 import replicate
+from PIL import Image
 from replicate.exceptions import ReplicateError
 
-from tests.fake_replicate import FakeReplicate, Reply, tokens
+from tests.fake_replicate import (
+    FakeReplicate,
+    File,
+    Reply,
+    image_model,
+    picture,
+    sdxl_schema,
+    tokens,
+)
 
 GEMMA_VERSION = "2790a695e5dcae15506138cc4718d1106d0d475e6dca4b1d43f42414647993d5"
 
@@ -233,3 +243,42 @@ def _get_raw(fake: FakeReplicate, prediction_id: str) -> dict:
         headers={"Authorization": f"Bearer {fake.token}"},
     )
     return response.json()
+
+
+def test_image_model_outputs_delivery_urls_that_serve_real_images(
+    fake_replicate: FakeReplicate, client: replicate.Client
+) -> None:
+    fake_replicate.add_model("stability-ai/sdxl", image_model("JPEG"), openapi_schema=sdxl_schema())
+    version = fake_replicate.models["stability-ai/sdxl"].latest_version
+    prediction = client.predictions.create(
+        version=version, input={"prompt": "a fox", "width": 96, "height": 48, "num_outputs": 2}
+    )
+    assert prediction.status == "succeeded"
+    first, second = prediction.output
+    assert first.startswith(f"{fake_replicate.url}/files/") and first != second
+    response = httpx.get(first)  # no token: delivery URLs are public
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/jpeg"
+    with Image.open(io.BytesIO(response.content)) as image:
+        assert (image.format, image.size) == ("JPEG", (96, 48))
+    assert httpx.get(f"{fake_replicate.url}/files/nothing.png").status_code == 404
+
+
+def test_enum_inputs_are_validated_like_cog(
+    fake_replicate: FakeReplicate, client: replicate.Client
+) -> None:
+    fake_replicate.add_model("stability-ai/sdxl", image_model(), openapi_schema=sdxl_schema())
+    version = fake_replicate.models["stability-ai/sdxl"].latest_version
+    with pytest.raises(ReplicateError) as caught:
+        client.predictions.create(version=version, input={"prompt": "x", "refine": "best"})
+    assert caught.value.status == 422
+    assert 'refine must be one of the following: "no_refiner"' in str(caught.value.detail)
+
+
+def test_chunked_files_arrive_whole(fake_replicate: FakeReplicate) -> None:
+    data = picture("big", 300, 300) + b"\0" * (3 << 20)
+    fake_replicate.files["big.png"] = File(data, "image/png", chunked=True)
+    response = httpx.get(f"{fake_replicate.url}/files/big.png")
+    assert "content-length" not in response.headers
+    assert response.headers["transfer-encoding"] == "chunked"
+    assert response.content == data

@@ -1,16 +1,31 @@
 """A faithful fake of Replicate's HTTP API for reval's tests. See server.py."""
 
-from tests.fake_replicate.models import FakeModel, Reply, echo, llm_schema, tokens, version_id
+from tests.fake_replicate.files import File, image_file, picture
+from tests.fake_replicate.models import (
+    FakeModel,
+    Reply,
+    echo,
+    image_model,
+    llm_schema,
+    sdxl_schema,
+    tokens,
+    version_id,
+)
 from tests.fake_replicate.server import DEFAULT_TOKEN, FakeReplicate, RecordedRequest
 
 __all__ = [
     "DEFAULT_TOKEN",
     "FakeModel",
     "FakeReplicate",
+    "File",
     "RecordedRequest",
     "Reply",
     "echo",
+    "image_file",
+    "image_model",
     "llm_schema",
+    "picture",
+    "sdxl_schema",
     "tokens",
     "version_id",
 ]

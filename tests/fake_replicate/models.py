@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fake_replicate.files import image_file
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -40,92 +42,112 @@ def echo(model_input: dict[str, Any]) -> Reply:
     return Reply(output=tokens(f"echo: {model_input.get('prompt', '')}"))
 
 
+def image_model(image_format: str = "PNG", processing: float = 0.0) -> Behaviour:
+    """An image generator like SDXL: ``num_outputs`` pictures of ``width`` x ``height``."""
+
+    def generate(model_input: dict[str, Any]) -> Reply:
+        prompt = str(model_input.get("prompt", ""))
+        width, height = model_input.get("width", 1024), model_input.get("height", 1024)
+        count = model_input.get("num_outputs", 1)
+        return Reply(
+            output=[
+                image_file(f"{prompt} #{n}", width, height, image_format) for n in range(count)
+            ],
+            processing=processing,
+        )
+
+    return generate
+
+
 def version_id(seed: str) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()
 
 
-def llm_schema() -> dict[str, Any]:
-    """The openapi_schema of a typical Replicate language model (Cog)."""
+def cog_schema(input_schema: dict[str, Any], **schemas: dict[str, Any]) -> dict[str, Any]:
+    """A version's openapi_schema as Cog writes it: ``Input``, ``Output`` and any enums."""
     return {
         "openapi": "3.0.2",
         "info": {"title": "Cog", "version": "0.1.0"},
         "paths": {},
-        "components": {
-            "schemas": {
-                "Input": {
-                    "type": "object",
-                    "title": "Input",
-                    "required": ["prompt"],
-                    "properties": {
-                        "prompt": {"type": "string", "title": "Prompt", "x-order": 0},
-                        "system_prompt": {
-                            "type": "string",
-                            "title": "System Prompt",
-                            "x-order": 1,
-                            "default": "You are a helpful assistant.",
-                        },
-                        "max_new_tokens": {
-                            "type": "integer",
-                            "title": "Max New Tokens",
-                            "x-order": 2,
-                            "default": 128,
-                            "minimum": 1,
-                        },
-                        "temperature": {
-                            "type": "number",
-                            "title": "Temperature",
-                            "x-order": 3,
-                            "default": 0.7,
-                            "minimum": 0,
-                            "maximum": 5,
-                        },
-                        "top_p": {
-                            "type": "number",
-                            "title": "Top P",
-                            "x-order": 4,
-                            "default": 0.95,
-                            "minimum": 0,
-                            "maximum": 1,
-                        },
-                        "top_k": {
-                            "type": "integer",
-                            "title": "Top K",
-                            "x-order": 5,
-                            "default": 0,
-                            "minimum": -1,
-                        },
-                        "repetition_penalty": {
-                            "type": "number",
-                            "title": "Repetition Penalty",
-                            "x-order": 6,
-                            "default": 1.15,
-                            "minimum": 0,
-                        },
-                        "stop_sequences": {
-                            "type": "string",
-                            "title": "Stop Sequences",
-                            "x-order": 7,
-                        },
-                        "seed": {"type": "integer", "title": "Seed", "x-order": 8},
-                        "max_length": {
-                            "type": "integer",
-                            "title": "Max Length",
-                            "x-order": 9,
-                            "default": 500,
-                            "minimum": 1,
-                        },
-                    },
-                },
-                "Output": {
-                    "type": "array",
-                    "items": {"type": "string"},
-                    "title": "Output",
-                    "x-cog-array-type": "iterator",
-                    "x-cog-array-display": "concatenate",
-                },
-            }
-        },
+        "components": {"schemas": {"Input": {"type": "object", **input_schema}, **schemas}},
     }
+
+
+def llm_schema() -> dict[str, Any]:
+    """The openapi_schema of a typical Replicate language model (Cog)."""
+
+    def number(kind: str, order: int, default: float, **limits: float) -> dict[str, Any]:
+        return {"type": kind, "x-order": order, "default": default, **limits}
+
+    return cog_schema(
+        {
+            "title": "Input",
+            "required": ["prompt"],
+            "properties": {
+                "prompt": {"type": "string", "title": "Prompt", "x-order": 0},
+                "system_prompt": {
+                    "type": "string",
+                    "x-order": 1,
+                    "default": "You are a helpful assistant.",
+                },
+                "max_new_tokens": number("integer", 2, 128, minimum=1),
+                "temperature": number("number", 3, 0.7, minimum=0, maximum=5),
+                "top_p": number("number", 4, 0.95, minimum=0, maximum=1),
+                "top_k": number("integer", 5, 0, minimum=-1),
+                "repetition_penalty": number("number", 6, 1.15, minimum=0),
+                "stop_sequences": {"type": "string", "x-order": 7},
+                "seed": {"type": "integer", "x-order": 8},
+                "max_length": number("integer", 9, 500, minimum=1),
+            },
+        },
+        Output={
+            "type": "array",
+            "items": {"type": "string"},
+            "title": "Output",
+            "x-cog-array-type": "iterator",
+            "x-cog-array-display": "concatenate",
+        },
+    )
+
+
+def sdxl_schema() -> dict[str, Any]:
+    """The openapi_schema of stability-ai/sdxl (abridged): typed image inputs, URI outputs."""
+    return cog_schema(
+        {
+            "title": "Input",
+            "properties": {
+                "prompt": {"type": "string", "x-order": 0, "default": "An astronaut"},
+                "width": {"type": "integer", "x-order": 2, "default": 1024},
+                "height": {"type": "integer", "x-order": 3, "default": 1024},
+                "num_outputs": {
+                    "type": "integer",
+                    "x-order": 4,
+                    "default": 1,
+                    "minimum": 1,
+                    "maximum": 4,
+                },
+                "num_inference_steps": {
+                    "type": "integer",
+                    "x-order": 7,
+                    "default": 50,
+                    "minimum": 1,
+                    "maximum": 500,
+                },
+                "refine": {
+                    "allOf": [{"$ref": "#/components/schemas/refine"}],
+                    "x-order": 11,
+                    "default": "no_refiner",
+                },
+                "apply_watermark": {"type": "boolean", "x-order": 15, "default": True},
+            },
+        },
+        refine={
+            "type": "string",
+            "title": "refine",
+            "enum": ["no_refiner", "expert_ensemble_refiner", "base_image_refiner"],
+        },
+        Output={"type": "array", "items": {"type": "string", "format": "uri"}},
+    )
 
 
 @dataclass

@@ -3,8 +3,9 @@
 Point the SDK at it with ``REPLICATE_BASE_URL`` (or ``base_url``). It speaks the parts of the
 official API that reval uses, the way the OpenAPI document and the reference notes describe:
 bearer-token auth with a 401 problem body, ``Prefer: wait`` holds, prediction lifecycles with
-polling and cancel, problem-details errors, and scripted faults (429 with ``retry_after``,
-5xx...). Every request is recorded for tests to assert on, and every body is checked against the
+polling and cancel, problem-details errors, scripted faults (429 with ``retry_after``,
+5xx...), and output files served at ``/files/`` as replicate.delivery serves them (files.py).
+Every request is recorded for tests to assert on, and every body is checked against the
 OpenAPI document (see contract.py).
 """
 
@@ -15,12 +16,13 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 from tests.fake_replicate import contract
+from tests.fake_replicate.files import File, publish
 from tests.fake_replicate.models import Behaviour, FakeModel, echo, version_id
 from tests.fake_replicate.predictions import TERMINAL, FakePrediction, new_prediction_id
 
@@ -66,6 +68,7 @@ class Answer:
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
     template: str | None = None  # OpenAPI path template, for the contract check
+    file: File | None = None  # an output file, sent as raw bytes instead of a JSON body
 
 
 Route = tuple[str, re.Pattern[str], str, Callable[..., Answer]]
@@ -81,6 +84,7 @@ class FakeReplicate:
         self.models: dict[str, FakeModel] = {}
         self.deployments: dict[str, FakeModel] = {}
         self.predictions: dict[str, FakePrediction] = {}
+        self.files: dict[str, File] = {}  # output files by name, served at /files/<name>
         self.requests: list[RecordedRequest] = []
         self.contract_violations: list[str] = []
         self._faults: list[Fault] = []
@@ -218,6 +222,8 @@ class FakeReplicate:
             fault = self._take_fault(request)
         if fault:
             return Answer(fault.status, fault.body, fault.headers)
+        if request.method == "GET" and request.path.startswith("/files/"):
+            return self._get_file(request.path.removeprefix("/files/"))
         if request.token not in self.tokens:
             return Answer(401, UNAUTHENTICATED)
         for method, pattern, template, handler in self._routes:
@@ -309,6 +315,8 @@ class FakeReplicate:
             self._violate([problem])
             return Answer(400, {"title": "Bad Request", "detail": problem, "status": 400})
         reply = model.behaviour(model_input)
+        with self._lock:
+            reply = replace(reply, output=publish(reply.output, self.url, self.files))
         created = time.time()
         deadline = _deadline(request.headers.get("cancel-after"), created)
         if reply.deadline is not None:
@@ -353,6 +361,13 @@ class FakeReplicate:
         prediction.cancel()
         return Answer(200, prediction.to_json(self.url))
 
+    def _get_file(self, name: str) -> Answer:
+        """Delivery URLs need no token, like replicate.delivery."""
+        file = self.files.get(name)
+        if file is None or file.status == 404:
+            return Answer(404, None, {"Content-Type": "text/plain"})
+        return Answer(file.status, None, file=file)
+
     def _get_model(self, request: RecordedRequest, owner: str, name: str) -> Answer:
         model = self.models.get(f"{owner}/{name}")
         return Answer(200, model.to_json()) if model else Answer(404, NOT_FOUND)
@@ -374,8 +389,18 @@ def _invalid_fields(model: FakeModel, model_input: dict[str, Any]) -> list[dict[
     ]
     kinds = {"string": str, "integer": int, "number": (int, float), "boolean": bool}
     for name, value in model_input.items():
-        spec = schema["properties"].get(name)
+        spec = _resolve(model.openapi_schema, schema["properties"].get(name))
         if spec is None:
+            continue
+        if "enum" in spec and value not in spec["enum"]:
+            allowed = ", ".join(f'"{item}"' for item in spec["enum"])
+            invalid.append(
+                {
+                    "type": "enum",
+                    "field": f"input.{name}",
+                    "description": f"{name} must be one of the following: {allowed}",
+                }
+            )
             continue
         expected = kinds.get(spec.get("type", ""))
         wrong_type = expected is not None and (
@@ -407,6 +432,19 @@ def _invalid_fields(model: FakeModel, model_input: dict[str, Any]) -> list[dict[
                 }
             )
     return invalid
+
+
+def _resolve(document: dict[str, Any], spec: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Cog writes enum inputs as ``allOf: [{$ref: ...}]``: merge the referenced schema in."""
+    if spec is None or "allOf" not in spec:
+        return spec
+    merged = {key: value for key, value in spec.items() if key != "allOf"}
+    for part in spec["allOf"]:
+        target: Any = document
+        for step in part.get("$ref", "#").removeprefix("#/").split("/"):
+            target = target.get(step, {}) if step else target
+        merged = {**target, **merged}
+    return merged
 
 
 def _deadline(cancel_after: str | None, created: float) -> float | None:
@@ -445,15 +483,40 @@ class _Handler(BaseHTTPRequestHandler):
         fake = self.server_fake
         answer = fake.handle(request)
         fake.check_response(self.command, answer)
-        payload = json.dumps(answer.body).encode() if answer.body is not None else b""
-        self.send_response(answer.status)
-        content_type = "application/problem+json" if answer.status >= 400 else "application/json"
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in answer.headers.items():
-            self.send_header(name, value)
+        try:
+            if answer.file is not None:
+                self._send_file(answer.file)
+                return
+            payload = json.dumps(answer.body).encode() if answer.body is not None else b""
+            self.send_response(answer.status)
+            if "Content-Type" not in answer.headers:
+                problem = answer.status >= 400
+                self.send_header(
+                    "Content-Type", "application/problem+json" if problem else "application/json"
+                )
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (a refused download, say)
+
+    def _send_file(self, file: File) -> None:
+        self.send_response(file.status)
+        self.send_header("Content-Type", file.content_type)
+        if not file.chunked:
+            self.send_header("Content-Length", str(len(file.data)))
+            self.end_headers()
+            self.wfile.write(file.data)
+            return
+        self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        self.wfile.write(payload)
+        step = 1 << 20
+        for start in range(0, len(file.data), step):
+            chunk = file.data[start : start + step]
+            self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        self.wfile.write(b"0\r\n\r\n")
 
     do_GET = do_POST = do_QUERY = do_DELETE = _serve
 
