@@ -27,10 +27,16 @@ from rich.progress import (
 
 from replicate_eval import __version__
 from replicate_eval.config import load_config
-from replicate_eval.errors import RevalError
-from replicate_eval.report.files import check_output_paths, write_outputs
+from replicate_eval.errors import RevalError, UsageError
+from replicate_eval.report.files import (
+    ReportOptions,
+    check_output_paths,
+    html_report_path,
+    write_outputs,
+)
+from replicate_eval.report.html import ImageMode
 from replicate_eval.report.table import results_table, summary_line
-from replicate_eval.results import CellResult, RunResult
+from replicate_eval.results import CellResult
 from replicate_eval.runner import RunOptions, run_eval
 
 
@@ -96,9 +102,34 @@ def run(
             "-o",
             metavar="FILE",
             show_default=False,
-            help="Also write the results to FILE (.json). Repeat for several files.",
+            help=(
+                "Also write the results to FILE: `.json` (every detail, for scripts) or "
+                "`.html` (a report to look at, with images). Repeat for several files."
+            ),
         ),
     ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir",
+            metavar="DIR",
+            show_default=False,
+            help=(
+                "Save the images that models make in DIR "
+                "[default: reval-output/RUN-ID, created only when a model makes images]."
+            ),
+        ),
+    ] = None,
+    html_images: Annotated[
+        ImageMode,
+        typer.Option(
+            "--html-images",
+            help=(
+                "In an `.html` report: `embed` the images (one self-contained file) or "
+                "`link` them relative to the report (small; keep the images beside it)."
+            ),
+        ),
+    ] = "embed",
     max_concurrency: Annotated[
         int,
         typer.Option(
@@ -131,6 +162,8 @@ def run(
     output = output or []
     try:
         check_output_paths(output)
+        if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
+            raise UsageError(f"--output-dir {output_dir}: is a file, not a folder")
         eval_config = load_config(config, os.environ)
     except RevalError as exc:
         _fail(str(exc))
@@ -138,7 +171,7 @@ def run(
         stderr.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
 
     total = len(eval_config.tests) * len(eval_config.prompts) * len(eval_config.providers)
-    options = RunOptions(max_concurrency=max_concurrency)
+    options = RunOptions(max_concurrency=max_concurrency, output_dir=output_dir)
     with _progress(enabled=not no_progress and stderr.is_terminal) as progress:
         task = progress.add_task("Running", total=total)
 
@@ -147,12 +180,13 @@ def run(
 
         result = asyncio.run(run_eval(eval_config, options, on_cell_done=advance))
 
-    _report(result, max_cell_length)
+    stdout.print(results_table(result, max_cell_length=max_cell_length))
+    stdout.print(summary_line(result, html_report=html_report_path(result, output)))
     try:
-        write_outputs(result, output)
+        written = write_outputs(result, output, ReportOptions(html_images=html_images))
     except OSError as exc:
         _fail(f"could not write the results: {exc}", ExitCode.FAILURES)
-    for path in output:
+    for path in written:
         stderr.print(f"Wrote {escape(str(path))}", highlight=False)
     totals = result.totals
     raise typer.Exit(ExitCode.OK if totals.passed == totals.cells else ExitCode.FAILURES)
@@ -169,11 +203,6 @@ def _progress(*, enabled: bool) -> Progress:
         transient=True,
         disable=not enabled,
     )
-
-
-def _report(result: RunResult, max_cell_length: int) -> None:
-    stdout.print(results_table(result, max_cell_length=max_cell_length))
-    stdout.print(summary_line(result))
 
 
 def _fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:

@@ -28,6 +28,17 @@ class AssertionResult(_Model):
     reason: str
 
 
+class ImageResult(_Model):
+    """An image a model made, saved in the run's output folder."""
+
+    path: str  # as reval saved it (relative to where reval ran, unless --output-dir is absolute)
+    source: str  # the URL it was downloaded from
+    format: str  # png, jpeg, webp...
+    width: int
+    height: int
+    size_bytes: int
+
+
 class CellResult(_Model):
     test_index: int
     prompt_index: int
@@ -40,7 +51,8 @@ class CellResult(_Model):
     rendered_prompt: str | None
     input: dict[str, Any] | None  # what was sent to the model
     status: CellStatus
-    output: str | None = None
+    output: str | None = None  # for image models: the saved images' paths, one per line
+    images: list[ImageResult] = Field(default_factory=list)
     score: float | None = None
     reason: str | None = None  # why the cell failed, in one line
     assertions: list[AssertionResult] = Field(default_factory=list)
@@ -90,11 +102,16 @@ class RunResult(_Model):
     started_at: str  # ISO 8601, UTC
     finished_at: str
     complete: bool  # False when the run was interrupted before every cell ran
+    output_dir: str | None = None  # where images were saved; None when there were none
     prompts: list[PromptInfo]
     providers: list[ProviderInfo]
     tests: list[TestInfo]
     cells: list[CellResult]
     totals: Totals
+
+    @property
+    def image_count(self) -> int:
+        return sum(len(cell.images) for cell in self.cells)
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2, by_alias=True) + "\n"

@@ -12,19 +12,23 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from replicate_eval import __version__
 from replicate_eval.assertions import CheckContext, Verdict, evaluate, grade
 from replicate_eval.config import EvalConfig
 from replicate_eval.errors import ApiError, CellError, ProviderError
+from replicate_eval.media import SavedImage
 from replicate_eval.plan import Cell, Plan, build_plan
 from replicate_eval.providers import Provider, ProviderResponse, build_providers
+from replicate_eval.providers.images import ImageStore
 from replicate_eval.providers.replicate.session import ReplicateSession
 from replicate_eval.results import (
     AssertionResult,
     CellResult,
     CellStatus,
+    ImageResult,
     PromptInfo,
     ProviderInfo,
     RunResult,
@@ -35,9 +39,14 @@ from replicate_eval.results import (
 CellCallback = Callable[[CellResult], None]
 
 
+DEFAULT_OUTPUT_ROOT = Path("reval-output")
+
+
 @dataclass(frozen=True)
 class RunOptions:
     max_concurrency: int = 8
+    # Where images are saved; None: reval-output/<run-id>/. Created only if a model makes one.
+    output_dir: Path | None = None
 
 
 async def run_eval(
@@ -45,25 +54,29 @@ async def run_eval(
 ) -> RunResult:
     plan = build_plan(config)
     started_at = datetime.now(timezone.utc)
+    run_id = f"{started_at:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     clock = time.perf_counter()
     # Room for every concurrent call plus its polls, so no call waits for a connection.
     session = ReplicateSession(max_connections=options.max_concurrency * 2)
+    images = ImageStore(options.output_dir or DEFAULT_OUTPUT_ROOT / run_id)
     try:
-        providers = build_providers(config.providers, session)
+        providers = build_providers(config.providers, session, images)
         cells = await _execute(plan, providers, options, on_cell_done)
     finally:
         await session.aclose()
+        await images.aclose()
     totals = count(
         cells, predictions=session.predictions_created, wall_time_s=time.perf_counter() - clock
     )
     return RunResult(
-        run_id=f"{started_at:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}",
+        run_id=run_id,
         reval_version=__version__,
         config_path=str(config.path),
         description=config.description,
         started_at=started_at.isoformat(),
         finished_at=datetime.now(timezone.utc).isoformat(),
         complete=True,
+        output_dir=str(images.folder) if any(cell.images for cell in cells) else None,
         prompts=[
             PromptInfo(index=p.index, label=p.label, template=p.template) for p in config.prompts
         ],
@@ -134,6 +147,7 @@ def _graded(cell: Cell, model_input: dict[str, Any], response: ProviderResponse)
         prompt=cell.rendered_prompt or "",
         latency_ms=response.latency_ms,
         provider_id=cell.provider.id,
+        images=response.images,
     )
     verdicts = [evaluate(spec, response.output, context) for spec in cell.assertions]
     outcome = grade(verdicts, cell.test.threshold)
@@ -142,12 +156,24 @@ def _graded(cell: Cell, model_input: dict[str, Any], response: ProviderResponse)
         status="passed" if outcome.passed else "failed",
         model_input=model_input,
         output=response.output,
+        images=[_image_result(image) for image in response.images],
         score=outcome.score,
         reason=outcome.reason,
         assertions=[_assertion_result(v) for v in verdicts],
         latency_ms=round(response.latency_ms, 1),
         prediction_id=response.prediction_id,
         metrics=dict(response.metrics),
+    )
+
+
+def _image_result(image: SavedImage) -> ImageResult:
+    return ImageResult(
+        path=str(image.path),
+        source=image.source,
+        format=image.format,
+        width=image.width,
+        height=image.height,
+        size_bytes=image.size_bytes,
     )
 
 

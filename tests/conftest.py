@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -70,3 +72,38 @@ class RunCli:
 @pytest.fixture
 def run_cli() -> RunCli:
     return RunCli()
+
+
+class Run:
+    """A `reval run` with its results file read back."""
+
+    def __init__(self, result: CliResult, results_file: Path) -> None:
+        self.result = result
+        self.json: dict[str, Any] = (
+            json.loads(results_file.read_text()) if results_file.exists() else {}
+        )
+
+    @property
+    def cells(self) -> list[dict[str, Any]]:
+        return self.json["cells"]
+
+
+RunConfig = Callable[..., Run]
+
+
+@pytest.fixture
+def run_config(
+    run_cli: RunCli,
+    write_config: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> RunConfig:
+    """`reval run` a config given as YAML text, from the test's folder, with `-o results.json`."""
+    monkeypatch.chdir(tmp_path)  # the default image folder, reval-output/, lands here
+
+    def run(text: str, *args: str | Path) -> Run:
+        out = tmp_path / "results.json"
+        result = run_cli("run", write_config(text), "-o", out, *args)
+        return Run(result, out)
+
+    return run

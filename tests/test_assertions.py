@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +12,13 @@ import pytest
 from replicate_eval.assertions import (
     KINDS,
     CheckContext,
+    InvalidAssertion,
     Verdict,
     compile_assertion,
     evaluate,
     grade,
 )
+from replicate_eval.media import SavedImage
 
 CONTEXT = CheckContext(
     vars={"city": "Paris", "words": ["red", "blue"]},
@@ -55,7 +59,7 @@ CASES = [
 
 
 def test_every_registered_type_has_a_case() -> None:
-    assert {case[0] for case in CASES} == set(KINDS)
+    assert {case[0] for case in CASES} | {case[0] for case in IMAGE_CASES} == set(KINDS)
 
 
 @pytest.mark.parametrize(("type_", "value", "threshold", "good", "bad"), CASES)
@@ -185,3 +189,95 @@ def test_weight_zero_is_informational() -> None:
 
 def test_no_assertions_pass() -> None:
     assert grade([], None).passed
+
+
+def images(*specs: tuple[int, int, str]) -> CheckContext:
+    saved = tuple(
+        SavedImage(Path(f"out/{n}.{fmt}"), f"https://x/{n}", fmt, w, h, 100)
+        for n, (w, h, fmt) in enumerate(specs)
+    )
+    return CheckContext(vars={}, prompt="p", latency_ms=1.0, provider_id="x", images=saved)
+
+
+SQUARE = images((768, 768, "png"))
+PAIR = images((768, 768, "png"), (512, 768, "jpeg"))
+
+# (type, value, a context that passes, a context that fails)
+IMAGE_CASES = [
+    ("image-dimensions", {"width": 768, "height": 768}, SQUARE, PAIR),
+    ("image-dimensions", {"min_width": 600}, SQUARE, PAIR),
+    ("image-dimensions", {"max_width": 600}, images((512, 9, "png")), SQUARE),
+    ("image-format", "png", SQUARE, PAIR),
+    ("image-format", ["png", "jpg"], PAIR, images((1, 1, "webp"))),
+    ("image-format", "png, jpeg", PAIR, images((1, 1, "gif"))),
+    ("image-count", 2, PAIR, SQUARE),
+    ("image-count", {"min": 1, "max": 1}, SQUARE, PAIR),
+    ("image-count", 0, CONTEXT, SQUARE),
+]
+
+
+@pytest.mark.parametrize(("type_", "value", "good", "bad"), IMAGE_CASES)
+def test_image_type_and_its_negation(
+    type_: str, value: Any, good: CheckContext, bad: CheckContext
+) -> None:
+    passing = check(type_, "", value, context=good)
+    assert passing.passed, passing.reason
+    assert not check(f"not-{type_}", "", value, context=good).passed
+    failing = check(type_, "", value, context=bad)
+    assert not failing.passed and failing.reason
+    assert check(f"not-{type_}", "", value, context=bad).passed
+
+
+def test_image_failure_reasons_name_the_image_and_what_was_expected() -> None:
+    verdict = check("image-dimensions", "", {"width": 768, "height": 768}, context=PAIR)
+    assert verdict.reason == "image 2 (1.jpeg) is 512x768: width 512, expected 768"
+    verdict = check("image-dimensions", "", {"min_height": 1000}, context=SQUARE)
+    assert verdict.reason == "the image is 768x768: height 768, expected at least 1000"
+    verdict = check("image-format", "", "webp", context=PAIR)
+    assert verdict.reason == "image 1 (0.png) is png, expected webp"
+    assert check("image-count", "", 3, context=PAIR).reason == "2 images (expected 3)"
+
+
+def test_image_checks_without_images_fail_even_when_negated() -> None:
+    for type_, value in [("image-dimensions", {"width": 1}), ("image-format", "png")]:
+        for prefix in ("", "not-"):
+            verdict = check(prefix + type_, "a text answer", value)
+            assert not verdict.passed
+            assert "the output has no images to check" in verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("type_", "value", "message"),
+    [
+        ("image-dimensions", 768, "needs a mapping such as `{width: 1024, height: 1024}`"),
+        ("image-dimensions", {"widht": 768}, "unknown key `widht`; use `width`"),
+        ("image-dimensions", {"width": -1}, "`width` must be a whole number >= 0, got -1"),
+        ("image-dimensions", {"width": "big"}, "`width` must be a whole number, got 'big'"),
+        ("image-format", "tiff", "unknown image format `tiff`; use png, jpeg, webp, gif"),
+        ("image-count", "many", "`value` must be a whole number, got 'many'"),
+        ("image-count", {"least": 1}, "unknown key `least`; use `min`, `max`"),
+    ],
+)
+def test_bad_image_assertion_values(type_: str, value: Any, message: str) -> None:
+    with pytest.raises(InvalidAssertion, match=re.escape(message)):
+        compile_assertion(type_, value, weight=1.0, threshold=None, base_dir=Path())
+
+
+def test_templated_image_values_are_checked_once_rendered() -> None:
+    spec = compile_assertion(
+        "image-dimensions", {"width": "<<w>>"}, weight=1.0, threshold=None, base_dir=Path()
+    )
+    rendered = replace(spec, value={"width": "768"})
+    assert evaluate(rendered, "", SQUARE).passed
+    broken = evaluate(replace(spec, value={"width": "wide"}), "", SQUARE)
+    assert not broken.passed and "`width` must be a whole number" in broken.reason
+
+
+def test_python_checks_see_the_saved_images() -> None:
+    verdict = check(
+        "python",
+        "",
+        "all(i['width'] == 768 and i['path'].endswith('.png') for i in context['images'])",
+        context=SQUARE,
+    )
+    assert verdict.passed, verdict.reason

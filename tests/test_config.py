@@ -121,21 +121,69 @@ def test_deployment_ids(write_config: WriteConfig) -> None:
 @pytest.mark.parametrize(
     ("provider_id", "message"),
     [
-        ("openai:gpt-4", "unknown provider `openai:gpt-4`; reval runs `replicate:owner/name`"),
+        (
+            "openai:gpt-4",
+            "unknown provider `openai:gpt-4`; reval runs `replicate:owner/name[:version]`, "
+            "`replicate:image:owner/name[:version]`",
+        ),
         ("replicat:meta/llama", "did you mean `replicate`?"),
         ("replicate:llama", "expected `owner/name` after `replicate:`, got `llama`"),
         ("replicate:meta/llama:v2", "a version id is 64 lowercase hex characters, got `v2`"),
         ("replicate:deployment:acme/bot:" + "a" * 64, "a deployment id has no version"),
-        (
-            "replicate:image:stability-ai/sdxl",
-            "image models (`replicate:image:`) are not supported",
-        ),
+        ("replicate:image:sdxl", "expected `owner/name` after `replicate:`, got `sdxl`"),
+        ("replicate:image:deployment:acme/bot", "image deployments are not supported yet"),
     ],
 )
 def test_bad_provider_ids(write_config: WriteConfig, provider_id: str, message: str) -> None:
     path = write_config(f"prompts: [hi]\nproviders:\n  - id: '{provider_id}'\n")
     assert message in config_error(path)
     assert f"{path}:3: providers[0].id:" in config_error(path)
+
+
+SDXL = "7762fd07cf82c948538e41f63f77d685e02b063e37e496e96eefd46c929f9bdc"
+
+
+def test_image_ids_and_options_flat_or_under_config(write_config: WriteConfig) -> None:
+    config = load_config(
+        write_config(f"""
+prompts: [hi]
+providers:
+  - id: replicate:image:stability-ai/sdxl:{SDXL}
+    width: 768
+    refine: expert_ensemble_refiner
+    config:
+      apply_watermark: false
+      num_outputs: 2
+  - replicate:image:black-forest-labs/flux-schnell
+"""),
+        {**ENV, "REPLICATE_TEMPERATURE": "0.5", "REPLICATE_SEED": "7"},
+    )
+    sdxl, flux = config.providers
+    assert (sdxl.kind, sdxl.target.slug, sdxl.target.version) == (
+        "image",
+        "stability-ai/sdxl",
+        SDXL,
+    )
+    # Only what the user set; text-model environment fallbacks do not apply to image models.
+    assert dict(sdxl.input_options) == {
+        "width": 768,
+        "refine": "expert_ensemble_refiner",
+        "apply_watermark": False,
+        "num_outputs": 2,
+    }
+    assert (flux.kind, dict(flux.input_options)) == ("image", {})
+
+
+def test_image_options_are_typed(write_config: WriteConfig) -> None:
+    path = write_config("""prompts: [hi]
+providers:
+  - id: replicate:image:a/b
+    width: '768'
+    apply_watermark: nope
+""")
+    message = config_error(path)
+    assert f"{path}:4: providers[0].width: expected a whole number, got '768'" in message
+    assert f"{path}:5: providers[0].apply_watermark: expected true or false, got 'nope'" in message
 
 
 def test_misspelt_top_level_key_names_file_line_and_suggestion(write_config: WriteConfig) -> None:

@@ -10,7 +10,7 @@ import pytest
 from replicate_eval.config import load_config
 from tests.conftest import RunCli
 from tests.fake_replicate import FakeReplicate
-from tests.fake_replicate.demo import GEMMA_VERSION, main, toy_model
+from tests.fake_replicate.demo import GEMMA_VERSION, SDXL_VERSION, main, serve_demo_models
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 
@@ -25,8 +25,7 @@ def test_config_loads(path: Path) -> None:
 def test_replicate_llm_runs_against_the_fake(
     fake_replicate: FakeReplicate, run_cli: RunCli, tmp_path: Path
 ) -> None:
-    fake_replicate.add_model("meta/llama-2-7b-chat", toy_model(0), official=True)
-    fake_replicate.add_model("google-deepmind/gemma-7b-it", toy_model(1), versions=[GEMMA_VERSION])
+    serve_demo_models(fake_replicate)
     out = tmp_path / "results.json"
     result = run_cli("run", CONFIGS / "replicate-llm.yaml", "-o", out)
     assert result.exit_code == 100  # Gemma wraps its JSON answer in a code fence
@@ -60,3 +59,32 @@ def test_replicate_llm_runs_against_the_fake(
 def test_demo_runs_offline(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(CONFIGS / "replicate-llm.yaml")]) == 100
     assert "7 passed, 1 failed, 0 errors" in capsys.readouterr().out
+
+
+def test_replicate_image_runs_against_the_fake(
+    fake_replicate: FakeReplicate, run_cli: RunCli, tmp_path: Path
+) -> None:
+    serve_demo_models(fake_replicate)
+    out = tmp_path / "results.json"
+    result = run_cli(
+        "run", CONFIGS / "replicate-image.yaml", "-o", out, "--output-dir", tmp_path / "images"
+    )
+    assert result.exit_code == 100  # SDXL's 768px image is too small for the poster test
+    run = json.loads(out.read_text())
+    totals = run["totals"]
+    assert (totals["passed"], totals["failed"], totals["errors"]) == (3, 1, 0)
+    sdxl_inputs = [r.body for r in fake_replicate.received("POST", "/v1/predictions")]
+    assert {
+        "version": SDXL_VERSION,
+        "input": {
+            "width": 768,
+            "height": 768,
+            "num_inference_steps": 50,
+            "prompt": "Generate an image: fruit loops",
+        },
+    } in sdxl_inputs
+    [poster] = [
+        c for c in run["cells"] if c["provider_label"] == "SDXL" and c["status"] == "failed"
+    ]
+    assert "768x768: width 768, expected at least 1024" in poster["reason"]
+    assert (tmp_path / "images" / "report.html").is_file()

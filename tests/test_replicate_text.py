@@ -9,17 +9,15 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import CliResult, RunCli
+from tests.conftest import RunConfig
 from tests.fake_replicate import FakeReplicate, Reply, tokens
 
 GEMMA_VERSION = "2790a695e5dcae15506138cc4718d1106d0d475e6dca4b1d43f42414647993d5"
-WriteConfig = Callable[..., Path]
 
 SEED = f"""
 prompts:
@@ -45,34 +43,12 @@ tests:
 """
 
 
-class Run:
-    def __init__(self, result: CliResult, results_file: Path) -> None:
-        self.result = result
-        self.json: dict[str, Any] = (
-            json.loads(results_file.read_text()) if results_file.exists() else {}
-        )
-
-    @property
-    def cells(self) -> list[dict[str, Any]]:
-        return self.json["cells"]
-
-
-@pytest.fixture
-def run_config(run_cli: RunCli, write_config: WriteConfig, tmp_path: Path) -> Callable[..., Run]:
-    def run(text: str, *args: str) -> Run:
-        out = tmp_path / "results.json"
-        result = run_cli("run", write_config(text), "-o", out, *args)
-        return Run(result, out)
-
-    return run
-
-
 def paris(model_input: dict[str, Any]) -> Reply:
     return Reply(tokens("The capital is Paris."))
 
 
 def test_seed_entries_send_exactly_these_requests(
-    fake_replicate: FakeReplicate, run_config: Callable[..., Run]
+    fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     fake_replicate.add_model("meta/llama-2-7b-chat", paris, official=True)
     fake_replicate.add_model("google-deepmind/gemma-7b-it", paris, versions=[GEMMA_VERSION])
@@ -108,7 +84,7 @@ def test_seed_entries_send_exactly_these_requests(
 
 def test_environment_fallbacks_reach_the_model_as_numbers(
     fake_replicate: FakeReplicate,
-    run_config: Callable[..., Run],
+    run_config: RunConfig,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake_replicate.add_model("meta/llama", official=True)
@@ -140,7 +116,7 @@ providers:
 
 def test_bad_environment_value_stops_before_any_request(
     fake_replicate: FakeReplicate,
-    run_config: Callable[..., Run],
+    run_config: RunConfig,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("REPLICATE_TOP_K", "many")
@@ -152,7 +128,7 @@ def test_bad_environment_value_stops_before_any_request(
 
 def test_missing_token_stops_before_any_request(
     fake_replicate: FakeReplicate,
-    run_config: Callable[..., Run],
+    run_config: RunConfig,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("REPLICATE_API_TOKEN")
@@ -165,7 +141,7 @@ def test_missing_token_stops_before_any_request(
 
 def test_api_key_in_config_is_used_and_never_shown(
     fake_replicate: FakeReplicate,
-    run_config: Callable[..., Run],
+    run_config: RunConfig,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
@@ -185,7 +161,7 @@ providers:
 
 
 def test_chat_prompt_sends_system_and_user_messages(
-    fake_replicate: FakeReplicate, run_config: Callable[..., Run]
+    fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     fake_replicate.add_model("meta/llama", official=True)
     run = run_config("""prompts:
@@ -208,7 +184,7 @@ tests:
 
 
 def test_chat_vars_with_quotes_stay_valid_json_with_tojson(
-    fake_replicate: FakeReplicate, run_config: Callable[..., Run]
+    fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     fake_replicate.add_model("meta/llama", official=True)
     run = run_config("""prompts:
@@ -223,7 +199,7 @@ tests:
 
 
 def test_chat_with_several_turns_is_a_cell_error(
-    fake_replicate: FakeReplicate, run_config: Callable[..., Run]
+    fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     fake_replicate.add_model("meta/llama", official=True)
     run = run_config("""prompts:
@@ -237,7 +213,7 @@ providers: [replicate:meta/llama]
 
 
 def test_config_system_prompt_is_sent_for_plain_prompts(
-    fake_replicate: FakeReplicate, run_config: Callable[..., Run]
+    fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     fake_replicate.add_model("meta/llama", official=True)
     run_config(
@@ -249,7 +225,7 @@ def test_config_system_prompt_is_sent_for_plain_prompts(
 
 
 def test_deployment_provider_uses_the_deployment_endpoint(
-    fake_replicate: FakeReplicate, run_config: Callable[..., Run]
+    fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     fake_replicate.add_deployment("acme/support-bot", fake_replicate.add_model("acme/base"))
     run = run_config(
@@ -262,7 +238,7 @@ def test_deployment_provider_uses_the_deployment_endpoint(
 
 
 def test_model_without_version_runs_its_latest_version(
-    fake_replicate: FakeReplicate, run_config: Callable[..., Run]
+    fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     """Only official models run by name; reval resolves others once, like promptfoo's docs say."""
     latest = "b" * 64
@@ -278,7 +254,7 @@ def test_model_without_version_runs_its_latest_version(
 
 
 def test_unknown_model_is_a_clear_error(
-    fake_replicate: FakeReplicate, run_config: Callable[..., Run]
+    fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     run = run_config("prompts: [hi]\nproviders: [replicate:nobody/nothing]\n")
     assert run.result.exit_code == 100
@@ -289,7 +265,7 @@ def test_unknown_model_is_a_clear_error(
 
 
 def test_long_prediction_is_polled_until_it_finishes(
-    fake_replicate: FakeReplicate, run_config: Callable[..., Run]
+    fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     fake_replicate.add_model(
         "meta/slow",
@@ -307,7 +283,7 @@ def test_long_prediction_is_polled_until_it_finishes(
 
 
 def test_failed_prediction_is_a_cell_error_and_the_run_goes_on(
-    fake_replicate: FakeReplicate, run_config: Callable[..., Run]
+    fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     def flaky(model_input: dict[str, Any]) -> Reply:
         if "bad" in model_input["prompt"]:
@@ -329,7 +305,7 @@ def test_failed_prediction_is_a_cell_error_and_the_run_goes_on(
 
 
 def test_canceled_prediction_is_reported(
-    fake_replicate: FakeReplicate, run_config: Callable[..., Run]
+    fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     fake_replicate.add_model("meta/slow", lambda i: Reply(tokens("x"), processing=3), official=True)
 
@@ -348,7 +324,7 @@ def test_canceled_prediction_is_reported(
 
 
 def test_aborted_prediction_is_reported_not_crashed(
-    fake_replicate: FakeReplicate, run_config: Callable[..., Run]
+    fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     fake_replicate.add_model(
         "meta/cold", lambda i: Reply(tokens("x"), starting=5, deadline=0.05), official=True
@@ -362,7 +338,7 @@ def test_aborted_prediction_is_reported_not_crashed(
 
 def test_rejected_token_is_reported_once_per_provider(
     fake_replicate: FakeReplicate,
-    run_config: Callable[..., Run],
+    run_config: RunConfig,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fake_replicate.add_model("meta/llama", official=True)
@@ -380,7 +356,7 @@ def test_rejected_token_is_reported_once_per_provider(
 
 
 def test_invalid_input_lists_the_fields(
-    fake_replicate: FakeReplicate, run_config: Callable[..., Run]
+    fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     fake_replicate.add_model("meta/llama", official=True)
     run = run_config("prompts: [hi]\nproviders:\n  - {id: replicate:meta/llama, temperature: 9}\n")
@@ -390,9 +366,7 @@ def test_invalid_input_lists_the_fields(
     )
 
 
-def test_server_error_body_is_shown(
-    fake_replicate: FakeReplicate, run_config: Callable[..., Run]
-) -> None:
+def test_server_error_body_is_shown(fake_replicate: FakeReplicate, run_config: RunConfig) -> None:
     fake_replicate.add_model("meta/llama", official=True)
     fake_replicate.fail_next(
         "POST",
@@ -405,7 +379,7 @@ def test_server_error_body_is_shown(
 
 
 def test_unreachable_api_is_a_network_error(
-    run_config: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+    run_config: RunConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("REPLICATE_BASE_URL", "http://127.0.0.1:9")  # discard port: refused
     monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_x")
@@ -424,7 +398,7 @@ def test_unreachable_api_is_a_network_error(
     ],
 )
 def test_text_outputs(
-    fake_replicate: FakeReplicate, run_config: Callable[..., Run], output: Any, text: str
+    fake_replicate: FakeReplicate, run_config: RunConfig, output: Any, text: str
 ) -> None:
     fake_replicate.add_model("meta/llama", lambda i: Reply(output), official=True)
     run = run_config("prompts: [hi]\nproviders: [replicate:meta/llama]\n")
@@ -440,7 +414,7 @@ def test_text_outputs(
     ],
 )
 def test_non_text_outputs_are_errors(
-    fake_replicate: FakeReplicate, run_config: Callable[..., Run], output: Any, message: str
+    fake_replicate: FakeReplicate, run_config: RunConfig, output: Any, message: str
 ) -> None:
     fake_replicate.add_model("meta/llama", lambda i: Reply(output), official=True)
     run = run_config("prompts: [hi]\nproviders: [replicate:meta/llama]\n")

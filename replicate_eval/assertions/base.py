@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from replicate_eval.media import SavedImage
+
 # How an assertion's `value` is written and rendered:
 #   text       one string, rendered with the test's vars
 #   texts      a list of strings (or one comma-separated string), each rendered
@@ -47,6 +49,7 @@ class CheckContext:
     prompt: str
     latency_ms: float | None
     provider_id: str
+    images: tuple[SavedImage, ...] = ()  # what an image model made, saved on disk
 
 
 @dataclass(frozen=True)

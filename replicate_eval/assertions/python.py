@@ -5,6 +5,7 @@ Python. Three forms are accepted:
 
 * an expression: ``len(output) < 200``
 * a function body (several lines, or any ``return``): receives ``output``, ``vars``, ``context``
+  (``context["images"]`` lists an image model's saved files: path, format, width, height)
 * ``file://checks.py`` or ``file://checks.py:name``: a function ``get_assert(output, context)``
   (promptfoo's convention), relative to the config file
 
@@ -109,6 +110,17 @@ def python_check(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext
         "prompt": ctx.prompt,
         "provider": ctx.provider_id,
         "latency_ms": ctx.latency_ms,
+        # An image model's saved files: check them with Pillow or anything else.
+        "images": [
+            {
+                "path": str(image.path),
+                "format": image.format,
+                "width": image.width,
+                "height": image.height,
+                "source": image.source,
+            }
+            for image in ctx.images
+        ],
     }
     try:
         result = check.function(output, ctx.vars, context)

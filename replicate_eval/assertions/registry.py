@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from replicate_eval.assertions import metrics, python, text
+from replicate_eval.assertions import image, metrics, python, text
 from replicate_eval.assertions.base import (
     AssertionKind,
     AssertionProblem,
@@ -34,6 +34,11 @@ KINDS: dict[str, AssertionKind] = {
         AssertionKind("is-json", text.is_json, "none"),
         AssertionKind("python", python.python_check, "code", prepare=python.prepare_python),
         AssertionKind("latency", metrics.latency, "none", needs_threshold=True),
+        AssertionKind(
+            "image-dimensions", image.image_dimensions, "any", prepare=image.prepare_dimensions
+        ),
+        AssertionKind("image-format", image.image_format, "texts", prepare=image.prepare_format),
+        AssertionKind("image-count", image.image_count, "any", prepare=image.prepare_count),
     )
 }
 

@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, SecretStr, TypeAdapter, ValidationError
 
@@ -24,8 +24,12 @@ _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 _VERSION = re.compile(r"^[0-9a-f]{64}$")
 
 PROVIDER_ID_FORMS = (
-    "`replicate:owner/name`, `replicate:owner/name:version` and `replicate:deployment:owner/name`"
+    "`replicate:owner/name[:version]`, `replicate:image:owner/name[:version]` "
+    "and `replicate:deployment:owner/name`"
 )
+
+# What a provider's outputs are: text to read, or images to download and look at.
+OutputKind = Literal["text", "image"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class ReplicateTarget:
     name: str
     version: str | None = None
     deployment: bool = False
+    kind: OutputKind = "text"
 
     @property
     def slug(self) -> str:
@@ -43,18 +48,24 @@ class ReplicateTarget:
 
 
 def parse_provider_id(provider_id: str) -> ReplicateTarget:
-    """Parse ``replicate:[deployment:]owner/name[:version]``; ValueError says what is wrong."""
+    """Parse ``replicate:[image:|deployment:]owner/name[:version]``.
+
+    Raises ValueError saying what is wrong.
+    """
     prefix, sep, rest = provider_id.partition(":")
     if not sep or prefix != "replicate":
         hint = did_you_mean(prefix, ["replicate"]) if sep else ""
         raise ValueError(f"unknown provider `{provider_id}`{hint}; reval runs {PROVIDER_ID_FORMS}")
+    kind: OutputKind = "image" if rest.startswith("image:") else "text"
+    rest = rest.removeprefix("image:")
     deployment = rest.startswith("deployment:")
     if deployment:
+        if kind == "image":
+            raise ValueError(
+                f"`{provider_id}`: deployments run as `replicate:deployment:owner/name`; "
+                "image deployments are not supported yet"
+            )
         rest = rest.removeprefix("deployment:")
-    elif rest.startswith("image:"):
-        raise ValueError(
-            f"`{provider_id}`: image models (`replicate:image:`) are not supported yet"
-        )
     slug, _, version = rest.partition(":")
     if not _SLUG.match(slug):
         raise ValueError(f"`{provider_id}`: expected `owner/name` after `replicate:`, got `{slug}`")
@@ -65,7 +76,7 @@ def parse_provider_id(provider_id: str) -> ReplicateTarget:
             f"`{provider_id}`: a version id is 64 lowercase hex characters, got `{version}`"
         )
     owner, name = slug.split("/")
-    return ReplicateTarget(owner, name, version or None, deployment)
+    return ReplicateTarget(owner, name, version or None, deployment, kind)
 
 
 class PromptAffixes(StrictModel):
@@ -73,13 +84,18 @@ class PromptAffixes(StrictModel):
     suffix: str = ""
 
 
-class ReplicateTextOptions(BaseModel):
-    """Options of a ``replicate:`` text provider. Unknown keys are model inputs, sent as is."""
+class _ProviderOptions(BaseModel):
+    """Options every ``replicate:`` provider takes. Unknown keys are model inputs, sent as is."""
 
     model_config = ConfigDict(strict=True, extra="allow", frozen=True)
 
     apiKey: str | None = None
     prompt: PromptAffixes | None = None
+
+
+class ReplicateTextOptions(_ProviderOptions):
+    """Options of a ``replicate:`` text provider (promptfoo's list), typed."""
+
     temperature: float | None = None
     max_length: int | None = None
     max_new_tokens: int | None = None
@@ -91,7 +107,25 @@ class ReplicateTextOptions(BaseModel):
     seed: int | None = None
 
 
-# promptfoo's environment fallbacks: used when the provider does not set the option.
+class ReplicateImageOptions(_ProviderOptions):
+    """Options of a ``replicate:image:`` provider (promptfoo's SDXL list), typed.
+
+    Unlike promptfoo, nothing has a default here: a model gets only the inputs the user set.
+    """
+
+    width: int | None = None
+    height: int | None = None
+    refine: str | None = None
+    apply_watermark: bool | None = None
+    num_inference_steps: int | None = None
+
+
+OPTIONS_BY_KIND: dict[OutputKind, type[_ProviderOptions]] = {
+    "text": ReplicateTextOptions,
+    "image": ReplicateImageOptions,
+}
+
+# promptfoo's environment fallbacks: used when a text provider does not set the option.
 ENV_FALLBACKS: dict[str, str] = {
     "temperature": "REPLICATE_TEMPERATURE",
     "max_length": "REPLICATE_MAX_LENGTH",
@@ -111,7 +145,7 @@ _TOKEN_LIKE = {"apikey", "apitoken", "token", "replicateapitoken", "replicateapi
 
 @dataclass(frozen=True)
 class ProviderConfig:
-    """A ``replicate:`` text provider, fully resolved."""
+    """A ``replicate:`` provider, fully resolved."""
 
     index: int
     id: str
@@ -123,6 +157,10 @@ class ProviderConfig:
     suffix: str
     token: SecretStr = field(repr=False)
     token_source: str  # where the token came from, for messages (never the token itself)
+
+    @property
+    def kind(self) -> OutputKind:
+        return self.target.kind
 
 
 class ProviderProblems(Exception):
@@ -143,13 +181,18 @@ def resolve_provider(entry: ProviderEntry, index: int, env: Mapping[str, str]) -
     if problems:
         raise ProviderProblems(problems)
     try:
-        options = ReplicateTextOptions.model_validate(merged)
+        options = OPTIONS_BY_KIND[target.kind].model_validate(merged)
     except ValidationError as exc:
         raise ProviderProblems(
             [_relocate(p, entry, here) for p in problems_from_validation(exc)]
         ) from None
 
-    values, problems = _apply_env_fallbacks(options, env, here)
+    values = {
+        key: value
+        for key, value in options.model_dump(exclude={"apiKey", "prompt"}).items()
+        if value is not None
+    }
+    problems = _apply_env_fallbacks(values, env, here) if target.kind == "text" else []
     token, token_source = _find_token(options, env)
     if token is None:
         problems.append(
@@ -166,7 +209,8 @@ def resolve_provider(entry: ProviderEntry, index: int, env: Mapping[str, str]) -
         raise ProviderProblems(problems)
     assert token is not None
     affixes = options.prompt or PromptAffixes()
-    system_prompt = values.pop("system_prompt", None)
+    # An image model has no system prompt of reval's making: a `system_prompt` key passes through.
+    system_prompt = values.pop("system_prompt", None) if target.kind == "text" else None
     return ProviderConfig(
         index=index,
         id=entry.id,
@@ -230,13 +274,9 @@ def _relocate(problem: Problem, entry: ProviderEntry, here: Loc) -> Problem:
 
 
 def _apply_env_fallbacks(
-    options: ReplicateTextOptions, env: Mapping[str, str], here: Loc
-) -> tuple[dict[str, Any], list[Problem]]:
-    values = {
-        key: value
-        for key, value in options.model_dump(exclude={"apiKey", "prompt"}).items()
-        if value is not None
-    }
+    values: dict[str, Any], env: Mapping[str, str], here: Loc
+) -> list[Problem]:
+    """Fill unset options from REPLICATE_* variables, in place; return the bad variables."""
     problems = []
     for option, variable in ENV_FALLBACKS.items():
         raw = env.get(variable, "")
@@ -258,7 +298,7 @@ def _apply_env_fallbacks(
             problems.append(Problem(here, message))
             continue
         values[option] = value
-    return values, problems
+    return problems
 
 
 def _base_type(annotation: Any) -> Any:
@@ -266,7 +306,7 @@ def _base_type(annotation: Any) -> Any:
     return args[0] if len(args) == 1 else annotation
 
 
-def _find_token(options: ReplicateTextOptions, env: Mapping[str, str]) -> tuple[str | None, str]:
+def _find_token(options: _ProviderOptions, env: Mapping[str, str]) -> tuple[str | None, str]:
     if options.apiKey and options.apiKey.strip():
         return options.apiKey.strip(), "`apiKey` in the config"
     for variable in TOKEN_ENV_VARS:

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from replicate_eval.media import SavedImage
+
 
 @dataclass(frozen=True)
 class ProviderResponse:
@@ -17,6 +19,7 @@ class ProviderResponse:
     latency_ms: float
     prediction_id: str | None = None
     metrics: Mapping[str, Any] = field(default_factory=dict)
+    images: tuple[SavedImage, ...] = ()  # for image models: the saved files, in output order
 
 
 class Provider(Protocol):

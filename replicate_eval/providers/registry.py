@@ -6,13 +6,15 @@ from collections.abc import Sequence
 
 from replicate_eval.config import ProviderConfig
 from replicate_eval.providers.base import Provider
+from replicate_eval.providers.images import ImageStore
+from replicate_eval.providers.replicate.image import ReplicateImageProvider
 from replicate_eval.providers.replicate.predictions import PredictionClient
 from replicate_eval.providers.replicate.session import ReplicateSession
 from replicate_eval.providers.replicate.text import ReplicateTextProvider
 
 
 def build_providers(
-    configs: Sequence[ProviderConfig], session: ReplicateSession
+    configs: Sequence[ProviderConfig], session: ReplicateSession, images: ImageStore
 ) -> dict[int, Provider]:
     """Providers keyed by their index in the config."""
     providers: dict[int, Provider] = {}
@@ -23,5 +25,8 @@ def build_providers(
             token_source=config.token_source,
             on_created=session.count_prediction,
         )
-        providers[config.index] = ReplicateTextProvider(config, predictions)
+        if config.kind == "image":
+            providers[config.index] = ReplicateImageProvider(config, predictions, images)
+        else:
+            providers[config.index] = ReplicateTextProvider(config, predictions)
     return providers

@@ -1,20 +1,34 @@
-"""Result files, chosen by extension: ``-o results.json``."""
+"""Result files, chosen by extension: ``-o results.json``, ``-o report.html``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from replicate_eval.atomic import atomic_write_text
 from replicate_eval.errors import UsageError
-from replicate_eval.report.atomic import atomic_write_text
+from replicate_eval.report.html import ImageMode, render_html
 from replicate_eval.results import RunResult
 
 
-def _json(result: RunResult) -> str:
+@dataclass(frozen=True)
+class ReportOptions:
+    html_images: ImageMode = "embed"
+
+
+def _json(result: RunResult, path: Path, options: ReportOptions) -> str:
     return result.to_json()
 
 
-WRITERS: dict[str, Callable[[RunResult], str]] = {".json": _json}
+def _html(result: RunResult, path: Path, options: ReportOptions) -> str:
+    return render_html(result, report_path=path, images=options.html_images)
+
+
+WRITERS: dict[str, Callable[[RunResult, Path, ReportOptions], str]] = {
+    ".json": _json,
+    ".html": _html,
+}
 
 
 def check_output_paths(paths: Sequence[Path]) -> None:
@@ -32,6 +46,23 @@ def check_output_paths(paths: Sequence[Path]) -> None:
             raise UsageError(f"--output {path}: is a folder, not a file")
 
 
-def write_outputs(result: RunResult, paths: Sequence[Path]) -> None:
+def html_report_path(result: RunResult, paths: Sequence[Path]) -> Path | None:
+    """The HTML report of this run: the one asked for, else one beside the images, if any."""
+    asked = [path for path in paths if path.suffix.lower() == ".html"]
+    if asked:
+        return asked[0]
+    if result.output_dir is not None:
+        return Path(result.output_dir) / "report.html"
+    return None
+
+
+def write_outputs(result: RunResult, paths: Sequence[Path], options: ReportOptions) -> list[Path]:
+    """Write the files asked for, and the HTML report beside the images when none was asked."""
     for path in paths:
-        atomic_write_text(path, WRITERS[path.suffix.lower()](result))
+        atomic_write_text(path, WRITERS[path.suffix.lower()](result, path, options))
+    report = html_report_path(result, paths)
+    if report is None or report in paths:
+        return list(paths)
+    # Beside the images it shows, linking keeps it small; the folder travels as a whole.
+    atomic_write_text(report, render_html(result, report_path=report, images="link"))
+    return [*paths, report]

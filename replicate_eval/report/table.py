@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from rich import box
 from rich.table import Table
@@ -11,7 +12,7 @@ from rich.text import Text
 from replicate_eval.results import CellResult, RunResult
 
 _VERSION_ID = re.compile(r"\b[0-9a-f]{64}\b")
-_BADGES = {
+BADGES = {
     "passed": ("PASS", "bold green"),
     "failed": ("FAIL", "bold red"),
     "error": ("ERROR", "bold yellow"),
@@ -24,15 +25,14 @@ def results_table(result: RunResult, *, max_cell_length: int) -> Table:
     table.add_column("Test", overflow="fold", ratio=1)
     columns = [(prompt, provider) for prompt in result.prompts for provider in result.providers]
     for prompt, provider in columns:
-        header = Text(_shorten_versions(provider.label), style="bold")
+        header = Text(column_title(provider.label), style="bold")
         if many_prompts:
             header.append(f"\n{prompt.label}", style="dim")
         table.add_column(header, overflow="fold", ratio=2)
 
     by_position = {(c.test_index, c.prompt_index, c.provider_index): c for c in result.cells}
     for test in result.tests:
-        title = test.description or _vars_title(test.vars, test.index)
-        row: list[Text] = [Text(title)]
+        row: list[Text] = [Text(test_title(test.description, test.vars, test.index))]
         for prompt, provider in columns:
             cell = by_position.get((test.index, prompt.index, provider.index))
             row.append(_cell_text(cell, max_cell_length) if cell else Text("not run", "dim"))
@@ -40,24 +40,35 @@ def results_table(result: RunResult, *, max_cell_length: int) -> Table:
     return table
 
 
-def _shorten_versions(label: str) -> str:
+def column_title(label: str) -> str:
     """64-hex version ids take five header lines; their first 8 characters identify them."""
     return _VERSION_ID.sub(lambda match: match.group(0)[:8] + "…", label)
 
 
-def _vars_title(variables: dict[str, object], index: int) -> str:
+def test_title(description: str | None, variables: dict[str, object], index: int) -> str:
+    """A test's description, or its vars when it has none."""
+    if description:
+        return description
     if not variables:
         return f"test {index + 1}"
     return ", ".join(f"{key}={value}" for key, value in variables.items())
 
 
 def _cell_text(cell: CellResult, limit: int) -> Text:
-    label, style = _BADGES[cell.status]
+    label, style = BADGES[cell.status]
     text = Text(label, style=style)
     if cell.status == "error":
         text.append("\n" + _cut(cell.error or "", limit * 2), style="yellow")
         return text
-    text.append("\n" + _cut(cell.output or "", limit))
+    if cell.images:
+        # The file name, linked to the full path (terminals that support links open it); the
+        # summary line names the folder.
+        for image in cell.images:
+            path = Path(image.path)
+            text.append(f"\n{path.name}", style=f"cyan link {path.resolve().as_uri()}")
+            text.append(f" {image.width}x{image.height} {image.format}")
+    else:
+        text.append("\n" + _cut(cell.output or "", limit))
     if cell.status == "failed" and cell.reason:
         text.append("\n" + _cut(cell.reason, limit), style="red")
     return text
@@ -68,7 +79,8 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 
 
-def summary_line(result: RunResult) -> Text:
+def summary_line(result: RunResult, *, html_report: Path | None = None) -> Text:
+    """Totals in one line; with images, where they are and the report that shows them."""
     totals = result.totals
     text = Text()
     text.append(f"{totals.passed} passed", style="green" if totals.passed else "")
@@ -81,4 +93,11 @@ def summary_line(result: RunResult) -> Text:
         f" ({totals.pass_rate:.0%} pass rate) · {totals.predictions} predictions · "
         f"{totals.wall_time_s:.1f}s"
     )
+    if result.image_count:
+        images = "image" if result.image_count == 1 else "images"
+        text.append(f"\n{result.image_count} {images} saved in {result.output_dir}")
+        if html_report is not None:
+            text.append(" · open ")
+            text.append(str(html_report), style="bold")
+            text.append(" to see them")
     return text

@@ -3,7 +3,8 @@
     python -m tests.fake_replicate.demo configs/replicate-llm.yaml [reval run options]
 
 The fake plays Llama 2 and Gemma with canned answers to the questions in
-configs/replicate-llm.yaml (anything else is echoed), so the table looks like a real run.
+configs/replicate-llm.yaml (anything else is echoed), so the table looks like a real run, and
+SDXL and FLUX schnell for configs/replicate-image.yaml, drawing real (if simple) pictures.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import os
 import sys
 from typing import Any
 
-from tests.fake_replicate import FakeReplicate, Reply, tokens
+from tests.fake_replicate import FakeReplicate, Reply, image_file, image_model, sdxl_schema, tokens
 
 GEMMA_VERSION = "2790a695e5dcae15506138cc4718d1106d0d475e6dca4b1d43f42414647993d5"
+SDXL_VERSION = "7762fd07cf82c948538e41f63f77d685e02b063e37e496e96eefd46c929f9bdc"
 
 ANSWERS = {
     "capital of France": (
@@ -50,12 +52,36 @@ def toy_model(which: int) -> Any:
     return answer
 
 
+def flux_schnell(model_input: dict[str, Any]) -> Reply:
+    """FLUX schnell's interface: an aspect ratio instead of a size, WebP unless asked otherwise."""
+    width, _, height = str(model_input.get("aspect_ratio", "1:1")).partition(":")
+    side = 1024 / max(int(width), int(height))
+    image_format = {"jpg": "JPEG", "png": "PNG"}.get(model_input.get("output_format", ""), "WEBP")
+    prompt = str(model_input.get("prompt", ""))
+    size = (round(int(width) * side), round(int(height) * side))
+    count = int(model_input.get("num_outputs", 1))
+    return Reply(
+        [image_file(f"{prompt} #{n}", *size, image_format) for n in range(count)], processing=0.3
+    )
+
+
+def serve_demo_models(fake: FakeReplicate) -> None:
+    fake.add_model("meta/llama-2-7b-chat", toy_model(0), official=True)
+    fake.add_model("google-deepmind/gemma-7b-it", toy_model(1), versions=[GEMMA_VERSION])
+    fake.add_model(
+        "stability-ai/sdxl",
+        image_model(processing=0.4),
+        versions=[SDXL_VERSION],
+        openapi_schema=sdxl_schema(),
+    )
+    fake.add_model("black-forest-labs/flux-schnell", flux_schnell, official=True)
+
+
 def main(argv: list[str]) -> int:
     from replicate_eval.cli import app
 
     with FakeReplicate() as fake:
-        fake.add_model("meta/llama-2-7b-chat", toy_model(0), official=True)
-        fake.add_model("google-deepmind/gemma-7b-it", toy_model(1), versions=[GEMMA_VERSION])
+        serve_demo_models(fake)
         os.environ["REPLICATE_BASE_URL"] = fake.url
         os.environ["REPLICATE_API_TOKEN"] = fake.token
         try:

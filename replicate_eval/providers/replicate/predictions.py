@@ -8,6 +8,7 @@ early on ``processing``, turns text starting with ``https:`` into file objects a
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -18,7 +19,7 @@ from replicate.client import Client
 from replicate.exceptions import ReplicateError
 
 from replicate_eval.config import ReplicateTarget
-from replicate_eval.errors import ApiError, NetworkError, ProviderError
+from replicate_eval.errors import ApiError, NetworkError, PredictionError, ProviderError
 from replicate_eval.providers.replicate.transport import Exchange, recording
 
 
@@ -57,6 +58,22 @@ class PredictionState:
     @property
     def done(self) -> bool:
         return self.status in TERMINAL
+
+    def raise_unless_succeeded(self) -> None:
+        """Turn a failed, canceled or aborted prediction into the cell's error."""
+        if self.status == "succeeded":
+            return
+        if self.status == "failed":
+            message = f"prediction failed: {(self.error or 'no error message').strip()}"
+        elif self.status == "canceled":
+            message = "prediction was canceled"
+        elif self.status == "aborted":
+            message = "prediction was aborted: its deadline passed before it started"
+        else:
+            message = f"prediction ended with status `{self.status}`"
+        raise PredictionError(
+            message, status=self.status, prediction_id=self.id, metrics=self.metrics
+        )
 
 
 @dataclass(frozen=True)
@@ -99,6 +116,17 @@ class PredictionClient:
         self._poll = poll
         # For `owner/name` of a community model: the version its latest release resolved to.
         self._resolved_version: str | None = None
+
+    async def run_to_success(self, model_input: dict[str, Any]) -> tuple[PredictionState, float]:
+        """Run a prediction; its final state and the milliseconds it took, if it succeeded.
+
+        Raises PredictionError for a failed, canceled or aborted prediction.
+        """
+        started = time.perf_counter()
+        state = await self.run(model_input)
+        latency_ms = (time.perf_counter() - started) * 1000
+        state.raise_unless_succeeded()
+        return state, latency_ms
 
     async def run(self, model_input: dict[str, Any]) -> PredictionState:
         state = await self._create(model_input)

@@ -1,0 +1,63 @@
+"""``replicate:image:owner/name[:version]`` providers: a prompt in, saved images out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from replicate_eval.config import ProviderConfig
+from replicate_eval.errors import ProviderError
+from replicate_eval.providers.base import ProviderResponse
+from replicate_eval.providers.images import DownloadError, ImageStore, file_urls
+from replicate_eval.providers.replicate.predictions import PredictionClient
+
+
+class ReplicateImageProvider:
+    def __init__(
+        self, config: ProviderConfig, predictions: PredictionClient, store: ImageStore
+    ) -> None:
+        self.config = config
+        self.id = config.id
+        self.label = config.label
+        self._predictions = predictions
+        self._store = store
+
+    def build_input(self, prompt: str) -> dict[str, Any]:
+        """The options the user set, then the prompt (with any prefix and suffix)."""
+        model_input = dict(self.config.input_options)
+        model_input["prompt"] = f"{self.config.prefix}{prompt}{self.config.suffix}"
+        return model_input
+
+    async def call(self, model_input: dict[str, Any]) -> ProviderResponse:
+        state, latency_ms = await self._predictions.run_to_success(model_input)
+        urls = file_urls(state.output)
+        if urls is None:
+            raise ProviderError(
+                f"`{self.id}` returned {_describe(state.output)}, not image files; "
+                f"for text models use `replicate:{self.config.target.slug}`",
+                prediction_id=state.id,
+                metrics=state.metrics,
+            )
+        try:
+            images = await self._store.save_all(urls)
+        except DownloadError as exc:
+            raise ProviderError(str(exc), prediction_id=state.id, metrics=state.metrics) from None
+        return ProviderResponse(
+            # Text assertions and `python` checks see the saved files' paths, one per line.
+            output="\n".join(str(image.path) for image in images),
+            latency_ms=latency_ms,
+            prediction_id=state.id,
+            metrics=state.metrics,
+            images=tuple(images),
+        )
+
+
+def _describe(output: Any) -> str:
+    if output is None or output == []:
+        return "no output"
+    if isinstance(output, list) and all(isinstance(item, str) for item in output):
+        output = "".join(output)
+    if isinstance(output, str):
+        text = " ".join(output.split())
+        return f"text ({text[:80]!r}{'…' if len(text) > 80 else ''})"
+    return f"{type(output).__name__} output ({json.dumps(output, default=str)[:80]})"
