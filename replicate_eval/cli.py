@@ -181,11 +181,11 @@ def run(
         result = asyncio.run(run_eval(eval_config, options, on_cell_done=advance))
 
     stdout.print(results_table(result, max_cell_length=max_cell_length))
-    stdout.print(summary_line(result, html_report=html_report_path(result, output)))
     try:
         written = write_outputs(result, output, ReportOptions(html_images=html_images))
     except OSError as exc:
         _fail(f"could not write the results: {exc}", ExitCode.FAILURES)
+    stdout.print(summary_line(result, html_report=html_report_path(result, output)))
     for path in written:
         stderr.print(f"Wrote {escape(str(path))}", highlight=False)
     totals = result.totals

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -18,3 +19,7 @@ class SavedImage:
     @property
     def dimensions(self) -> str:
         return f"{self.width}x{self.height}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data, as results files and `python` checks see it (the path as text)."""
+        return {**asdict(self), "path": str(self.path)}

@@ -7,6 +7,8 @@ The runner never prints. It reports each finished cell through ``on_cell_done`` 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -19,7 +21,6 @@ from replicate_eval import __version__
 from replicate_eval.assertions import CheckContext, Verdict, evaluate, grade
 from replicate_eval.config import EvalConfig
 from replicate_eval.errors import ApiError, CellError, ProviderError
-from replicate_eval.media import SavedImage
 from replicate_eval.plan import Cell, Plan, build_plan
 from replicate_eval.providers import Provider, ProviderResponse, build_providers
 from replicate_eval.providers.images import ImageStore
@@ -59,12 +60,11 @@ async def run_eval(
     # Room for every concurrent call plus its polls, so no call waits for a connection.
     session = ReplicateSession(max_connections=options.max_concurrency * 2)
     images = ImageStore(options.output_dir or DEFAULT_OUTPUT_ROOT / run_id)
-    try:
+    async with contextlib.AsyncExitStack() as cleanup:
+        cleanup.push_async_callback(session.aclose)
+        cleanup.push_async_callback(images.aclose)
         providers = build_providers(config.providers, session, images)
         cells = await _execute(plan, providers, options, on_cell_done)
-    finally:
-        await session.aclose()
-        await images.aclose()
     totals = count(
         cells, predictions=session.predictions_created, wall_time_s=time.perf_counter() - clock
     )
@@ -102,7 +102,18 @@ async def _execute(
 
     async def run_one(cell: Cell) -> CellResult:
         async with slots:
-            result = await _run_cell(cell, providers[cell.provider.index], blocked)
+            try:
+                result = await _run_cell(cell, providers[cell.provider.index], blocked)
+            except Exception as exc:
+                # A bug in reval fails this cell, not the run and every other cell's result.
+                if os.environ.get("REVAL_DEBUG"):
+                    raise
+                result = _result(
+                    cell,
+                    status="error",
+                    error=f"internal error in reval: {type(exc).__name__}: {exc} "
+                    "(a bug; REVAL_DEBUG=1 shows the traceback)",
+                )
         if on_cell_done:
             on_cell_done(result)
         return result
@@ -156,24 +167,13 @@ def _graded(cell: Cell, model_input: dict[str, Any], response: ProviderResponse)
         status="passed" if outcome.passed else "failed",
         model_input=model_input,
         output=response.output,
-        images=[_image_result(image) for image in response.images],
+        images=[ImageResult.model_validate(image.as_dict()) for image in response.images],
         score=outcome.score,
         reason=outcome.reason,
         assertions=[_assertion_result(v) for v in verdicts],
         latency_ms=round(response.latency_ms, 1),
         prediction_id=response.prediction_id,
         metrics=dict(response.metrics),
-    )
-
-
-def _image_result(image: SavedImage) -> ImageResult:
-    return ImageResult(
-        path=str(image.path),
-        source=image.source,
-        format=image.format,
-        width=image.width,
-        height=image.height,
-        size_bytes=image.size_bytes,
     )
 
 

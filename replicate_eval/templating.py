@@ -97,6 +97,11 @@ class Templates:
         return compiled
 
 
+def may_be_template(text: str) -> bool:
+    """True when ``text`` holds markers of either syntax: check its value only once rendered."""
+    return any(marker in text for marker in ("<<", "<%", "{{", "{%"))
+
+
 _CURLY_VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 
 

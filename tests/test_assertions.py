@@ -256,6 +256,12 @@ def test_image_checks_without_images_fail_even_when_negated() -> None:
         ("image-format", "tiff", "unknown image format `tiff`; use png, jpeg, webp, gif"),
         ("image-count", "many", "`value` must be a whole number, got 'many'"),
         ("image-count", {"least": 1}, "unknown key `least`; use `min`, `max`"),
+        ("image-count", {"min": 3, "max": 1}, "`min` 3 is more than `max` 1"),
+        (
+            "image-dimensions",
+            {"min_width": 800, "max_width": 600},
+            "`min_width` 800 is more than `max_width` 600",
+        ),
     ],
 )
 def test_bad_image_assertion_values(type_: str, value: Any, message: str) -> None:
@@ -263,14 +269,20 @@ def test_bad_image_assertion_values(type_: str, value: Any, message: str) -> Non
         compile_assertion(type_, value, weight=1.0, threshold=None, base_dir=Path())
 
 
-def test_templated_image_values_are_checked_once_rendered() -> None:
+@pytest.mark.parametrize("marker", ["<<w>>", "{{w}}"])
+def test_templated_image_values_are_checked_once_rendered(marker: str) -> None:
     spec = compile_assertion(
-        "image-dimensions", {"width": "<<w>>"}, weight=1.0, threshold=None, base_dir=Path()
+        "image-dimensions", {"width": marker}, weight=1.0, threshold=None, base_dir=Path()
     )
     rendered = replace(spec, value={"width": "768"})
     assert evaluate(rendered, "", SQUARE).passed
     broken = evaluate(replace(spec, value={"width": "wide"}), "", SQUARE)
     assert not broken.passed and "`width` must be a whole number" in broken.reason
+    formats = compile_assertion("image-format", marker, weight=1.0, threshold=None, base_dir=Path())
+    assert evaluate(replace(formats, value=["png"]), "", SQUARE).passed
+    assert not evaluate(replace(formats, value=["webp"]), "", SQUARE).passed
+    unknown = evaluate(replace(formats, value=["bmp"]), "", SQUARE)
+    assert not unknown.passed and "unknown image format `bmp`" in unknown.reason
 
 
 def test_python_checks_see_the_saved_images() -> None:

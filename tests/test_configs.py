@@ -87,4 +87,4 @@ def test_replicate_image_runs_against_the_fake(
         c for c in run["cells"] if c["provider_label"] == "SDXL" and c["status"] == "failed"
     ]
     assert "768x768: width 768, expected at least 1024" in poster["reason"]
-    assert (tmp_path / "images" / "report.html").is_file()
+    assert (tmp_path / "images" / f"reval-report-{run['run_id']}.html").is_file()

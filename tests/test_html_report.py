@@ -154,11 +154,12 @@ def test_report_in_a_browser(
     assert any("<script>window.__pwned" in text and "onerror=" in text for text in outputs)
     assert browser.find_element(By.TAG_NAME, "h1").text == "report <b>check</b>"
 
-    # Nothing was fetched from a network.
-    fetched = browser.execute_script(
-        "return performance.getEntriesByType('resource').map(function (e) { return e.name; })"
+    # Nothing points at a network: every image and link is embedded, relative or in-page.
+    addresses = browser.execute_script(
+        "return Array.from(document.querySelectorAll('[src], [href]')).map(function (e) {"
+        "  return e.getAttribute('src') || e.getAttribute('href'); });"
     )
-    assert all(not url.startswith(("http:", "https:")) for url in fetched), fetched
+    assert addresses and all(not re.match(r"^[a-z]+://", a) for a in addresses), addresses
 
     # The failure filter hides the tests where every cell passed.
     assert visible_rows(browser) == ["passes everywhere", "fails for text"]
@@ -202,6 +203,26 @@ def test_the_report_beside_the_images_links_them(
     images = loaded_images(browser)
     assert len(images) == 2 and all(image["width"] == 320 for image in images)
     assert all(re.fullmatch(r"[0-9a-f]{20}\.png", image["src"]) for image in images)
+
+
+def test_the_content_security_policy_stops_markup_that_escaped_escaping(
+    browser: webdriver.Chrome, report_run: Callable[..., RunResult], tmp_path: Path
+) -> None:
+    """Defence in depth: were an output ever inserted unescaped, its script would not run."""
+    result = report_run()
+    page = render_html(result, report_path=tmp_path / "r.html")
+    injected = (
+        "<script>window.__injected = 'script'</script>"
+        "<img src=x onerror=\"window.__injected = 'onerror'\">"
+        '<img src="http://127.0.0.1:9/tracker.png">'
+    )
+    report = tmp_path / "tampered.html"
+    report.write_text(page.replace("<main>", "<main>" + injected, 1), encoding="utf-8")
+    browser.get(report.as_uri())
+    assert browser.execute_script("return window.__injected === undefined")
+    # The page's own script, allowed by its hash, still runs.
+    browser.find_element(By.ID, "only-failures").click()
+    assert visible_rows(browser) == ["fails for text"]
 
 
 def test_every_output_is_escaped(report_run: Callable[..., RunResult], tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ import pytest
 import replicate
 from replicate.helpers import FileOutput
 
-from replicate_eval.providers.images import MAX_IMAGE_BYTES, file_urls, looks_like_images
+from replicate_eval.providers.images import MAX_IMAGE_BYTES
+from replicate_eval.providers.outputs import file_urls, looks_like_images
 from tests.conftest import RunConfig
 from tests.fake_replicate import (
     FakeReplicate,
@@ -170,8 +171,9 @@ tests:
     for image in good["images"]:
         assert f"{Path(image['path']).name} 96x64 jpeg" in run.result.stdout
     assert f"6 images saved in {tmp_path / 'shots'}" in run.result.stdout
-    report = tmp_path / "shots" / "report.html"
-    assert f"open {report} to see them" in run.result.stdout
+    # In a folder the user chose, the report is named after the run: it replaces nothing.
+    report = tmp_path / "shots" / f"reval-report-{run.json['run_id']}.html"
+    assert f"open {report} to see them" in " ".join(run.result.stdout.split())
     assert report.is_file() and f"Wrote {report}" in run.result.stderr
 
 
@@ -189,7 +191,7 @@ def test_the_same_image_is_stored_once(
     paths = {image["path"] for cell in run.cells for image in cell["images"]}
     assert len(paths) == 1
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
-        [Path(next(iter(paths))).name, "report.html"]
+        [Path(next(iter(paths))).name, f"reval-report-{run.json['run_id']}.html"]
     )
 
 
@@ -217,8 +219,18 @@ BIG = picture("big") + b"\0" * (MAX_IMAGE_BYTES + 1)
         (File(BIG, "image/png", chunked=True), "over 50.0 MB, more than the 50 MB limit"),
         (File(b"not really a png", "image/png"), "was served as `image/png` but is not a readable"),
         ("data:text/plain;base64,aGk=", "its content type is `text/plain`, not an image"),
+        # One bad image fails the cell, and the good one beside it is not saved either.
+        ([image_file("good"), File(b"<p>", "text/html")], "content type is `text/html`"),
     ],
-    ids=["content-type", "404", "too-big", "too-big-chunked", "not-an-image", "data-url-text"],
+    ids=[
+        "content-type",
+        "404",
+        "too-big",
+        "too-big-chunked",
+        "not-an-image",
+        "data-url-text",
+        "good-and-bad",
+    ],
 )
 def test_bad_downloads_are_cell_errors_and_nothing_is_saved(
     fake_replicate: FakeReplicate,
@@ -227,7 +239,8 @@ def test_bad_downloads_are_cell_errors_and_nothing_is_saved(
     output: Any,
     message: str,
 ) -> None:
-    only_model(fake_replicate, "acme/flaky", lambda i: Reply(output=[output]))
+    outputs = output if isinstance(output, list) else [output]
+    only_model(fake_replicate, "acme/flaky", lambda i: Reply(output=outputs))
     run = run_config(
         "prompts: [x]\nproviders: [replicate:image:acme/flaky]\n", "--output-dir", tmp_path / "out"
     )
@@ -303,3 +316,50 @@ def test_a_url_cannot_choose_where_its_image_is_written(
     assert image["path"] == str(tmp_path / "o" / f"{digest[:20]}.png")
     assert image["source"] == url
     assert not list(tmp_path.rglob("escaped.png"))
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("https://[::1/broken.png", "returned text ('https://[::1/broken.png'), not image files"),
+        (None, "`replicate:image:acme/odd` returned no output"),
+        ({"image": "x"}, 'returned dict output, not image files: {"image": "x"}'),
+    ],
+)
+def test_outputs_that_are_not_image_urls(
+    fake_replicate: FakeReplicate, run_config: RunConfig, output: Any, message: str
+) -> None:
+    only_model(fake_replicate, "acme/odd", lambda i: Reply(output=output))
+    run = run_config("prompts: [x]\nproviders: [replicate:image:acme/odd]\ntests: [{}, {}]\n")
+    assert [cell["status"] for cell in run.cells] == ["error", "error"]
+    assert message in run.cells[0]["error"]
+    assert "for text models" not in run.cells[0]["error"] or "text (" in message
+
+
+def test_an_unwritable_output_folder_is_a_cell_error(
+    fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
+) -> None:
+    only_model(fake_replicate, "acme/painter", image_model())
+    (tmp_path / "a-file").write_text("")
+    run = run_config(
+        "prompts: [x, y]\nproviders: [replicate:image:acme/painter]\n",
+        "--output-dir",
+        tmp_path / "a-file" / "sub",
+    )
+    assert run.result.exit_code == 100
+    assert [cell["status"] for cell in run.cells] == ["error", "error"]
+    assert f"could not save an image in {tmp_path / 'a-file' / 'sub'}" in run.cells[0]["error"]
+
+
+def test_an_output_dir_that_is_a_file_is_refused_before_running(
+    fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    run = run_config(
+        "prompts: [x]\nproviders: [replicate:image:acme/painter]\n",
+        "--output-dir",
+        tmp_path / "a-file",
+    )
+    assert run.result.exit_code == 2
+    assert "--output-dir" in run.result.stderr and "is a file, not a folder" in run.result.stderr
+    assert fake_replicate.received("POST") == []

@@ -19,6 +19,7 @@ from replicate_eval.assertions.base import (
     Outcome,
 )
 from replicate_eval.media import SavedImage
+from replicate_eval.templating import may_be_template
 
 DIMENSION_KEYS = ("width", "height", "min_width", "min_height", "max_width", "max_height")
 FORMATS = ("png", "jpeg", "webp", "gif")
@@ -39,20 +40,20 @@ def _whole_number(key: str, value: Any) -> int:
     return number
 
 
-def _bounds(value: Any, keys: tuple[str, ...], example: str) -> dict[str, Any]:
+def _bounds(value: Any, keys: tuple[str, ...], example: str) -> None:
+    """Check a mapping of limits at load time; templated values are checked once rendered."""
     if not isinstance(value, Mapping) or not value:
         raise InvalidAssertion("value", f"needs a mapping such as `{example}`")
     unknown = [str(key) for key in value if key not in keys]
     if unknown:
         allowed = ", ".join(f"`{key}`" for key in keys)
         raise InvalidAssertion("value", f"unknown key `{unknown[0]}`; use {allowed}")
-    for key, item in value.items():
-        if not (isinstance(item, str) and "<" in item):  # a template is checked once rendered
-            try:
-                _whole_number(key, item)
-            except ValueError as exc:
-                raise InvalidAssertion("value", str(exc)) from None
-    return dict(value)
+    if any(isinstance(item, str) and may_be_template(item) for item in value.values()):
+        return
+    try:
+        _numbers(value)
+    except AssertionProblem as exc:
+        raise InvalidAssertion("value", str(exc)) from None
 
 
 # --- image-dimensions ------------------------------------------------------------------------
@@ -84,22 +85,31 @@ def image_dimensions(output: str, value: Any, spec: AssertionSpec, ctx: CheckCon
 
 
 # --- image-format ----------------------------------------------------------------------------
-def prepare_format(value: Any, base_dir: Path) -> tuple[str, ...]:
-    names = value if isinstance(value, list) else [value]
+def _formats(names: list[str]) -> tuple[str, ...]:
     formats = []
     for name in names:
-        normal = _FORMAT_ALIASES.get(str(name).lower().strip(), str(name).lower().strip())
+        normal = _FORMAT_ALIASES.get(name.lower().strip(), name.lower().strip())
         if normal not in FORMATS:
-            raise InvalidAssertion(
-                "value", f"unknown image format `{name}`; use {', '.join(FORMATS)}"
-            )
+            raise ValueError(f"unknown image format `{name}`; use {', '.join(FORMATS)}")
         formats.append(normal)
     return tuple(formats)
 
 
+def prepare_format(value: Any, base_dir: Path) -> None:
+    if any(may_be_template(name) for name in value):
+        return
+    try:
+        _formats(value)
+    except ValueError as exc:
+        raise InvalidAssertion("value", str(exc)) from None
+
+
 def image_format(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext) -> Outcome:
     images = _images(ctx)
-    allowed: tuple[str, ...] = spec.prepared
+    try:
+        allowed = _formats(value)
+    except ValueError as exc:
+        raise AssertionProblem(str(exc)) from None
     expected = " or ".join(allowed)
     for number, image in enumerate(images, start=1):
         if image.format not in allowed:
@@ -115,7 +125,7 @@ def prepare_count(value: Any, base_dir: Path) -> None:
     if isinstance(value, Mapping):
         _bounds(value, COUNT_KEYS, "{min: 1, max: 4}")
         return
-    if not (isinstance(value, str) and "<" in value):
+    if not (isinstance(value, str) and may_be_template(value)):
         try:
             _whole_number("value", value)
         except ValueError as exc:
@@ -149,10 +159,18 @@ def _images(ctx: CheckContext) -> tuple[SavedImage, ...]:
 
 
 def _numbers(value: Mapping[str, Any]) -> dict[str, int]:
+    """The limits as whole numbers, with every ``min`` at most its ``max``."""
     try:
-        return {key: _whole_number(key, item) for key, item in value.items()}
+        numbers = {key: _whole_number(key, item) for key, item in value.items()}
     except ValueError as exc:
         raise AssertionProblem(str(exc)) from None
+    for key, low in numbers.items():
+        if key.startswith("min"):
+            high_key = "max" + key.removeprefix("min")
+            high = numbers.get(high_key)
+            if high is not None and low > high:
+                raise AssertionProblem(f"`{key}` {low} is more than `{high_key}` {high}")
+    return numbers
 
 
 def _which(number: int, image: SavedImage, images: tuple[SavedImage, ...]) -> str:

@@ -111,16 +111,7 @@ def python_check(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext
         "provider": ctx.provider_id,
         "latency_ms": ctx.latency_ms,
         # An image model's saved files: check them with Pillow or anything else.
-        "images": [
-            {
-                "path": str(image.path),
-                "format": image.format,
-                "width": image.width,
-                "height": image.height,
-                "source": image.source,
-            }
-            for image in ctx.images
-        ],
+        "images": [image.as_dict() for image in ctx.images],
     }
     try:
         result = check.function(output, ctx.vars, context)

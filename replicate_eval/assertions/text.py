@@ -14,6 +14,7 @@ from replicate_eval.assertions.base import (
     InvalidAssertion,
     Outcome,
 )
+from replicate_eval.templating import may_be_template
 
 
 def quote(text: str, limit: int = 80) -> str:
@@ -85,7 +86,7 @@ def regex(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext) -> Ou
 def prepare_regex(value: Any, base_dir: Path) -> None:
     """Catch a broken pattern at load time unless it is only complete after rendering."""
     text = str(value)
-    if not any(marker in text for marker in ("<<", "{{", "<%", "{%")):
+    if not may_be_template(text):
         _compile_regex(text, lambda message: InvalidAssertion("value", message))
 
 

@@ -1,4 +1,4 @@
-"""Image outputs: find them in a model's output, download them, check them, save them.
+"""Image outputs: download them, check them, save them in the run's folder.
 
 Model outputs are untrusted: a URL may serve HTML, a huge file, or nothing. Every image is
 fetched with a size cap, must declare an image content type and decode as one (Pillow), and is
@@ -16,93 +16,94 @@ import base64
 import binascii
 import hashlib
 import io
-import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 from PIL import Image, UnidentifiedImageError
 
 from replicate_eval.atomic import atomic_write_bytes
+from replicate_eval.clip import clip
 from replicate_eval.media import SavedImage
+from replicate_eval.providers.outputs import shorten_source
 
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".avif")
-_URL = re.compile(r"^(?:https?://\S+|data:[^,\s]*,\S*)$", re.IGNORECASE)
+# Pillow's names for formats that are another one underneath.
+_FORMAT_NAMES = {"mpo": "jpeg"}
 
 
 class DownloadError(Exception):
     """An output could not be saved as an image; the message says which and why."""
 
 
-def file_urls(output: Any) -> list[str] | None:
-    """The URLs in an output made only of file URLs (or the SDK's FileOutput objects), else None.
+@dataclass(frozen=True)
+class _Checked:
+    """An image fetched and decoded, not yet written."""
 
-    Replicate returns a file output as a URL, a list of URLs, or (through ``replicate.run``)
-    FileOutput objects that carry one.
-    """
-    items = output if isinstance(output, list) else [output]
-    urls = []
-    for item in items:
-        url = getattr(item, "url", item)
-        if not isinstance(url, str) or not _URL.match(url.strip()):
-            return None
-        urls.append(url.strip())
-    return urls or None
-
-
-def looks_like_images(output: Any) -> bool:
-    """True when an output is image files: data URLs of images, or URLs with image suffixes."""
-    urls = file_urls(output)
-    return bool(urls) and all(
-        url.lower().startswith("data:image/")
-        or httpx.URL(url).path.lower().endswith(_IMAGE_SUFFIXES)
-        for url in urls or ()
-    )
-
-
-def shorten_source(url: str) -> str:
-    """A data URL holds the whole file: keep its header for reports, not megabytes of base64."""
-    if url.startswith("data:"):
-        header, _, data = url.partition(",")
-        return f"{header},… ({len(data)} base64 characters)"
-    return url
+    url: str
+    data: bytes
+    format: str
+    width: int
+    height: int
 
 
 class ImageStore:
     """Saves the images of one run into ``folder`` (created on first use)."""
 
     def __init__(
-        self, folder: Path, *, max_bytes: int = MAX_IMAGE_BYTES, timeout: float = 120.0
+        self,
+        folder: Path,
+        *,
+        max_bytes: int = MAX_IMAGE_BYTES,
+        read_timeout: float = 60.0,
+        total_timeout: float = 300.0,
     ) -> None:
         self.folder = folder
         self.max_bytes = max_bytes
-        self._timeout = timeout
+        self._read_timeout = read_timeout
+        self._total_timeout = total_timeout
         self._client: httpx.AsyncClient | None = None
 
     async def save_all(self, urls: Sequence[str]) -> list[SavedImage]:
-        return list(await asyncio.gather(*(self.save(url) for url in urls)))
-
-    async def save(self, url: str) -> SavedImage:
-        if url.startswith("data:"):
-            data, content_type = self._decode_data_url(url)
-        else:
-            data, content_type = await self._download(url)
-        # Decoding the header and writing the file are blocking: keep them off the event loop.
-        return await asyncio.to_thread(self._store, url, data, content_type)
+        """Fetch and check every image first, so that a cell with one bad image saves none."""
+        tasks = [asyncio.ensure_future(self._fetch_checked(url)) for url in urls]
+        try:
+            checked = await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        # Writing is blocking: keep it off the event loop.
+        return await asyncio.to_thread(lambda: [self._write(image) for image in checked])
 
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.aclose()
 
+    async def _fetch_checked(self, url: str) -> _Checked:
+        if url.startswith("data:"):
+            data, content_type = self._decode_data_url(url)
+        else:
+            try:
+                data, content_type = await asyncio.wait_for(
+                    self._download(url), timeout=self._total_timeout
+                )
+            except asyncio.TimeoutError:
+                raise DownloadError(
+                    f"could not download image {clip(url, 120)}: "
+                    f"not complete after {self._total_timeout:.0f} s"
+                ) from None
+        return await asyncio.to_thread(self._decode, url, data, content_type)
+
     # --- fetching ----------------------------------------------------------------------------
     async def _download(self, url: str) -> tuple[bytes, str]:
         if self._client is None:
             self._client = httpx.AsyncClient(
-                timeout=self._timeout, follow_redirects=True, max_redirects=5
+                timeout=self._read_timeout, follow_redirects=True, max_redirects=5
             )
-        shown = _cut(url)
+        shown = clip(url, 120)
         try:
             async with self._client.stream("GET", url) as response:
                 if response.status_code != 200:
@@ -121,7 +122,7 @@ class ImageStore:
                     if received > self.max_bytes:
                         raise self._too_big(shown, received, more=True)
                     chunks.append(chunk)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise DownloadError(
                 f"could not download image {shown}: {type(exc).__name__}: {exc}"
             ) from None
@@ -155,9 +156,9 @@ class ImageStore:
             f"{self.max_bytes / 2**20:.0f} MB limit for one image"
         )
 
-    # --- saving ------------------------------------------------------------------------------
-    def _store(self, url: str, data: bytes, content_type: str) -> SavedImage:
-        shown = shorten_source(url) if url.startswith("data:") else _cut(url)
+    # --- checking and saving -----------------------------------------------------------------
+    def _decode(self, url: str, data: bytes, content_type: str) -> _Checked:
+        shown = shorten_source(url) if url.startswith("data:") else clip(url, 120)
         try:
             with Image.open(io.BytesIO(data)) as image:
                 image_format = (image.format or "").lower()
@@ -167,20 +168,25 @@ class ImageStore:
             raise DownloadError(
                 f"{shown} was served as `{content_type}` but is not a readable image ({exc})"
             ) from None
-        extension = {"jpeg": "jpg", "tiff": "tif"}.get(image_format, image_format or "img")
-        path = self.folder / f"{hashlib.sha256(data).hexdigest()[:20]}.{extension}"
-        self.folder.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            atomic_write_bytes(path, data)
+        image_format = _FORMAT_NAMES.get(image_format, image_format)
+        return _Checked(url, data, image_format, width, height)
+
+    def _write(self, image: _Checked) -> SavedImage:
+        extension = {"jpeg": "jpg", "tiff": "tif"}.get(image.format, image.format or "img")
+        path = self.folder / f"{hashlib.sha256(image.data).hexdigest()[:20]}.{extension}"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                atomic_write_bytes(path, image.data)
+        except OSError as exc:
+            raise DownloadError(
+                f"could not save an image in {self.folder}: {exc.strerror or exc}"
+            ) from None
         return SavedImage(
             path=path,
-            source=shorten_source(url),
-            format=image_format,
-            width=width,
-            height=height,
-            size_bytes=len(data),
+            source=shorten_source(image.url),
+            format=image.format,
+            width=image.width,
+            height=image.height,
+            size_bytes=len(image.data),
         )
-
-
-def _cut(url: str, limit: int = 120) -> str:
-    return url if len(url) <= limit else url[: limit - 1] + "…"

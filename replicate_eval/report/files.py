@@ -47,13 +47,19 @@ def check_output_paths(paths: Sequence[Path]) -> None:
 
 
 def html_report_path(result: RunResult, paths: Sequence[Path]) -> Path | None:
-    """The HTML report of this run: the one asked for, else one beside the images, if any."""
+    """The HTML report of this run: the one asked for, else one beside the images, if any.
+
+    In the run's own folder it is `report.html`; in a folder the user chose (and may reuse),
+    it is named after the run so that it replaces nothing.
+    """
     asked = [path for path in paths if path.suffix.lower() == ".html"]
     if asked:
         return asked[0]
-    if result.output_dir is not None:
-        return Path(result.output_dir) / "report.html"
-    return None
+    if result.output_dir is None:
+        return None
+    folder = Path(result.output_dir)
+    name = "report.html" if folder.name == result.run_id else f"reval-report-{result.run_id}.html"
+    return folder / name
 
 
 def write_outputs(result: RunResult, paths: Sequence[Path], options: ReportOptions) -> list[Path]:

@@ -22,7 +22,7 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
-from replicate_eval.report.table import BADGES, column_title, test_title
+from replicate_eval.report.labels import BADGES, column_title, test_title
 from replicate_eval.results import AssertionResult, CellResult, ImageResult, RunResult
 
 ImageMode = Literal["embed", "link"]

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from replicate_eval.clip import clip
+from replicate_eval.report.labels import BADGES, column_title, test_title
 from replicate_eval.results import CellResult, RunResult
-
-_VERSION_ID = re.compile(r"\b[0-9a-f]{64}\b")
-BADGES = {
-    "passed": ("PASS", "bold green"),
-    "failed": ("FAIL", "bold red"),
-    "error": ("ERROR", "bold yellow"),
-}
 
 
 def results_table(result: RunResult, *, max_cell_length: int) -> Table:
@@ -40,25 +34,11 @@ def results_table(result: RunResult, *, max_cell_length: int) -> Table:
     return table
 
 
-def column_title(label: str) -> str:
-    """64-hex version ids take five header lines; their first 8 characters identify them."""
-    return _VERSION_ID.sub(lambda match: match.group(0)[:8] + "…", label)
-
-
-def test_title(description: str | None, variables: dict[str, object], index: int) -> str:
-    """A test's description, or its vars when it has none."""
-    if description:
-        return description
-    if not variables:
-        return f"test {index + 1}"
-    return ", ".join(f"{key}={value}" for key, value in variables.items())
-
-
 def _cell_text(cell: CellResult, limit: int) -> Text:
     label, style = BADGES[cell.status]
     text = Text(label, style=style)
     if cell.status == "error":
-        text.append("\n" + _cut(cell.error or "", limit * 2), style="yellow")
+        text.append("\n" + clip(cell.error or "", limit * 2), style="yellow")
         return text
     if cell.images:
         # The file name, linked to the full path (terminals that support links open it); the
@@ -68,15 +48,10 @@ def _cell_text(cell: CellResult, limit: int) -> Text:
             text.append(f"\n{path.name}", style=f"cyan link {path.resolve().as_uri()}")
             text.append(f" {image.width}x{image.height} {image.format}")
     else:
-        text.append("\n" + _cut(cell.output or "", limit))
+        text.append("\n" + clip(cell.output or "", limit))
     if cell.status == "failed" and cell.reason:
-        text.append("\n" + _cut(cell.reason, limit), style="red")
+        text.append("\n" + clip(cell.reason, limit), style="red")
     return text
-
-
-def _cut(text: str, limit: int) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
 
 
 def summary_line(result: RunResult, *, html_report: Path | None = None) -> Text:

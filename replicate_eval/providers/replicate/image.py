@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from replicate_eval.clip import clip
 from replicate_eval.config import ProviderConfig
 from replicate_eval.errors import ProviderError
 from replicate_eval.providers.base import ProviderResponse
-from replicate_eval.providers.images import DownloadError, ImageStore, file_urls
+from replicate_eval.providers.images import DownloadError, ImageStore
+from replicate_eval.providers.outputs import file_urls
 from replicate_eval.providers.replicate.predictions import PredictionClient
 
 
@@ -33,8 +35,7 @@ class ReplicateImageProvider:
         urls = file_urls(state.output)
         if urls is None:
             raise ProviderError(
-                f"`{self.id}` returned {_describe(state.output)}, not image files; "
-                f"for text models use `replicate:{self.config.target.slug}`",
+                _not_images(self.id, self.config.target.slug, state.output),
                 prediction_id=state.id,
                 metrics=state.metrics,
             )
@@ -52,12 +53,17 @@ class ReplicateImageProvider:
         )
 
 
-def _describe(output: Any) -> str:
+def _not_images(provider_id: str, slug: str, output: Any) -> str:
+    """Why an output is not images, with the text prefix only when it is text."""
     if output is None or output == []:
-        return "no output"
+        return f"`{provider_id}` returned no output"
     if isinstance(output, list) and all(isinstance(item, str) for item in output):
         output = "".join(output)
     if isinstance(output, str):
-        text = " ".join(output.split())
-        return f"text ({text[:80]!r}{'…' if len(text) > 80 else ''})"
-    return f"{type(output).__name__} output ({json.dumps(output, default=str)[:80]})"
+        text = clip(" ".join(output.split()), 80)
+        return (
+            f"`{provider_id}` returned text ({text!r}), not image files; "
+            f"for text models use `replicate:{slug}`"
+        )
+    shown = clip(json.dumps(output, default=str), 120)
+    return f"`{provider_id}` returned {type(output).__name__} output, not image files: {shown}"
