@@ -12,19 +12,23 @@ OpenAPI document (see contract.py).
 from __future__ import annotations
 
 import json
+import math
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from tests.fake_replicate import contract
 from tests.fake_replicate.files import File, publish
 from tests.fake_replicate.models import Behaviour, FakeModel, echo, version_id
 from tests.fake_replicate.predictions import TERMINAL, FakePrediction, new_prediction_id
+from tests.fake_replicate.throttle import Throttle
+from tests.fake_replicate.validation import invalid_fields
 
 DEFAULT_TOKEN = "r8_fake_token_for_tests_0123456789abcdef"
 NOT_FOUND = {"detail": "The requested resource could not be found.", "status": 404}
@@ -52,14 +56,18 @@ class RecordedRequest:
 
 @dataclass
 class Fault:
-    """A scripted answer to the next matching request(s), before normal handling."""
+    """A scripted answer to the next matching request(s), before normal handling.
+
+    Status 0 answers nothing: the connection is reset, as by a failing load balancer.
+    """
 
     method: str
     path: re.Pattern[str]
-    status: int
+    status: int | None  # None: after the delay, answer as usual
     body: Any
     headers: dict[str, str]
     times: int
+    delay: float = 0.0  # seconds to stall before answering
 
 
 @dataclass(frozen=True)
@@ -75,8 +83,16 @@ Route = tuple[str, re.Pattern[str], str, Callable[..., Answer]]
 
 
 class FakeReplicate:
-    def __init__(self, *, tokens: tuple[str, ...] = (DEFAULT_TOKEN,), hold_cap: float = 60.0):
+    def __init__(
+        self,
+        *,
+        tokens: tuple[str, ...] = (DEFAULT_TOKEN,),
+        hold_cap: float = 60.0,
+        check_contract: bool = True,
+    ):
         self.tokens = set(tokens)
+        # The benchmark turns the OpenAPI checks off: they cost more CPU than serving.
+        self.check_contract = check_contract
         self.token = tokens[0]
         # The longest a `Prefer: wait` request is held (Replicate: 60 s). Tests shorten it to
         # reach the polling path quickly.
@@ -85,6 +101,7 @@ class FakeReplicate:
         self.deployments: dict[str, FakeModel] = {}
         self.predictions: dict[str, FakePrediction] = {}
         self.files: dict[str, File] = {}  # output files by name, served at /files/<name>
+        self.throttle: Throttle | None = None  # the creation rate limit, when one is set
         self.requests: list[RecordedRequest] = []
         self.contract_violations: list[str] = []
         self._faults: list[Fault] = []
@@ -93,6 +110,7 @@ class FakeReplicate:
         self._thread: threading.Thread | None = None
         self._routes: list[Route] = [
             ("POST", re.compile(r"^/v1/predictions$"), "/predictions", self._create_by_version),
+            ("GET", re.compile(r"^/v1/predictions$"), "/predictions", self._list_predictions),
             (
                 "GET",
                 re.compile(r"^/v1/predictions/(?P<id>[^/]+)$"),
@@ -158,6 +176,13 @@ class FakeReplicate:
     def add_deployment(self, slug: str, model: FakeModel) -> None:
         self.deployments[slug] = model
 
+    def limit_creations(
+        self, per_minute: float, burst: int = 1, *, whole_seconds: bool = True
+    ) -> Throttle:
+        """Throttle prediction creation per account as Replicate does (429 + retry_after)."""
+        self.throttle = Throttle(per_minute, burst, whole_seconds)
+        return self.throttle
+
     def fail_next(
         self,
         method: str,
@@ -167,9 +192,19 @@ class FakeReplicate:
         *,
         headers: dict[str, str] | None = None,
         times: int = 1,
+        delay: float = 0.0,
     ) -> None:
-        """Answer the next ``times`` requests whose path matches the regex ``path`` with this."""
-        self._faults.append(Fault(method, re.compile(path), status, body, headers or {}, times))
+        """Answer the next ``times`` requests whose path matches the regex ``path`` with this.
+
+        ``status`` 0 resets the connection instead; ``delay`` stalls before answering.
+        """
+        self._faults.append(
+            Fault(method, re.compile(path), status, body, headers or {}, times, delay)
+        )
+
+    def stall_next(self, method: str, path: str, seconds: float, *, times: int = 1) -> None:
+        """Hold the next ``times`` matching requests for ``seconds``, then answer as usual."""
+        self._faults.append(Fault(method, re.compile(path), None, None, {}, times, seconds))
 
     # --- inspection --------------------------------------------------------------------------
     def received(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
@@ -180,6 +215,12 @@ class FakeReplicate:
                 for r in self.requests
                 if (method is None or r.method == method) and (path is None or r.path == path)
             ]
+
+    def running(self) -> list[FakePrediction]:
+        """Predictions not yet in a terminal status (what is still billing, on Replicate)."""
+        with self._lock:
+            predictions = list(self.predictions.values())
+        return [p for p in predictions if p.status() not in TERMINAL]
 
     # --- lifecycle ---------------------------------------------------------------------------
     @property
@@ -195,7 +236,7 @@ class FakeReplicate:
         class Handler(_Handler):
             server_fake = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
@@ -221,7 +262,9 @@ class FakeReplicate:
             self.requests.append(request)
             fault = self._take_fault(request)
         if fault:
-            return Answer(fault.status, fault.body, fault.headers)
+            time.sleep(fault.delay)
+            if fault.status is not None:
+                return Answer(fault.status, fault.body, fault.headers)
         if request.method == "GET" and request.path.startswith("/files/"):
             return self._get_file(request.path.removeprefix("/files/"))
         if request.token not in self.tokens:
@@ -229,7 +272,11 @@ class FakeReplicate:
         for method, pattern, template, handler in self._routes:
             match = pattern.match(request.path)
             if match and method == request.method:
-                violations = contract.request_problems(method, template, request.body)
+                violations = (
+                    contract.request_problems(method, template, request.body)
+                    if self.check_contract
+                    else []
+                )
                 if violations:
                     self._violate(violations)
                     return Answer(
@@ -240,7 +287,7 @@ class FakeReplicate:
         return Answer(404, NOT_FOUND)
 
     def check_response(self, method: str, answer: Answer) -> None:
-        if answer.template is not None:
+        if answer.template is not None and self.check_contract:
             self._violate(
                 contract.response_problems(method, answer.template, answer.status, answer.body)
             )
@@ -296,8 +343,13 @@ class FakeReplicate:
         version: str,
         deployment: str | None = None,
     ) -> Answer:
+        if self.throttle is not None:
+            refusal = self.throttle.admit(request.token or "")
+            if refusal is not None:
+                header = str(math.ceil(refusal["retry_after"]))
+                return Answer(429, refusal, {"Retry-After": header})
         model_input = request.body.get("input") or {}
-        invalid = _invalid_fields(model, model_input)
+        invalid = invalid_fields(model, model_input)
         if invalid:
             detail = "".join(f"- {f['field']}: {f['description']}\n" for f in invalid)
             return Answer(
@@ -348,6 +400,30 @@ class FakeReplicate:
                 return
             prediction.changed.wait(min(remaining, prediction.seconds_until_done() + 0.001))
 
+    def _list_predictions(self, request: RecordedRequest) -> Answer:
+        """Newest first, ``created_after`` honoured, pages of 100 with a ``next`` cursor."""
+        query = parse_qs(request.query)
+        after = query.get("created_after", [""])[0]
+        offset = int(query.get("cursor", ["0"])[0] or 0)
+        with self._lock:
+            predictions = sorted(self.predictions.values(), key=lambda p: -p.created)
+        bodies = [p.to_json(self.url) for p in predictions]
+        if after:
+            bodies = [b for b in bodies if b["created_at"] >= after]
+        page = bodies[offset : offset + 100]
+        more = offset + 100 < len(bodies)
+        base = f"{self.url}/v1/predictions?"
+        if after:
+            base += f"created_after={after}&"
+        return Answer(
+            200,
+            {
+                "previous": None,
+                "next": f"{base}cursor={offset + 100}" if more else None,
+                "results": page,
+            },
+        )
+
     def _get_prediction(self, request: RecordedRequest, id: str) -> Answer:
         prediction = self.predictions.get(id)
         if prediction is None:
@@ -379,74 +455,6 @@ class FakeReplicate:
         return Answer(200, model.version_json(version))
 
 
-def _invalid_fields(model: FakeModel, model_input: dict[str, Any]) -> list[dict[str, str]]:
-    """Check declared inputs as Cog does: required, types, ranges, enums. Unknown keys pass."""
-    schema = model.openapi_schema["components"]["schemas"]["Input"]
-    invalid = [
-        {"type": "required", "field": "input", "description": f"{name} is required"}
-        for name in schema.get("required", [])
-        if name not in model_input
-    ]
-    kinds = {"string": str, "integer": int, "number": (int, float), "boolean": bool}
-    for name, value in model_input.items():
-        spec = _resolve(model.openapi_schema, schema["properties"].get(name))
-        if spec is None:
-            continue
-        if "enum" in spec and value not in spec["enum"]:
-            allowed = ", ".join(f'"{item}"' for item in spec["enum"])
-            invalid.append(
-                {
-                    "type": "enum",
-                    "field": f"input.{name}",
-                    "description": f"{name} must be one of the following: {allowed}",
-                }
-            )
-            continue
-        expected = kinds.get(spec.get("type", ""))
-        wrong_type = expected is not None and (
-            not isinstance(value, expected)
-            or (isinstance(value, bool) and spec.get("type") != "boolean")
-        )
-        if wrong_type:
-            invalid.append(
-                {
-                    "type": "invalid_type",
-                    "field": f"input.{name}",
-                    "description": f"Invalid type. Expected: {spec['type']}",
-                }
-            )
-        elif "minimum" in spec and value < spec["minimum"]:
-            invalid.append(
-                {
-                    "type": "number_gte",
-                    "field": f"input.{name}",
-                    "description": f"Must be greater than or equal to {spec['minimum']}",
-                }
-            )
-        elif "maximum" in spec and value > spec["maximum"]:
-            invalid.append(
-                {
-                    "type": "number_lte",
-                    "field": f"input.{name}",
-                    "description": f"Must be less than or equal to {spec['maximum']}",
-                }
-            )
-    return invalid
-
-
-def _resolve(document: dict[str, Any], spec: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Cog writes enum inputs as ``allOf: [{$ref: ...}]``: merge the referenced schema in."""
-    if spec is None or "allOf" not in spec:
-        return spec
-    merged = {key: value for key, value in spec.items() if key != "allOf"}
-    for part in spec["allOf"]:
-        target: Any = document
-        for step in part.get("$ref", "#").removeprefix("#/").split("/"):
-            target = target.get(step, {}) if step else target
-        merged = {**target, **merged}
-    return merged
-
-
 def _deadline(cancel_after: str | None, created: float) -> float | None:
     """`Cancel-After: 1h30m45s` (or plain seconds) as an absolute time."""
     if not cancel_after:
@@ -455,6 +463,12 @@ def _deadline(cancel_after: str | None, created: float) -> float | None:
     for amount, unit in re.findall(r"(\d+(?:\.\d+)?)([hms]?)", cancel_after):
         seconds += float(amount) * {"h": 3600, "m": 60, "s": 1, "": 1}[unit]
     return created + seconds
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 refuses bursts of new connections; a real API
+    # front end does not.
+    request_queue_size = 256
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -482,6 +496,11 @@ class _Handler(BaseHTTPRequestHandler):
         )
         fake = self.server_fake
         answer = fake.handle(request)
+        if answer.status == 0:
+            # A scripted reset: no answer at all, the connection just drops.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\0\0\0\0\0\0\0")
+            self.close_connection = True
+            return
         fake.check_response(self.command, answer)
         try:
             if answer.file is not None:
