@@ -76,14 +76,27 @@ class ApiError(ProviderError):
     PROVIDER_WIDE = frozenset({401, 402, 403, 404})
 
     def __init__(
-        self, message: str, *, status: int | None, prediction_id: str | None = None
+        self,
+        message: str,
+        *,
+        status: int | None,
+        prediction_id: str | None = None,
+        detail: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message, prediction_id=prediction_id)
         self.status = status
+        self.detail = detail  # Replicate's own words, e.g. the rate a 429 names
+        self.retry_after = retry_after  # seconds, from a 429's body or Retry-After header
 
     @property
     def provider_wide(self) -> bool:
         return self.status in self.PROVIDER_WIDE
+
+    @property
+    def transient(self) -> bool:
+        """Worth trying again: the server failed, not the request."""
+        return self.status is not None and self.status >= 500
 
 
 class NetworkError(ProviderError):

@@ -60,6 +60,7 @@ class CellResult(_Model):
     prediction_id: str | None = None
     metrics: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
+    cached: bool = False  # the output came from the response cache: no prediction was made
 
 
 class PromptInfo(_Model):
@@ -81,16 +82,22 @@ class TestInfo(_Model):
 
 
 class Totals(_Model):
-    cells: int
+    cells: int  # cells that finished
     passed: int
     failed: int
     errors: int
     predictions: int  # predictions created on Replicate
     wall_time_s: float
+    planned: int = 0  # cells in the plan; more than `cells` when the run was interrupted
+    cached: int = 0  # cells answered from the response cache
+    polls: int = 0  # status requests for predictions still running after the wait
+    throttled: int = 0  # 429 answers to creation requests (retried, not failures)
 
     @property
     def pass_rate(self) -> float:
-        return self.passed / self.cells if self.cells else 1.0
+        """Passed cells over planned ones: cells an interruption skipped count as not passed."""
+        total = max(self.cells, self.planned)
+        return self.passed / total if total else 1.0
 
 
 class RunResult(_Model):
@@ -117,7 +124,15 @@ class RunResult(_Model):
         return self.model_dump_json(indent=2, by_alias=True) + "\n"
 
 
-def count(cells: list[CellResult], *, predictions: int, wall_time_s: float) -> Totals:
+def count(
+    cells: list[CellResult],
+    *,
+    planned: int,
+    predictions: int,
+    wall_time_s: float,
+    polls: int = 0,
+    throttled: int = 0,
+) -> Totals:
     statuses = [cell.status for cell in cells]
     return Totals(
         cells=len(cells),
@@ -126,4 +141,8 @@ def count(cells: list[CellResult], *, predictions: int, wall_time_s: float) -> T
         errors=statuses.count("error"),
         predictions=predictions,
         wall_time_s=round(wall_time_s, 3),
+        planned=planned,
+        cached=sum(cell.cached for cell in cells),
+        polls=polls,
+        throttled=throttled,
     )

@@ -11,19 +11,21 @@ import contextlib
 import os
 import secrets
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from replicate_eval import __version__
 from replicate_eval.assertions import CheckContext, Verdict, evaluate, grade
+from replicate_eval.cache import CacheKey, ResponseCache
 from replicate_eval.config import EvalConfig
 from replicate_eval.errors import ApiError, CellError, ProviderError
 from replicate_eval.plan import Cell, Plan, build_plan
 from replicate_eval.providers import Provider, ProviderResponse, build_providers
 from replicate_eval.providers.images import ImageStore
+from replicate_eval.providers.replicate.predictions import RetryPolicy
 from replicate_eval.providers.replicate.session import ReplicateSession
 from replicate_eval.results import (
     AssertionResult,
@@ -48,25 +50,45 @@ class RunOptions:
     max_concurrency: int = 8
     # Where images are saved; None: reval-output/<run-id>/. Created only if a model makes one.
     output_dir: Path | None = None
+    timeout: float | None = None  # seconds per prediction; a provider's `timeout` wins
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    cache: ResponseCache | None = None  # None: neither read nor write cached responses
 
 
 async def run_eval(
-    config: EvalConfig, options: RunOptions, on_cell_done: CellCallback | None = None
+    config: EvalConfig,
+    options: RunOptions,
+    on_cell_done: CellCallback | None = None,
+    stop: asyncio.Event | None = None,
 ) -> RunResult:
+    """Run every cell of ``config``. Setting ``stop`` interrupts the run: cells not yet started
+    are skipped, running predictions are canceled, and the result says it is incomplete."""
     plan = build_plan(config)
     started_at = datetime.now(timezone.utc)
     run_id = f"{started_at:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     clock = time.perf_counter()
     # Room for every concurrent call plus its polls, so no call waits for a connection.
-    session = ReplicateSession(max_connections=options.max_concurrency * 2)
+    session = ReplicateSession(
+        max_connections=options.max_concurrency * 2, policy=options.retry, timeout=options.timeout
+    )
     images = ImageStore(options.output_dir or DEFAULT_OUTPUT_ROOT / run_id)
     async with contextlib.AsyncExitStack() as cleanup:
         cleanup.push_async_callback(session.aclose)
         cleanup.push_async_callback(images.aclose)
         providers = build_providers(config.providers, session, images)
-        cells = await _execute(plan, providers, options, on_cell_done)
+        runner = _CellRunner(providers, images, options.cache)
+        cells = await _execute(plan, runner, options.max_concurrency, on_cell_done, stop)
+        interrupted = stop is not None and stop.is_set()
+        if interrupted:
+            # Create requests cut short may have started predictions we have no id for.
+            await session.cancel_orphans(started_at)
     totals = count(
-        cells, predictions=session.predictions_created, wall_time_s=time.perf_counter() - clock
+        cells,
+        planned=len(plan.cells),
+        predictions=session.predictions_created,
+        polls=session.polls.polls,
+        throttled=session.throttled,
+        wall_time_s=time.perf_counter() - clock,
     )
     return RunResult(
         run_id=run_id,
@@ -75,7 +97,7 @@ async def run_eval(
         description=config.description,
         started_at=started_at.isoformat(),
         finished_at=datetime.now(timezone.utc).isoformat(),
-        complete=True,
+        complete=not interrupted,
         output_dir=str(images.folder) if any(cell.images for cell in cells) else None,
         prompts=[
             PromptInfo(index=p.index, label=p.label, template=p.template) for p in config.prompts
@@ -92,67 +114,119 @@ async def run_eval(
 
 async def _execute(
     plan: Plan,
-    providers: Mapping[int, Provider],
-    options: RunOptions,
+    runner: _CellRunner,
+    max_concurrency: int,
     on_cell_done: CellCallback | None,
+    stop: asyncio.Event | None,
 ) -> list[CellResult]:
-    slots = asyncio.Semaphore(options.max_concurrency)
-    # A provider that got an account- or model-wide error (401, 404...) is not called again.
-    blocked: dict[int, ApiError] = {}
+    """Every cell, at most ``max_concurrency`` at once; the finished ones, in plan order."""
+    slots = asyncio.Semaphore(max_concurrency)
 
     async def run_one(cell: Cell) -> CellResult:
         async with slots:
-            try:
-                result = await _run_cell(cell, providers[cell.provider.index], blocked)
-            except Exception as exc:
-                # A bug in reval fails this cell, not the run and every other cell's result.
-                if os.environ.get("REVAL_DEBUG"):
-                    raise
-                result = _result(
-                    cell,
-                    status="error",
-                    error=f"internal error in reval: {type(exc).__name__}: {exc} "
-                    "(a bug; REVAL_DEBUG=1 shows the traceback)",
-                )
+            result = await runner.run(cell)
         if on_cell_done:
             on_cell_done(result)
         return result
 
-    return list(await asyncio.gather(*(run_one(cell) for cell in plan.cells)))
-
-
-async def _run_cell(cell: Cell, provider: Provider, blocked: dict[int, ApiError]) -> CellResult:
-    if cell.error or cell.rendered_prompt is None:
-        return _result(cell, status="error", error=cell.error or "prompt was not rendered")
+    tasks = [asyncio.ensure_future(run_one(cell)) for cell in plan.cells]
+    watcher = asyncio.ensure_future(_cancel_when_set(stop, tasks)) if stop else None
     try:
-        model_input = provider.build_input(cell.rendered_prompt)
-    except CellError as exc:
-        return _result(cell, status="error", error=str(exc))
-    earlier = blocked.get(cell.provider.index)
-    if earlier is not None:
-        return _result(
-            cell,
-            status="error",
-            model_input=model_input,
-            error=f"{earlier} (not sent: an earlier call got this error)",
-        )
-    try:
-        response = await provider.call(model_input)
-    except ProviderError as exc:
-        if isinstance(exc, ApiError) and exc.provider_wide:
-            blocked[cell.provider.index] = exc
-        return _result(
-            cell,
-            status="error",
-            model_input=model_input,
-            error=str(exc),
-            prediction_id=exc.prediction_id,
-            metrics=exc.metrics,
-        )
-    return _graded(cell, model_input, response)
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        if watcher:
+            watcher.cancel()
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
+            raise outcome
+    return [outcome for outcome in outcomes if isinstance(outcome, CellResult)]
 
 
-def _graded(cell: Cell, model_input: dict[str, Any], response: ProviderResponse) -> CellResult:
+async def _cancel_when_set(
+    stop: asyncio.Event, tasks: Sequence[asyncio.Future[CellResult]]
+) -> None:
+    await stop.wait()
+    for task in tasks:
+        task.cancel()
+
+
+class _CellRunner:
+    """One cell: build the input, answer from the cache or call the model, then grade."""
+
+    def __init__(
+        self, providers: Mapping[int, Provider], images: ImageStore, cache: ResponseCache | None
+    ) -> None:
+        self._providers = providers
+        self._images = images
+        self._cache = cache
+        # A provider that got an account- or model-wide error (401, 404...) is not called again.
+        self._blocked: dict[int, ApiError] = {}
+
+    async def run(self, cell: Cell) -> CellResult:
+        try:
+            return await self._run(cell)
+        except Exception as exc:
+            # A bug in reval fails this cell, not the run and every other cell's result.
+            if os.environ.get("REVAL_DEBUG"):
+                raise
+            return _result(
+                cell,
+                status="error",
+                error=f"internal error in reval: {type(exc).__name__}: {exc} "
+                "(a bug; REVAL_DEBUG=1 shows the traceback)",
+            )
+
+    async def _run(self, cell: Cell) -> CellResult:
+        if cell.error or cell.rendered_prompt is None:
+            return _result(cell, status="error", error=cell.error or "prompt was not rendered")
+        provider = self._providers[cell.provider.index]
+        try:
+            model_input = provider.build_input(cell.rendered_prompt)
+        except CellError as exc:
+            return _result(cell, status="error", error=str(exc))
+        key = ResponseCache.key(cell.provider, model_input) if self._cache else None
+        cached = await self._from_cache(key)
+        if cached is not None:
+            return _graded(cell, model_input, cached, cached=True)
+        earlier = self._blocked.get(cell.provider.index)
+        if earlier is not None:
+            return _result(
+                cell,
+                status="error",
+                model_input=model_input,
+                error=f"{earlier} (not sent: an earlier call got this error)",
+            )
+        try:
+            response = await provider.call(model_input)
+        except ProviderError as exc:
+            if isinstance(exc, ApiError) and exc.provider_wide:
+                self._blocked[cell.provider.index] = exc
+            return _result(
+                cell,
+                status="error",
+                model_input=model_input,
+                error=str(exc),
+                prediction_id=exc.prediction_id,
+                metrics=exc.metrics,
+            )
+        if self._cache is not None and key is not None:
+            self._cache.put(key, response)
+        return _graded(cell, model_input, response, cached=False)
+
+    async def _from_cache(self, key: CacheKey | None) -> ProviderResponse | None:
+        if self._cache is None or key is None:
+            return None
+        response = self._cache.get(key)
+        if response is None or not response.images:
+            return response
+        # Images live in the run that made them: copy them into this run's folder.
+        images = await self._images.adopt(response.images)
+        return replace(response, images=tuple(images)) if images is not None else None
+
+
+def _graded(
+    cell: Cell, model_input: dict[str, Any], response: ProviderResponse, *, cached: bool
+) -> CellResult:
     context = CheckContext(
         vars=cell.test.vars,
         prompt=cell.rendered_prompt or "",
@@ -174,6 +248,7 @@ def _graded(cell: Cell, model_input: dict[str, Any], response: ProviderResponse)
         latency_ms=round(response.latency_ms, 1),
         prediction_id=response.prediction_id,
         metrics=dict(response.metrics),
+        cached=cached,
     )
 
 

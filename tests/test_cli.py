@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from replicate_eval import __version__, cli
+from replicate_eval import __version__
+from replicate_eval.cli import common as cli_app
 from tests.conftest import RunCli
 from tests.fake_replicate import FakeReplicate, Reply, tokens
 
@@ -167,6 +168,10 @@ def test_json_results_file(
         "errors": 0,
         "predictions": 8,
         "wall_time_s": data["totals"]["wall_time_s"],
+        "planned": 8,
+        "cached": 0,
+        "polls": 0,
+        "throttled": 0,
     }
     failed = next(c for c in data["cells"] if c["status"] == "failed")
     assert failed["prompt_label"] in ("short", "polite")
@@ -279,9 +284,9 @@ def test_internal_errors_are_one_line_without_traceback(
     def broken() -> None:
         raise RuntimeError("unexpected state")
 
-    monkeypatch.setattr(cli, "app", broken)
+    monkeypatch.setattr(cli_app, "app", broken)
     with pytest.raises(SystemExit) as caught:
-        cli.main()
+        cli_app.main()
     assert caught.value.code == 1
     err = capsys.readouterr().err
     assert "internal error: RuntimeError: unexpected state" in err

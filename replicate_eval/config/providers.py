@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, SecretStr, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
 
 from replicate_eval.config.problems import Problem, problems_from_validation
 from replicate_eval.config.schema import ProviderEntry, StrictModel
@@ -91,6 +91,8 @@ class _ProviderOptions(BaseModel):
 
     apiKey: str | None = None
     prompt: PromptAffixes | None = None
+    # reval's, not the model's: seconds before reval cancels a prediction (overrides --timeout)
+    timeout: float | None = Field(default=None, gt=0)
 
 
 class ReplicateTextOptions(_ProviderOptions):
@@ -157,6 +159,7 @@ class ProviderConfig:
     suffix: str
     token: SecretStr = field(repr=False)
     token_source: str  # where the token came from, for messages (never the token itself)
+    timeout: float | None = None  # seconds; None: the run's --timeout
 
     @property
     def kind(self) -> OutputKind:
@@ -189,7 +192,7 @@ def resolve_provider(entry: ProviderEntry, index: int, env: Mapping[str, str]) -
 
     values = {
         key: value
-        for key, value in options.model_dump(exclude={"apiKey", "prompt"}).items()
+        for key, value in options.model_dump(exclude={"apiKey", "prompt", "timeout"}).items()
         if value is not None
     }
     problems = _apply_env_fallbacks(values, env, here) if target.kind == "text" else []
@@ -222,6 +225,7 @@ def resolve_provider(entry: ProviderEntry, index: int, env: Mapping[str, str]) -
         suffix=affixes.suffix,
         token=SecretStr(token),
         token_source=token_source,
+        timeout=options.timeout,
     )
 
 

@@ -17,7 +17,7 @@ import binascii
 import hashlib
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -77,6 +77,25 @@ class ImageStore:
             raise
         # Writing is blocking: keep it off the event loop.
         return await asyncio.to_thread(lambda: [self._write(image) for image in checked])
+
+    async def adopt(self, images: Sequence[SavedImage]) -> list[SavedImage] | None:
+        """Copy images saved by an earlier run (a cached response) into this run's folder.
+
+        None when one of them is gone: the response must then be made again.
+        """
+
+        def copy_all() -> list[SavedImage] | None:
+            copies = []
+            for image in images:
+                try:
+                    data = image.path.read_bytes()
+                except OSError:
+                    return None
+                checked = _Checked(image.source, data, image.format, image.width, image.height)
+                copies.append(replace(self._write(checked), source=image.source))
+            return copies
+
+        return await asyncio.to_thread(copy_all)
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -8,7 +8,6 @@ from replicate_eval.config import ProviderConfig
 from replicate_eval.providers.base import Provider
 from replicate_eval.providers.images import ImageStore
 from replicate_eval.providers.replicate.image import ReplicateImageProvider
-from replicate_eval.providers.replicate.predictions import PredictionClient
 from replicate_eval.providers.replicate.session import ReplicateSession
 from replicate_eval.providers.replicate.text import ReplicateTextProvider
 
@@ -19,12 +18,7 @@ def build_providers(
     """Providers keyed by their index in the config."""
     providers: dict[int, Provider] = {}
     for config in configs:
-        predictions = PredictionClient(
-            session.client_for(config.token),
-            config.target,
-            token_source=config.token_source,
-            on_created=session.count_prediction,
-        )
+        predictions = session.prediction_client(config)
         if config.kind == "image":
             providers[config.index] = ReplicateImageProvider(config, predictions, images)
         else:

@@ -37,6 +37,8 @@ def results_table(result: RunResult, *, max_cell_length: int) -> Table:
 def _cell_text(cell: CellResult, limit: int) -> Text:
     label, style = BADGES[cell.status]
     text = Text(label, style=style)
+    if cell.cached:
+        text.append(" (cached)", style="dim")
     if cell.status == "error":
         text.append("\n" + clip(cell.error or "", limit * 2), style="yellow")
         return text
@@ -68,6 +70,15 @@ def summary_line(result: RunResult, *, html_report: Path | None = None) -> Text:
         f" ({totals.pass_rate:.0%} pass rate) · {totals.predictions} predictions · "
         f"{totals.wall_time_s:.1f}s"
     )
+    if totals.cached:
+        text.append(f" · {totals.cached} cached")
+    if totals.throttled:
+        text.append(f" · {totals.throttled} rate-limited requests retried", style="yellow")
+    if not result.complete:
+        missing = totals.planned - totals.cells
+        text.append(
+            f"\nInterrupted: {missing} of {totals.planned} cells did not run", style="bold yellow"
+        )
     if result.image_count:
         images = "image" if result.image_count == 1 else "images"
         text.append(f"\n{result.image_count} {images} saved in {result.output_dir}")

@@ -1,269 +1,220 @@
-"""Running one prediction on Replicate through the SDK until it reaches a terminal status.
+"""Running one prediction to the end: paced, retried, polled, timed out or canceled.
 
-We use the SDK's prediction endpoints rather than ``replicate.run()``, which (in 1.0.x) returns
-early on ``processing``, turns text starting with ``https:`` into file objects and cannot parse
-``aborted``. Instead: create with ``Prefer: wait``, then poll until the status is terminal.
+The rules, in order of a prediction's life:
+
+* creation waits for the account's ``CreationPacer``; a 429 pauses the account for
+  ``retry_after`` and is retried until the cell has spent ``max_retry_wait`` throttled;
+* a 5xx or a network error is retried with exponential backoff and jitter, a few times;
+* the create call holds with ``Prefer: wait``; a prediction still running after it is polled,
+  each poll going through the run's ``PollBudget``, at intervals that grow with its age;
+* past ``timeout`` (or when the run is interrupted) the prediction is canceled through the API,
+  so nothing reval started keeps running, and paying, on Replicate.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
+import statistics
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-import httpx
-from pydantic import v1 as pydantic_v1  # the SDK's models are pydantic v1 models
-from replicate.client import Client
-from replicate.exceptions import ReplicateError
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from replicate_eval.config import ReplicateTarget
-from replicate_eval.errors import ApiError, NetworkError, PredictionError, ProviderError
-from replicate_eval.providers.replicate.transport import Exchange, recording
+from replicate_eval.errors import ApiError, NetworkError, ProviderError
+from replicate_eval.providers.replicate.api import PredictionState, ReplicateApi
+from replicate_eval.providers.replicate.limits import CreationPacer, PollBudget
 
-
-class _UnreadableResponse(Exception):
-    """The SDK could not parse an answer; ``body`` is the JSON it choked on."""
-
-    def __init__(self, body: Any) -> None:
-        super().__init__()
-        self.body = body
-
-
-TERMINAL = frozenset({"succeeded", "failed", "canceled", "aborted"})
-T = TypeVar("T")
+# Replicate holds a `Prefer: wait` request for at most 60 s.
+LONGEST_WAIT = 60
 
 
 @dataclass(frozen=True)
-class PredictionState:
-    id: str
-    status: str
-    output: Any
-    error: str | None
-    metrics: dict[str, Any] = field(default_factory=dict)
-    version: str | None = None
+class RetryPolicy:
+    max_retry_wait: float = 600.0  # seconds one cell may spend throttled (429) before it errors
+    attempts: int = 4  # retries after a 5xx or a network error
+    first_backoff: float = 0.5
+    longest_backoff: float = 8.0
+    retry_failed: int = 0  # new predictions after one fails (a model error)
 
-    @classmethod
-    def from_json(cls, body: dict[str, Any]) -> PredictionState:
-        return cls(
-            id=str(body.get("id")),
-            status=str(body.get("status")),
-            output=body.get("output"),
-            error=body.get("error"),
-            metrics=dict(body.get("metrics") or {}),
-            version=body.get("version"),
-        )
-
-    @property
-    def done(self) -> bool:
-        return self.status in TERMINAL
-
-    def raise_unless_succeeded(self) -> None:
-        """Turn a failed, canceled or aborted prediction into the cell's error."""
-        if self.status == "succeeded":
-            return
-        if self.status == "failed":
-            message = f"prediction failed: {(self.error or 'no error message').strip()}"
-        elif self.status == "canceled":
-            message = "prediction was canceled"
-        elif self.status == "aborted":
-            message = "prediction was aborted: its deadline passed before it started"
-        else:
-            message = f"prediction ended with status `{self.status}`"
-        raise PredictionError(
-            message, status=self.status, prediction_id=self.id, metrics=self.metrics
-        )
+    def backoff(self, attempt: int) -> float:
+        """Exponential, capped, with jitter so that many cells do not retry in step."""
+        ceiling: float = min(self.longest_backoff, self.first_backoff * 2.0 ** (attempt - 1))
+        return ceiling * random.uniform(0.5, 1.0)
 
 
-@dataclass(frozen=True)
-class PollSchedule:
-    """Intervals between polls: short at first, growing for long predictions."""
+def poll_delay(age: float, expected: float | None = None) -> float:
+    """Seconds until the next poll of a prediction ``age`` seconds old.
 
-    first: float = 0.5
-    factor: float = 1.5
-    longest: float = 5.0
-
-    def intervals(self) -> Iterator[float]:
-        interval = self.first
-        while True:
-            yield interval
-            interval = min(interval * self.factor, self.longest)
+    Without history, a seventh of its age: it is seen finished at most ~15% after it did, and
+    a long one is polled rarely. When the model's recent predictions took ``expected`` seconds,
+    the polls before that are skipped and the ones just after it come quickly, so the poll
+    budget is spent where predictions finish. Never under 0.1 s (0.05 s right at the expected
+    end) or over 5 s.
+    """
+    usual = min(5.0, max(0.1, age / 7))
+    if expected is None:
+        return usual
+    if age < expected:
+        return min(5.0, max(0.05, expected - age + 0.02))
+    return min(usual, max(0.1, (age - expected) / 3))
 
 
 class PredictionClient:
-    """Runs predictions on one target (model, version or deployment) with one account's client.
-
-    ``wait`` is the ``Prefer: wait`` hold in seconds (Replicate allows 1-60).
-    """
+    """Runs predictions on one target (model, version or deployment) for one account."""
 
     def __init__(
         self,
-        client: Client,
+        api: ReplicateApi,
         target: ReplicateTarget,
         *,
-        token_source: str,
+        pacer: CreationPacer,
+        polls: PollBudget,
+        policy: RetryPolicy,
+        timeout: float | None,
         on_created: Callable[[], None],
-        wait: int = 60,
-        poll: PollSchedule = PollSchedule(),
-        sleep: Callable[[float], Awaitable[None]] | None = None,
+        on_orphan: Callable[[ReplicateApi, dict[str, Any]], None],
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._client = client
+        self._api = api
         self._target = target
-        self._token_source = token_source
+        self._pacer = pacer
+        self._polls = polls
+        self._policy = policy
+        self._timeout = timeout
         self._on_created = on_created
-        self._wait = wait
-        self._poll = poll
+        self._on_orphan = on_orphan
+        self._clock = clock
         # For `owner/name` of a community model: the version its latest release resolved to.
         self._resolved_version: str | None = None
+        # How long this target's recent predictions took on Replicate (metrics.total_time).
+        self._durations: deque[float] = deque(maxlen=25)
 
     async def run_to_success(self, model_input: dict[str, Any]) -> tuple[PredictionState, float]:
         """Run a prediction; its final state and the milliseconds it took, if it succeeded.
 
-        Raises PredictionError for a failed, canceled or aborted prediction.
+        A failed prediction is run again ``retry_failed`` times. Raises PredictionError for a
+        failed, canceled or aborted prediction.
         """
         started = time.perf_counter()
-        state = await self.run(model_input)
+        for _ in range(self._policy.retry_failed + 1):
+            state = await self.run(model_input)
+            if state.status != "failed":
+                break
         latency_ms = (time.perf_counter() - started) * 1000
         state.raise_unless_succeeded()
         return state, latency_ms
 
     async def run(self, model_input: dict[str, Any]) -> PredictionState:
-        state = await self._create(model_input)
+        started = self._clock()
+        deadline = started + self._timeout if self._timeout else None
+        state = await self._create(model_input, deadline)
         self._on_created()
-        intervals = self._poll.intervals()
-        while not state.done:
-            await asyncio.sleep(next(intervals))
-            state = await self._reload(state.id)
+        try:
+            while not state.done:
+                now = self._clock()
+                if deadline is not None and now >= deadline:
+                    await self._cancel(state.id)
+                    raise ProviderError(
+                        f"timed out after {self._timeout:g} s; reval canceled the prediction",
+                        prediction_id=state.id,
+                        metrics=state.metrics,
+                    )
+                delay = poll_delay(now - started, self._expected_duration())
+                await asyncio.sleep(delay if deadline is None else min(delay, deadline - now))
+                if deadline is not None and self._clock() >= deadline:
+                    continue
+                await self._polls.acquire()
+                state = await self._reload(state.id)
+        except asyncio.CancelledError:
+            # The run is being interrupted: leave nothing running (and billing) on Replicate.
+            if not state.done:
+                await asyncio.shield(self._cancel(state.id))
+            raise
+        total_time = state.metrics.get("total_time")
+        if state.status == "succeeded" and isinstance(total_time, (int, float)):
+            self._durations.append(float(total_time))
         return state
 
-    async def _reload(self, prediction_id: str) -> PredictionState:
-        return await self._prediction(
-            lambda: self._client.predictions.async_get(prediction_id),
-            prediction_id=prediction_id,
-        )
+    def _expected_duration(self) -> float | None:
+        return statistics.median(self._durations) if len(self._durations) >= 3 else None
 
-    async def _create(self, model_input: dict[str, Any]) -> PredictionState:
-        target, wait = self._target, self._wait
-        if target.deployment:
-            return await self._prediction(
-                lambda: self._client.deployments.predictions.async_create(
-                    deployment=target.slug, input=model_input, wait=wait
-                ),
-                not_found=f"deployment `{target.slug}` was not found on Replicate",
-            )
-        version = target.version or self._resolved_version
-        if version is None:
-            try:
-                return await self._prediction(
-                    lambda: self._client.models.predictions.async_create(
-                        model=target.slug, input=model_input, wait=wait
-                    )
+    # --- creating ----------------------------------------------------------------------------
+    async def _create(self, model_input: dict[str, Any], deadline: float | None) -> PredictionState:
+        throttled_since: float | None = None
+        failures = 0
+        while True:
+            await self._pacer.acquire()
+            now = self._clock()
+            if deadline is not None and now >= deadline:
+                raise ProviderError(
+                    f"timed out after {self._timeout:g} s before Replicate accepted the prediction"
                 )
+            wait = LONGEST_WAIT if deadline is None else int(min(LONGEST_WAIT, deadline - now))
+            try:
+                state = await self._create_once(model_input, max(wait, 1))
+            except asyncio.CancelledError:
+                # The request may have reached Replicate: the session finds and cancels it.
+                self._on_orphan(self._api, model_input)
+                raise
+            except ApiError as exc:
+                if exc.status == 429:
+                    throttled_since = throttled_since or now
+                    retry_after = exc.retry_after if exc.retry_after is not None else 1.0
+                    if now + retry_after - throttled_since > self._policy.max_retry_wait:
+                        raise ApiError(
+                            f"{exc} (still throttled after {now - throttled_since:.0f} s; "
+                            f"--max-retry-wait is {self._policy.max_retry_wait:g} s)",
+                            status=429,
+                        ) from None
+                    self._pacer.throttled_for(retry_after, exc.detail)
+                    continue
+                if not exc.transient or failures >= self._policy.attempts:
+                    raise
+                failures += 1
+                await asyncio.sleep(self._policy.backoff(failures))
+                continue
+            except NetworkError:
+                if failures >= self._policy.attempts:
+                    raise
+                failures += 1
+                await asyncio.sleep(self._policy.backoff(failures))
+                continue
+            self._pacer.succeeded()
+            return state
+
+    async def _create_once(self, model_input: dict[str, Any], wait: int) -> PredictionState:
+        target = self._target
+        version = target.version or self._resolved_version
+        if version is None and not target.deployment:
+            try:
+                return await self._api.create(target, None, model_input, wait)
             except ApiError as exc:
                 if exc.status != 404:
                     raise
             # Only official models run by name; any other model runs its latest version.
-            version = self._resolved_version = await self._latest_version()
-        return await self._prediction(
-            lambda: self._client.predictions.async_create(
-                version=version, input=model_input, wait=wait
-            )
-        )
+            version = self._resolved_version = await self._api.latest_version(target.slug)
+        return await self._api.create(target, version, model_input, wait)
 
-    async def _latest_version(self) -> str:
-        slug = self._target.slug
-        try:
-            model = await self._sdk(
-                lambda: self._client.models.async_get(slug),
-                not_found=f"model `{slug}` was not found on Replicate",
-            )
-        except _UnreadableResponse:
-            raise ProviderError(
-                f"the replicate SDK could not read Replicate's description of `{slug}`; "
-                "give the version explicitly: `replicate:owner/name:version`"
-            ) from None
-        if model.latest_version is None:
-            raise ApiError(f"model `{slug}` has no published version to run", status=404)
-        return str(model.latest_version.id)
-
-    async def _prediction(
-        self,
-        call: Callable[[], Awaitable[Any]],
-        *,
-        not_found: str | None = None,
-        prediction_id: str | None = None,
-    ) -> PredictionState:
-        try:
-            prediction = await self._sdk(call, not_found=not_found, prediction_id=prediction_id)
-        except _UnreadableResponse as exc:
-            # SDK 1.0.x cannot parse status `aborted`; the raw body tells us what happened.
-            if isinstance(exc.body, dict) and exc.body.get("status") == "aborted":
-                return PredictionState.from_json(exc.body)
-            raise ProviderError(
-                "Replicate sent a prediction that the replicate SDK could not read: "
-                f"{str(exc.body)[:300]}",
-                prediction_id=prediction_id,
-            ) from None
-        return PredictionState(
-            id=prediction.id,
-            status=prediction.status,
-            output=prediction.output,
-            error=prediction.error,
-            metrics=dict(prediction.metrics or {}),
-            version=prediction.version,
-        )
-
-    async def _sdk(
-        self,
-        call: Callable[[], Awaitable[T]],
-        *,
-        not_found: str | None = None,
-        prediction_id: str | None = None,
-    ) -> T:
-        """Make one SDK call, translating whatever it raises into reval's errors."""
-        with recording() as exchanges:
+    # --- following ---------------------------------------------------------------------------
+    async def _reload(self, prediction_id: str) -> PredictionState:
+        attempt = 0
+        while True:
             try:
-                return await call()
-            except ReplicateError as exc:
-                raise self._api_error(exc, exchanges, not_found, prediction_id) from None
-            except pydantic_v1.ValidationError:
-                raise _UnreadableResponse(exchanges[-1].body if exchanges else None) from None
-            except httpx.TimeoutException as exc:
-                raise NetworkError(
-                    f"Replicate did not answer in time ({type(exc).__name__})",
-                    prediction_id=prediction_id,
-                ) from None
-            except httpx.TransportError as exc:
-                raise NetworkError(
-                    f"could not reach Replicate ({type(exc).__name__}: {exc})",
-                    prediction_id=prediction_id,
-                ) from None
-
-    def _api_error(
-        self,
-        exc: ReplicateError,
-        exchanges: list[Exchange],
-        not_found: str | None,
-        prediction_id: str | None,
-    ) -> ApiError:
-        status = exc.status
-        if status == 404 and not_found:
-            message = f"{not_found} (404). Check the id, and that your token can see it."
-        else:
-            title = exc.title or "error"
-            message = f"Replicate answered {status} {title}"
-            if exc.detail:
-                message += f": {exc.detail.strip()}"
-            body = exchanges[-1].body if exchanges else None
-            fields = body.get("invalid_fields") if isinstance(body, dict) else None
-            if isinstance(fields, list) and fields:
-                listed = "; ".join(
-                    f"{f.get('field')}: {f.get('description')}"
-                    for f in fields
-                    if isinstance(f, dict)
+                return await self._api.get(prediction_id)
+            except (ApiError, NetworkError) as exc:
+                retry = isinstance(exc, NetworkError) or (
+                    isinstance(exc, ApiError) and exc.transient
                 )
-                message += f" (invalid: {listed})"
-            if status == 401:
-                message += f". The token from {self._token_source} was rejected"
-        return ApiError(message, status=status, prediction_id=prediction_id)
+                if not retry or attempt >= self._policy.attempts:
+                    raise
+                attempt += 1
+                await asyncio.sleep(self._policy.backoff(attempt))
+
+    async def _cancel(self, prediction_id: str) -> None:
+        """Best effort: a prediction that cannot be canceled now ends by itself later."""
+        with contextlib.suppress(ProviderError):
+            await self._api.cancel(prediction_id)

@@ -1,6 +1,17 @@
-"""The SDK clients of a run: one ``replicate.Client`` per API token, closed at the end."""
+"""A run's Replicate accounts: one SDK client and one creation pacer per API token.
+
+The session also keeps what an interruption needs: the create requests that were in flight
+when the run stopped. Their predictions may exist on Replicate without reval knowing their ids;
+``cancel_orphans`` finds them in the account's prediction list and cancels them.
+"""
 
 from __future__ import annotations
+
+import contextlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -8,7 +19,23 @@ from replicate.__about__ import __version__ as sdk_version
 from replicate.client import Client
 
 from replicate_eval import __version__
+from replicate_eval.config import ProviderConfig
+from replicate_eval.errors import ProviderError
+from replicate_eval.providers.replicate.api import ReplicateApi
+from replicate_eval.providers.replicate.limits import CreationPacer, PollBudget
+from replicate_eval.providers.replicate.predictions import (
+    LONGEST_WAIT,
+    PredictionClient,
+    RetryPolicy,
+)
 from replicate_eval.providers.replicate.transport import ObservingTransport
+
+
+@dataclass
+class _Account:
+    api: ReplicateApi
+    pacer: CreationPacer
+    transport: ObservingTransport
 
 
 class ReplicateSession:
@@ -17,33 +44,89 @@ class ReplicateSession:
     ``base_url`` None lets the SDK use REPLICATE_BASE_URL or the public API.
     """
 
-    def __init__(self, *, max_connections: int, base_url: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_connections: int,
+        policy: RetryPolicy | None = None,
+        timeout: float | None = None,
+        poll_rate: float = 40.0,
+        base_url: str | None = None,
+    ) -> None:
         self._max_connections = max_connections
+        self._policy = policy or RetryPolicy()
+        self._timeout = timeout
         self._base_url = base_url
-        self._clients: dict[str, Client] = {}
-        self._transports: list[ObservingTransport] = []
+        self._accounts: dict[str, _Account] = {}
+        self.polls = PollBudget(poll_rate)
         self.predictions_created = 0
+        self._orphans: list[tuple[ReplicateApi, dict[str, Any]]] = []
 
-    def client_for(self, token: SecretStr) -> Client:
+    def prediction_client(self, config: ProviderConfig) -> PredictionClient:
+        account = self._account(config.token, config.token_source)
+        return PredictionClient(
+            account.api,
+            config.target,
+            pacer=account.pacer,
+            polls=self.polls,
+            policy=self._policy,
+            timeout=config.timeout if config.timeout is not None else self._timeout,
+            on_created=self._count_prediction,
+            on_orphan=self._add_orphan,
+        )
+
+    @property
+    def throttled(self) -> int:
+        """429s received while creating predictions, across accounts."""
+        return sum(account.pacer.throttled for account in self._accounts.values())
+
+    async def cancel_orphans(self, since: datetime) -> int:
+        """Cancel predictions that interrupted create requests may have started. Best effort."""
+        canceled = 0
+        for api in {id(api): api for api, _ in self._orphans}.values():
+            inputs = {_canonical(i) for a, i in self._orphans if a is api}
+            with contextlib.suppress(ProviderError):
+                for state in await api.running_since(since):
+                    if state.input is not None and _canonical(state.input) in inputs:
+                        with contextlib.suppress(ProviderError):
+                            await api.cancel(state.id)
+                            canceled += 1
+        self._orphans.clear()
+        return canceled
+
+    async def aclose(self) -> None:
+        for account in self._accounts.values():
+            await account.transport.aclose()
+
+    def _account(self, token: SecretStr, token_source: str) -> _Account:
         key = token.get_secret_value()
-        client = self._clients.get(key)
-        if client is None:
+        account = self._accounts.get(key)
+        if account is None:
             transport = ObservingTransport(
                 httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=self._max_connections))
             )
-            self._transports.append(transport)
             client = Client(
                 api_token=key,
                 base_url=self._base_url,
                 transport=transport,
                 headers={"User-Agent": f"reval/{__version__} replicate-python/{sdk_version}"},
+                # A create call is held up to LONGEST_WAIT; the SDK's default read timeout
+                # (30 s) would cut it short. Waiting for a pooled connection is bounded by the
+                # run's own concurrency limit.
+                timeout=httpx.Timeout(10.0, read=LONGEST_WAIT + 30.0, write=30.0, pool=None),
             )
-            self._clients[key] = client
-        return client
+            account = _Account(
+                ReplicateApi(client, token_source=token_source), CreationPacer(), transport
+            )
+            self._accounts[key] = account
+        return account
 
-    def count_prediction(self) -> None:
+    def _count_prediction(self) -> None:
         self.predictions_created += 1
 
-    async def aclose(self) -> None:
-        for transport in self._transports:
-            await transport.aclose()
+    def _add_orphan(self, api: ReplicateApi, model_input: dict[str, Any]) -> None:
+        self._orphans.append((api, model_input))
+
+
+def _canonical(model_input: dict[str, Any]) -> str:
+    return json.dumps(model_input, sort_keys=True, separators=(",", ":"), default=str)

@@ -10,7 +10,8 @@ from replicate_eval.errors import ProviderError
 from replicate_eval.providers.base import ProviderResponse
 from replicate_eval.providers.chat import parse_chat
 from replicate_eval.providers.outputs import file_urls, looks_like_images
-from replicate_eval.providers.replicate.predictions import PredictionClient, PredictionState
+from replicate_eval.providers.replicate.api import PredictionState
+from replicate_eval.providers.replicate.predictions import PredictionClient
 
 
 class ReplicateTextProvider:

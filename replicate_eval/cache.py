@@ -1,0 +1,139 @@
+"""The response cache: a successful prediction's output, so the same call is never paid twice.
+
+One SQLite file in WAL mode (several reval processes may share it: readers never block the
+writer, and writers wait for each other). A response is stored as soon as its cell has it, so
+re-running an interrupted eval makes only the predictions that are missing.
+
+Key: the provider kind, model, version (or "latest" / the deployment) and the model input as
+canonical JSON. Namespace: an HMAC of the API token, so two accounts never share entries and the
+token itself is never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import sqlite3
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from replicate_eval.config import ProviderConfig
+from replicate_eval.media import SavedImage
+from replicate_eval.providers.base import ProviderResponse
+
+CACHE_FILE = "responses.sqlite3"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS responses (
+    namespace  TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    response   TEXT NOT NULL,
+    PRIMARY KEY (namespace, key)
+)
+"""
+
+
+def default_cache_dir(env: Mapping[str, str]) -> Path:
+    """``$XDG_CACHE_HOME/reval``, else ``~/.cache/reval``."""
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "reval"
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    namespace: str
+    key: str
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    path: Path
+    entries: int
+    size_bytes: int
+    oldest: float | None
+    newest: float | None
+
+
+class ResponseCache:
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / CACHE_FILE
+        # Autocommit; each statement is its own short transaction.
+        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_SCHEMA)
+
+    @staticmethod
+    def key(provider: ProviderConfig, model_input: Mapping[str, Any]) -> CacheKey:
+        target = provider.target
+        version = target.version or ("deployment" if target.deployment else "latest")
+        material = json.dumps(
+            {"kind": target.kind, "model": target.slug, "version": version, "input": model_input},
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            default=str,
+        )
+        token = provider.token.get_secret_value().encode()
+        namespace = hmac.new(token, b"reval response cache v1", hashlib.sha256).hexdigest()[:32]
+        return CacheKey(namespace, hashlib.sha256(material.encode()).hexdigest())
+
+    def get(self, key: CacheKey) -> ProviderResponse | None:
+        row = self._db.execute(
+            "SELECT response FROM responses WHERE namespace = ? AND key = ?",
+            (key.namespace, key.key),
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            data = json.loads(row[0])
+            return ProviderResponse(
+                output=data["output"],
+                latency_ms=data["latency_ms"],
+                prediction_id=data.get("prediction_id"),
+                metrics=data.get("metrics") or {},
+                images=tuple(
+                    SavedImage(**{**image, "path": Path(image["path"])})
+                    for image in data.get("images") or []
+                ),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None  # an entry from another reval version: a miss, overwritten later
+
+    def put(self, key: CacheKey, response: ProviderResponse) -> None:
+        data = {
+            "output": response.output,
+            "latency_ms": response.latency_ms,
+            "prediction_id": response.prediction_id,
+            "metrics": dict(response.metrics),
+            # Images are kept where their run saved them; a later hit copies them over.
+            "images": [
+                {**image.as_dict(), "path": str(image.path.resolve())} for image in response.images
+            ],
+        }
+        self._db.execute(
+            "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
+            (key.namespace, key.key, time.time(), json.dumps(data, default=str)),
+        )
+
+    def info(self) -> CacheInfo:
+        entries, oldest, newest = self._db.execute(
+            "SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM responses"
+        ).fetchone()
+        size = sum(
+            path.stat().st_size for path in (self.path, Path(f"{self.path}-wal")) if path.exists()
+        )
+        return CacheInfo(self.path, entries, size, oldest, newest)
+
+    def clear(self) -> int:
+        removed: int = self._db.execute("DELETE FROM responses").rowcount
+        self._db.execute("VACUUM")
+        return removed
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,268 @@
+"""``reval run``: load, run, show the table, write the files, pick the exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from replicate_eval.cache import ResponseCache, default_cache_dir
+from replicate_eval.cli.common import ExitCode, app, fail, stderr, stdout
+from replicate_eval.config import EvalConfig, load_config
+from replicate_eval.errors import RevalError, UsageError
+from replicate_eval.providers.replicate.predictions import RetryPolicy
+from replicate_eval.report.files import (
+    ReportOptions,
+    check_output_paths,
+    html_report_path,
+    write_outputs,
+)
+from replicate_eval.report.html import ImageMode
+from replicate_eval.report.table import results_table, summary_line
+from replicate_eval.results import CellResult, RunResult
+from replicate_eval.runner import RunOptions, run_eval
+
+
+@app.command()
+def run(
+    config: Annotated[
+        Path,
+        typer.Argument(
+            metavar="CONFIG",
+            show_default=False,
+            help="The eval file (YAML) with prompts, providers and tests.",
+        ),
+    ],
+    output: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            show_default=False,
+            help=(
+                "Also write the results to FILE: `.json` (every detail, for scripts) or "
+                "`.html` (a report to look at, with images). Repeat for several files."
+            ),
+        ),
+    ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir",
+            metavar="DIR",
+            show_default=False,
+            help=(
+                "Save the images that models make in DIR "
+                "[default: reval-output/RUN-ID, created only when a model makes images]."
+            ),
+        ),
+    ] = None,
+    html_images: Annotated[
+        ImageMode,
+        typer.Option(
+            "--html-images",
+            help=(
+                "In an `.html` report: `embed` the images (one self-contained file) or "
+                "`link` them relative to the report (small; keep the images beside it)."
+            ),
+        ),
+    ] = "embed",
+    max_concurrency: Annotated[
+        int,
+        typer.Option(
+            "--max-concurrency",
+            "-j",
+            min=1,
+            max=256,
+            help="How many cells run at the same time.",
+        ),
+    ] = 8,
+    no_progress: Annotated[
+        bool,
+        typer.Option(
+            "--no-progress", help="Do not show the progress bar (it only shows on a terminal)."
+        ),
+    ] = False,
+    max_cell_length: Annotated[
+        int,
+        typer.Option(
+            "--max-cell-length", min=20, help="Cut outputs in the table to this many characters."
+        ),
+    ] = 250,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            min=1,
+            show_default=False,
+            help=(
+                "Cancel a prediction that has not finished after SECONDS (its cell is an error). "
+                "A provider's `timeout` option wins. [default: no limit]"
+            ),
+        ),
+    ] = None,
+    max_retry_wait: Annotated[
+        float,
+        typer.Option(
+            "--max-retry-wait",
+            metavar="SECONDS",
+            min=0,
+            help=(
+                "How long one cell may wait out Replicate's rate limit (HTTP 429) "
+                "before it becomes an error."
+            ),
+        ),
+    ] = 600.0,
+    retries: Annotated[
+        int,
+        typer.Option(
+            "--retries",
+            min=0,
+            max=20,
+            help="Retries after a server error (5xx) or a network error, with growing waits.",
+        ),
+    ] = 4,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed",
+            help="Also run a prediction again when the model fails (up to --retries times).",
+        ),
+    ] = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache", help="Neither read nor write the response cache: every call is made."
+        ),
+    ] = False,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache-dir",
+            metavar="DIR",
+            show_default=False,
+            help=(
+                "Keep the response cache in DIR. "
+                "[default: $XDG_CACHE_HOME/reval, else ~/.cache/reval]"
+            ),
+        ),
+    ] = None,
+) -> None:
+    """Run the evals in CONFIG and print a results table.
+
+    Every prompt is rendered with every test's vars and sent to every provider; each output is
+    checked against the test's assertions. Successful outputs are cached: running again makes
+    only the predictions that are missing. Ctrl-C cancels the running predictions and writes
+    the results so far. Exits 0 when every test passed, 100 when any failed or errored, 130
+    when interrupted, 2 when the config or an option is wrong.
+    """
+    output = output or []
+    try:
+        check_output_paths(output)
+        if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
+            raise UsageError(f"--output-dir {output_dir}: is a file, not a folder")
+        eval_config = load_config(config, os.environ)
+    except RevalError as exc:
+        fail(str(exc))
+    for warning in eval_config.warnings:
+        stderr.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+
+    total = len(eval_config.tests) * len(eval_config.prompts) * len(eval_config.providers)
+    policy = RetryPolicy(
+        max_retry_wait=max_retry_wait,
+        attempts=retries,
+        retry_failed=retries if retry_failed else 0,
+    )
+    try:
+        cache = None if no_cache else ResponseCache(cache_dir or default_cache_dir(os.environ))
+    except (OSError, sqlite3.Error) as exc:
+        fail(f"cannot open the response cache: {exc}. Use --cache-dir DIR, or --no-cache.")
+    options = RunOptions(
+        max_concurrency=max_concurrency,
+        output_dir=output_dir,
+        timeout=timeout,
+        retry=policy,
+        cache=cache,
+    )
+    try:
+        with _progress(enabled=not no_progress and stderr.is_terminal) as progress:
+            task = progress.add_task("Running", total=total)
+
+            def advance(_: CellResult) -> None:
+                progress.advance(task)
+
+            result = asyncio.run(_interruptible(run_eval, eval_config, options, advance))
+    finally:
+        if cache is not None:
+            cache.close()
+
+    stdout.print(results_table(result, max_cell_length=max_cell_length))
+    try:
+        written = write_outputs(result, output, ReportOptions(html_images=html_images))
+    except OSError as exc:
+        fail(f"could not write the results: {exc}", ExitCode.FAILURES)
+    stdout.print(summary_line(result, html_report=html_report_path(result, output)))
+    for path in written:
+        stderr.print(f"Wrote {escape(str(path))}", highlight=False)
+    totals = result.totals
+    if not result.complete:
+        raise typer.Exit(ExitCode.INTERRUPTED)
+    raise typer.Exit(ExitCode.OK if totals.passed == totals.cells else ExitCode.FAILURES)
+
+
+async def _interruptible(
+    run: Callable[..., Awaitable[RunResult]],
+    eval_config: EvalConfig,
+    options: RunOptions,
+    advance: Callable[[CellResult], None],
+) -> RunResult:
+    """Run with Ctrl-C handled: the first stops the run cleanly, a second exits at once."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def on_interrupt() -> None:
+        if stop.is_set():
+            os.write(2, b"\nInterrupted again: exiting now.\n")
+            os._exit(ExitCode.INTERRUPTED)
+        stop.set()
+        stderr.print(
+            "[yellow]Interrupted:[/] canceling running predictions and writing the results "
+            "so far. Press Ctrl-C again to quit at once.",
+            highlight=False,
+        )
+
+    loop.add_signal_handler(signal.SIGINT, on_interrupt)
+    try:
+        return await run(eval_config, options, on_cell_done=advance, stop=stop)
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+
+
+def _progress(*, enabled: bool) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+        disable=not enabled,
+    )

@@ -1,0 +1,265 @@
+"""Replicate's prediction endpoints through the official SDK, with reval's errors.
+
+We use the SDK's prediction endpoints rather than ``replicate.run()``, which (in 1.0.x) returns
+early on ``processing``, turns text starting with ``https:`` into file objects and cannot parse
+``aborted``. Every call here is one request (the SDK itself retries GETs on 429/503/504); what
+to do about a failure is decided by the caller (predictions.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import v1 as pydantic_v1  # the SDK's models are pydantic v1 models
+from replicate.client import Client
+from replicate.exceptions import ReplicateError
+
+from replicate_eval.config import ReplicateTarget
+from replicate_eval.errors import ApiError, NetworkError, PredictionError, ProviderError
+from replicate_eval.providers.replicate.transport import Exchange, recording
+
+TERMINAL = frozenset({"succeeded", "failed", "canceled", "aborted"})
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PredictionState:
+    id: str
+    status: str
+    output: Any
+    error: str | None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    version: str | None = None
+    input: dict[str, Any] | None = None
+    created_at: str | None = None
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> PredictionState:
+        return cls(
+            id=str(body.get("id")),
+            status=str(body.get("status")),
+            output=body.get("output"),
+            error=body.get("error"),
+            metrics=dict(body.get("metrics") or {}),
+            version=body.get("version"),
+            input=body.get("input"),
+            created_at=body.get("created_at"),
+        )
+
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL
+
+    def raise_unless_succeeded(self) -> None:
+        """Turn a failed, canceled or aborted prediction into the cell's error."""
+        if self.status == "succeeded":
+            return
+        if self.status == "failed":
+            message = f"prediction failed: {(self.error or 'no error message').strip()}"
+        elif self.status == "canceled":
+            message = "prediction was canceled"
+        elif self.status == "aborted":
+            message = "prediction was aborted: its deadline passed before it started"
+        else:
+            message = f"prediction ended with status `{self.status}`"
+        raise PredictionError(
+            message, status=self.status, prediction_id=self.id, metrics=self.metrics
+        )
+
+
+class _UnreadableResponse(Exception):
+    """The SDK could not parse an answer; ``body`` is the JSON it choked on."""
+
+    def __init__(self, body: Any) -> None:
+        super().__init__()
+        self.body = body
+
+
+class ReplicateApi:
+    """One account's SDK client, speaking in PredictionStates and reval errors."""
+
+    def __init__(self, client: Client, *, token_source: str) -> None:
+        self._client = client
+        self._token_source = token_source
+
+    async def create(
+        self, target: ReplicateTarget, version: str | None, model_input: dict[str, Any], wait: int
+    ) -> PredictionState:
+        """Create a prediction with ``Prefer: wait=<wait>``: by version, model or deployment."""
+        client = self._client
+        if target.deployment:
+            return await self._prediction(
+                lambda: client.deployments.predictions.async_create(
+                    deployment=target.slug, input=model_input, wait=wait
+                ),
+                not_found=f"deployment `{target.slug}` was not found on Replicate",
+            )
+        if version is None:
+            return await self._prediction(
+                lambda: client.models.predictions.async_create(
+                    model=target.slug, input=model_input, wait=wait
+                )
+            )
+        return await self._prediction(
+            lambda: client.predictions.async_create(version=version, input=model_input, wait=wait)
+        )
+
+    async def get(self, prediction_id: str) -> PredictionState:
+        return await self._prediction(
+            lambda: self._client.predictions.async_get(prediction_id), prediction_id=prediction_id
+        )
+
+    async def cancel(self, prediction_id: str) -> PredictionState:
+        return await self._prediction(
+            lambda: self._client.predictions.async_cancel(prediction_id),
+            prediction_id=prediction_id,
+        )
+
+    async def running_since(self, moment: datetime) -> list[PredictionState]:
+        """This account's predictions created at or after ``moment`` that have not finished."""
+        found: list[PredictionState] = []
+        after = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        cursor: str | None = f"/v1/predictions?created_after={after}"
+        while cursor:
+            path = cursor
+            # Read the raw page: the SDK cannot parse a page holding an `aborted` prediction.
+            with recording() as exchanges:
+                try:
+                    await self._client.predictions.async_list(path)
+                except pydantic_v1.ValidationError:
+                    pass
+                except (ReplicateError, httpx.HTTPError) as exc:
+                    raise ProviderError(f"could not list predictions: {exc}") from None
+            page = exchanges[-1].body if exchanges else None
+            if not isinstance(page, dict):
+                break
+            found += [
+                PredictionState.from_json(item)
+                for item in page.get("results") or []
+                if isinstance(item, dict) and item.get("status") not in TERMINAL
+            ]
+            cursor = page.get("next")
+        return found
+
+    async def latest_version(self, slug: str) -> str:
+        try:
+            model = await self._sdk(
+                lambda: self._client.models.async_get(slug),
+                not_found=f"model `{slug}` was not found on Replicate",
+            )
+        except _UnreadableResponse:
+            raise ProviderError(
+                f"the replicate SDK could not read Replicate's description of `{slug}`; "
+                "give the version explicitly: `replicate:owner/name:version`"
+            ) from None
+        if model.latest_version is None:
+            raise ApiError(f"model `{slug}` has no published version to run", status=404)
+        return str(model.latest_version.id)
+
+    async def _prediction(
+        self,
+        call: Callable[[], Awaitable[Any]],
+        *,
+        not_found: str | None = None,
+        prediction_id: str | None = None,
+    ) -> PredictionState:
+        try:
+            prediction = await self._sdk(call, not_found=not_found, prediction_id=prediction_id)
+        except _UnreadableResponse as exc:
+            # SDK 1.0.x cannot parse status `aborted`; the raw body tells us what happened.
+            if isinstance(exc.body, dict) and exc.body.get("status") == "aborted":
+                return PredictionState.from_json(exc.body)
+            raise ProviderError(
+                "Replicate sent a prediction that the replicate SDK could not read: "
+                f"{str(exc.body)[:300]}",
+                prediction_id=prediction_id,
+            ) from None
+        return PredictionState(
+            id=prediction.id,
+            status=prediction.status,
+            output=prediction.output,
+            error=prediction.error,
+            metrics=dict(prediction.metrics or {}),
+            version=prediction.version,
+            input=prediction.input,
+        )
+
+    async def _sdk(
+        self,
+        call: Callable[[], Awaitable[T]],
+        *,
+        not_found: str | None = None,
+        prediction_id: str | None = None,
+    ) -> T:
+        """Make one SDK call, translating whatever it raises into reval's errors."""
+        with recording() as exchanges:
+            try:
+                return await call()
+            except ReplicateError as exc:
+                raise self._api_error(exc, exchanges, not_found, prediction_id) from None
+            except pydantic_v1.ValidationError:
+                raise _UnreadableResponse(exchanges[-1].body if exchanges else None) from None
+            except httpx.TimeoutException as exc:
+                raise NetworkError(
+                    f"Replicate did not answer in time ({type(exc).__name__})",
+                    prediction_id=prediction_id,
+                ) from None
+            except httpx.TransportError as exc:
+                raise NetworkError(
+                    f"could not reach Replicate ({type(exc).__name__}: {exc})",
+                    prediction_id=prediction_id,
+                ) from None
+
+    def _api_error(
+        self,
+        exc: ReplicateError,
+        exchanges: list[Exchange],
+        not_found: str | None,
+        prediction_id: str | None,
+    ) -> ApiError:
+        status = exc.status
+        body = exchanges[-1].body if exchanges else None
+        body = body if isinstance(body, dict) else {}
+        if status == 404 and not_found:
+            message = f"{not_found} (404). Check the id, and that your token can see it."
+        else:
+            title = exc.title or "error"
+            message = f"Replicate answered {status} {title}"
+            if exc.detail:
+                message += f": {exc.detail.strip()}"
+            fields = body.get("invalid_fields")
+            if isinstance(fields, list) and fields:
+                listed = "; ".join(
+                    f"{f.get('field')}: {f.get('description')}"
+                    for f in fields
+                    if isinstance(f, dict)
+                )
+                message += f" (invalid: {listed})"
+            if status == 401:
+                message += f". The token from {self._token_source} was rejected"
+        headers = exchanges[-1].headers if exchanges else httpx.Headers()
+        return ApiError(
+            message,
+            status=status,
+            prediction_id=prediction_id,
+            detail=exc.detail,
+            retry_after=_retry_after(body.get("retry_after"), headers.get("retry-after")),
+        )
+
+
+def _retry_after(from_body: Any, from_header: str | None) -> float | None:
+    """Seconds to wait, from a 429's ``retry_after`` (preferred) or its Retry-After header."""
+    for value in (from_body, from_header):
+        if value is None or isinstance(value, bool):
+            continue
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            continue
+        if seconds >= 0:
+            return seconds
+    return None
