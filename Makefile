@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint format demo demo-images clean
+.PHONY: install test lint format demo demo-images bench clean
 
 install: $(STAMP)
 
@@ -36,6 +36,11 @@ demo: $(STAMP)
 # SDXL's 768px images miss the poster test's 1024px minimum on purpose: exit code 100 is expected.
 demo-images: $(STAMP)
 	$(BIN)/python -m tests.fake_replicate.demo configs/replicate-image.yaml || test $$? -eq 100
+
+# Speed and memory of reval against the fake Replicate API, next to a bare baseline client.
+# A measurement, not a test: it prints numbers (about two minutes on 2 cores).
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,262 @@
+"""`make bench`: reval against the fake Replicate API, measured, next to a bare baseline.
+
+    python -m tests.bench            every scenario
+    python -m tests.bench --only throttled
+
+Each scenario starts the tests' fake server (in this process, contract checks off) with a model
+of a given latency, writes a generated config, and runs `reval run` as a child process. It
+prints cases, concurrency, latency, reval's run time and the ideal (cases x latency /
+concurrency), predictions created, polls made and reval's peak RSS. On a 2-core machine the
+server and the client share the CPU, so scenarios that measure overhead also run a *bare
+baseline* in a child process: a minimal async httpx client making the same creates with
+`Prefer: wait` against the same server. Ratios are reval / baseline (or / ideal).
+
+This is a measurement, not a test: numbers vary with the machine's load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.fake_replicate import FakeReplicate, Reply, tokens
+
+MODEL = "bench/echo"
+CREATE = f"/v1/models/{MODEL}/predictions"
+
+
+@dataclass
+class Measured:
+    run_s: float  # reval's own run time (totals.wall_time_s), without interpreter start-up
+    process_s: float  # the whole `reval run` process
+    peak_rss_mb: float
+    totals: dict[str, Any]
+
+
+def write_config(folder: Path, cases: int) -> Path:
+    tests = "".join(f"  - vars: {{n: {n}}}\n" for n in range(cases))
+    path = folder / f"bench-{cases}.yaml"
+    path.write_text(
+        "prompts: ['case <<n>>']\n"
+        f"providers: [replicate:{MODEL}]\n"
+        "defaultTest:\n  assert: [{type: contains, value: ok}]\n"
+        f"tests:\n{tests}"
+    )
+    return path
+
+
+def run_reval(fake: FakeReplicate, config: Path, concurrency: int, *extra: str) -> Measured:
+    out = config.with_suffix(".json")
+    env = {**os.environ, "REPLICATE_BASE_URL": fake.url, "REPLICATE_API_TOKEN": fake.token}
+    reval = str(Path(sys.executable).with_name("reval"))
+    command = [reval, "run", str(config), "-j", str(concurrency), "--no-progress", "-o", str(out)]
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [*command, *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    process_s = time.perf_counter() - started
+    if process.returncode not in (0, 100):
+        errors = process.stderr.read() if process.stderr else ""
+        raise SystemExit(f"reval failed ({process.returncode}): {errors}")
+    totals = json.loads(out.read_text())["totals"]
+    return Measured(totals["wall_time_s"], process_s, usage.ru_maxrss / 1024, totals)
+
+
+def run_baseline(fake: FakeReplicate, cases: int, concurrency: int) -> float:
+    """Seconds a bare async httpx client takes for the same creates (in its own process)."""
+    command = [sys.executable, "-m", "tests.bench", "--baseline", fake.url, fake.token]
+    output = subprocess.run(
+        [*command, str(cases), str(concurrency)], capture_output=True, text=True, check=True
+    )
+    return float(output.stdout.strip())
+
+
+async def baseline(url: str, token: str, cases: int, concurrency: int) -> float:
+    import httpx
+
+    limits = httpx.Limits(max_connections=concurrency)
+    headers = {"Authorization": f"Bearer {token}", "Prefer": "wait=60"}
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
+        slots = asyncio.Semaphore(concurrency)
+
+        async def one(n: int) -> None:
+            async with slots:
+                response = await client.post(
+                    CREATE, json={"input": {"prompt": f"case {n}"}}, headers=headers
+                )
+                response.raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(n) for n in range(cases)))
+        return time.perf_counter() - started
+
+
+def serve(latency: float, hold_cap: float = 60.0) -> FakeReplicate:
+    fake = FakeReplicate(hold_cap=hold_cap, check_contract=False).start()
+    fake.add_model(MODEL, lambda i: Reply(tokens("ok"), processing=latency), official=True)
+    return fake
+
+
+def report(name: str, rows: list[tuple[str, str]]) -> None:
+    print(f"\n== {name}")
+    for label, value in rows:
+        print(f"  {label:<34} {value}")
+
+
+def common(
+    cases: int, concurrency: int, latency: float, m: Measured, fake: FakeReplicate
+) -> list[tuple[str, str]]:
+    polls = [r for r in fake.received("GET") if r.path.startswith("/v1/predictions/")]
+    return [
+        ("cases / concurrency / latency", f"{cases} / {concurrency} / {latency:g} s"),
+        ("reval run time (process)", f"{m.run_s:.2f} s ({m.process_s:.2f} s)"),
+        ("predictions created / polls", f"{len(fake.predictions)} / {len(polls)}"),
+        ("peak RSS", f"{m.peak_rss_mb:.0f} MB"),
+        ("passed / errors", f"{m.totals['passed']} / {m.totals['errors']}"),
+    ]
+
+
+def throughput(folder: Path, cache: Path) -> None:
+    cases, concurrency, latency = 1000, 50, 0.2
+    fake = serve(latency)
+    try:
+        m = run_reval(fake, write_config(folder, cases), concurrency, "--cache-dir", str(cache))
+        rows = common(cases, concurrency, latency, m, fake)
+        base = run_baseline(fake, cases, concurrency)
+    finally:
+        fake.stop()
+    ideal = cases * latency / concurrency
+    rows += [
+        ("ideal (cases x latency / conc.)", f"{ideal:.2f} s  -> reval {m.run_s / ideal:.2f}x"),
+        ("bare baseline", f"{base:.2f} s  -> reval {m.run_s / base:.2f}x (target <= 1.15x)"),
+    ]
+    report("1000 cases, 50 at a time, 0.2 s each", rows)
+    fake = serve(latency)
+    try:
+        cached = run_reval(
+            fake, write_config(folder, cases), concurrency, "--cache-dir", str(cache)
+        )
+    finally:
+        fake.stop()
+    report(
+        "the same 1000 cases again, from the cache",
+        [
+            (
+                "reval run time (process)",
+                f"{cached.run_s:.2f} s ({cached.process_s:.2f} s) (target < 2 s)",
+            ),
+            (
+                "cached cells / predictions",
+                f"{cached.totals['cached']} / {cached.totals['predictions']}",
+            ),
+            ("peak RSS", f"{cached.peak_rss_mb:.0f} MB"),
+        ],
+    )
+
+
+def overhead(folder: Path) -> None:
+    cases, concurrency = 2000, 50
+    fake = serve(0.0)
+    try:
+        m = run_reval(fake, write_config(folder, cases), concurrency, "--no-cache")
+        rows = common(cases, concurrency, 0.0, m, fake)
+        base = run_baseline(fake, cases, concurrency)
+    finally:
+        fake.stop()
+    ours, theirs = cases / m.run_s, cases / base
+    rows += [
+        (
+            "cases per second: reval / baseline",
+            f"{ours:.0f} / {theirs:.0f} -> {ours / theirs:.2f}x (target >= 0.8x)",
+        ),
+    ]
+    report("2000 cases at zero latency (pure overhead)", rows)
+
+
+def polling(folder: Path, concurrency: int) -> None:
+    cases, latency = 100, 2.5
+    fake = serve(latency, hold_cap=1.0)
+    try:
+        m = run_reval(fake, write_config(folder, cases), concurrency, "--no-cache")
+        rows = common(cases, concurrency, latency, m, fake)
+        lags = []
+        for prediction in fake.predictions.values():
+            gets = fake.received("GET", f"/v1/predictions/{prediction.id}")
+            if gets:
+                lags.append(gets[-1].at - prediction.finished)
+    finally:
+        fake.stop()
+    ideal = cases * latency / concurrency
+    rows += [
+        ("ideal", f"{ideal:.2f} s -> reval {m.run_s / ideal:.2f}x"),
+        (
+            "completion lag mean / max",
+            f"{statistics.mean(lags):.3f} / {max(lags):.3f} s (target <= 0.3 s)",
+        ),
+    ]
+    title = f"100 cases of 2.5 s, {concurrency} at a time, the server's wait capped at 1 s"
+    report(title + " (polling)", rows)
+
+
+def polling_at_two_concurrencies(folder: Path) -> None:
+    # At 50 at a time the run's poll budget (40/s) binds: a first wave of 50 cannot all be
+    # seen finished sooner than 50 polls / 40 per second after they finish.
+    polling(folder, 10)
+    polling(folder, 50)
+
+
+def throttled(folder: Path) -> None:
+    cases, per_minute = 10, 30
+    fake = serve(0.0)
+    fake.limit_creations(per_minute=per_minute, burst=1)
+    try:
+        m = run_reval(fake, write_config(folder, cases), 10, "--no-cache")
+        rows = common(cases, 10, 0.0, m, fake)
+    finally:
+        fake.stop()
+    ideal = (cases - 1) * 60 / per_minute  # the burst goes at once, the rest one per token
+    rows += [
+        ("429s received and retried", str(m.totals["throttled"])),
+        ("rate-limit ideal", f"{ideal:.1f} s -> reval {m.run_s / ideal:.2f}x (target <= 1.3x)"),
+    ]
+    report("10 cases under 30 creations a minute, burst 1", rows)
+
+
+SCENARIOS: dict[str, Callable[[Path, Path], None]] = {
+    "throughput": throughput,
+    "overhead": lambda folder, cache: overhead(folder),
+    "polling": lambda folder, cache: polling_at_two_concurrencies(folder),
+    "throttled": lambda folder, cache: throttled(folder),
+}
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--baseline"]:
+        url, token, cases, concurrency = argv[1:5]
+        print(asyncio.run(baseline(url, token, int(cases), int(concurrency))))
+        return 0
+    parser = argparse.ArgumentParser(prog="python -m tests.bench")
+    parser.add_argument("--only", choices=sorted(SCENARIOS), action="append")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as temp:
+        folder = Path(temp)
+        for name in args.only or SCENARIOS:
+            SCENARIOS[name](folder, folder / "cache")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
