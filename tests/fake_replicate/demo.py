@@ -84,6 +84,9 @@ def main(argv: list[str]) -> int:
         serve_demo_models(fake)
         os.environ["REPLICATE_BASE_URL"] = fake.url
         os.environ["REPLICATE_API_TOKEN"] = fake.token
+        # The fake's answers do not belong in the user's response cache.
+        if not {"--no-cache", "--cache-dir"} & set(argv):
+            argv = [*argv, "--no-cache"]
         try:
             app(["run", *argv], prog_name="reval")
         except SystemExit as done:
