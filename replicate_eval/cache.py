@@ -15,12 +15,14 @@ import hashlib
 import hmac
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from replicate_eval.canonical import canonical_json
 from replicate_eval.config import ProviderConfig
 from replicate_eval.media import SavedImage
 from replicate_eval.providers.base import ProviderResponse
@@ -59,35 +61,45 @@ class CacheInfo:
 
 
 class ResponseCache:
-    def __init__(self, folder: Path) -> None:
+    """The cache file. ``get`` and ``put`` are best effort: a locked or broken file makes a
+    miss or a skipped write (noted in ``problems``), never a lost result. They block, so the
+    runner calls them from a worker thread; a lock serialises them."""
+
+    def __init__(self, folder: Path, *, busy_timeout: float = 10.0) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / CACHE_FILE
-        # Autocommit; each statement is its own short transaction.
-        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
+        # Autocommit: each statement is its own short transaction.
+        self._db = sqlite3.connect(
+            self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        self._lock = threading.Lock()
+        self.problems: list[str] = []
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute(_SCHEMA)
 
     @staticmethod
     def key(provider: ProviderConfig, model_input: Mapping[str, Any]) -> CacheKey:
         target = provider.target
         version = target.version or ("deployment" if target.deployment else "latest")
-        material = json.dumps(
-            {"kind": target.kind, "model": target.slug, "version": version, "input": model_input},
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=False,
-            default=str,
+        material = canonical_json(
+            {"kind": target.kind, "model": target.slug, "version": version, "input": model_input}
         )
         token = provider.token.get_secret_value().encode()
         namespace = hmac.new(token, b"reval response cache v1", hashlib.sha256).hexdigest()[:32]
         return CacheKey(namespace, hashlib.sha256(material.encode()).hexdigest())
 
     def get(self, key: CacheKey) -> ProviderResponse | None:
-        row = self._db.execute(
-            "SELECT response FROM responses WHERE namespace = ? AND key = ?",
-            (key.namespace, key.key),
-        ).fetchone()
+        try:
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT response FROM responses WHERE namespace = ? AND key = ?",
+                    (key.namespace, key.key),
+                ).fetchone()
+        except sqlite3.Error as exc:
+            self.problems.append(f"could not read the response cache {self.path}: {exc}")
+            return None
         if row is None:
             return None
         try:
@@ -116,12 +128,17 @@ class ResponseCache:
                 {**image.as_dict(), "path": str(image.path.resolve())} for image in response.images
             ],
         }
-        self._db.execute(
-            "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
-            (key.namespace, key.key, time.time(), json.dumps(data, default=str)),
-        )
+        try:
+            with self._lock:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
+                    (key.namespace, key.key, time.time(), json.dumps(data, default=str)),
+                )
+        except sqlite3.Error as exc:
+            self.problems.append(f"could not write to the response cache {self.path}: {exc}")
 
     def info(self) -> CacheInfo:
+        """Raises sqlite3.Error when the file cannot be read."""
         entries, oldest, newest = self._db.execute(
             "SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM responses"
         ).fetchone()
@@ -131,6 +148,7 @@ class ResponseCache:
         return CacheInfo(self.path, entries, size, oldest, newest)
 
     def clear(self) -> int:
+        """Raises sqlite3.Error when the file cannot be written (another reval writing)."""
         removed: int = self._db.execute("DELETE FROM responses").rowcount
         self._db.execute("VACUUM")
         return removed

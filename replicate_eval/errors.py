@@ -101,3 +101,10 @@ class ApiError(ProviderError):
 
 class NetworkError(ProviderError):
     """The request did not get an HTTP answer (connection refused, timeout, DNS...)."""
+
+    def __init__(
+        self, message: str, *, before_sending: bool = False, prediction_id: str | None = None
+    ) -> None:
+        super().__init__(message, prediction_id=prediction_id)
+        # True when the request certainly never reached the server (a refused connection).
+        self.before_sending = before_sending

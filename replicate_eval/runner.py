@@ -78,8 +78,8 @@ async def run_eval(
         providers = build_providers(config.providers, session, images)
         runner = _CellRunner(providers, images, options.cache)
         cells = await _execute(plan, runner, options.max_concurrency, on_cell_done, stop)
-        interrupted = stop is not None and stop.is_set()
-        if interrupted:
+        interrupted = len(cells) < len(plan.cells)
+        if session.has_orphans:
             # Create requests cut short may have started predictions we have no id for.
             await session.cancel_orphans(started_at)
     totals = count(
@@ -210,13 +210,13 @@ class _CellRunner:
                 metrics=exc.metrics,
             )
         if self._cache is not None and key is not None:
-            self._cache.put(key, response)
+            await asyncio.to_thread(self._cache.put, key, response)
         return _graded(cell, model_input, response, cached=False)
 
     async def _from_cache(self, key: CacheKey | None) -> ProviderResponse | None:
         if self._cache is None or key is None:
             return None
-        response = self._cache.get(key)
+        response = await asyncio.to_thread(self._cache.get, key)
         if response is None or not response.images:
             return response
         # Images live in the run that made them: copy them into this run's folder.

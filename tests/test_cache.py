@@ -84,10 +84,14 @@ def test_the_key_covers_model_and_input(
 ) -> None:
     fake_replicate.add_model("meta/llama", official=True)
     fake_replicate.add_model("meta/llama-big", official=True)
+    fake_replicate.add_model("acme/llama", versions=["a" * 64])
     run_config(cases(1))
     run_config(cases(1, "replicate:meta/llama-big"))
     run_config(cases(1).replace("case", "other case"))
-    assert len(fake_replicate.received("POST")) == 3
+    run_config(cases(1, "replicate:acme/llama:" + "a" * 64))
+    assert len(fake_replicate.received("POST")) == 4
+    run_config(cases(1, "replicate:acme/llama:" + "a" * 64))
+    assert len(fake_replicate.received("POST")) == 4
 
 
 def test_cached_images_are_copied_into_the_new_run(
@@ -150,3 +154,28 @@ def test_cache_info_and_clear(
     cleared = run_cli("cache", "clear", "--cache-dir", tmp_path / "elsewhere")
     assert "Removed 2 cached responses" in cleared.stdout
     assert "Responses: 0" in run_cli("cache", "info", "--cache-dir", tmp_path / "elsewhere").stdout
+
+
+def test_a_locked_cache_is_a_warning_not_a_lost_result(tmp_path: Path) -> None:
+    from replicate_eval.cache import ResponseCache
+    from replicate_eval.config import load_config
+    from replicate_eval.providers.base import ProviderResponse
+
+    config = tmp_path / "c.yaml"
+    config.write_text(cases(1))
+    provider = load_config(config, {"REPLICATE_API_TOKEN": "r8_x"}).providers[0]
+    cache = ResponseCache(tmp_path / "cache", busy_timeout=0.1)
+    key = cache.key(provider, {"prompt": "case 0"})
+    holder = sqlite3.connect(cache.path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        cache.put(key, ProviderResponse(output="ok", latency_ms=1.0))  # does not raise
+        assert cache.get(key) is None
+        assert "database is locked" in " ".join(cache.problems)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    cache.put(key, ProviderResponse(output="ok", latency_ms=1.0))
+    hit = cache.get(key)
+    assert hit is not None and hit.output == "ok"
+    cache.close()

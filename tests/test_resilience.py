@@ -113,8 +113,21 @@ def test_the_pacer_learns_the_rate_a_429_names() -> None:
     for _ in range(CreationPacer.SPEED_UP_AFTER):
         pacer.succeeded()
     assert pacer.interval == 5.0  # speeds up again after successes
+    now[0] = 200.0  # a later 429, not one of the first burst
     pacer.throttled_for(1, "no rate in these words")
     assert pacer.interval == 10.0  # backs off again: doubles when the words name no rate
+
+
+def test_a_burst_of_429s_backs_off_once() -> None:
+    """Requests sent together get their 429s together: that is one signal, not eight."""
+    now = [0.0]
+    pacer = CreationPacer(clock=lambda: now[0])
+    for _ in range(8):
+        pacer.throttled_for(1.0, "Your rate limit resets in ~1s.")
+    assert pacer.interval == 0.5
+    now[0] = 2.0
+    pacer.throttled_for(1.0)
+    assert pacer.interval == 1.0
 
 
 def test_one_poll_budget_paces_every_poll_of_the_run() -> None:
@@ -149,6 +162,24 @@ def test_the_last_server_error_is_reported_when_retries_run_out(
     assert len(creates(llama)) == 2
 
 
+def test_a_reset_after_the_prediction_was_created_leaves_no_duplicate_running(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    calls = itertools.count()
+
+    def first_is_slow(model_input: dict[str, Any]) -> Reply:
+        return Reply(tokens("done"), processing=30.0 if next(calls) == 0 else 0.0)
+
+    fake_replicate.add_model("meta/llama", first_is_slow, official=True)
+    fake_replicate.fail_next("POST", CREATE, 0, after=True)  # created, then the line drops
+    run = run_config(ONE)
+    assert run.result.exit_code == 0, run.cells
+    first, second = sorted(fake_replicate.predictions.values(), key=lambda p: p.created)
+    assert second.status() == "succeeded"
+    assert first.status() == "canceled"  # found in the prediction list and canceled
+    assert fake_replicate.running() == []
+
+
 def test_connection_resets_are_retried_on_create_and_on_poll(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
@@ -180,6 +211,43 @@ def test_failed_predictions_are_not_retried_unless_asked(
     run = run_config(ONE, "--retry-failed", "--retries", "2", "--no-cache")
     assert run.cells[0]["status"] == "passed"
     assert len(creates(fake_replicate)) == 3
+
+
+def test_polling_that_gives_up_cancels_the_prediction(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    fake_replicate.add_model(
+        "meta/llama", lambda i: Reply(tokens("late"), processing=30.0), official=True
+    )
+    fake_replicate.fail_next("GET", "^/v1/predictions/", 500, {"status": 500}, times=10)
+    run = run_config(ONE, "--retries", "1")
+    assert run.cells[0]["status"] == "error"
+    assert "Replicate answered 500" in run.cells[0]["error"]
+    assert fake_replicate.running() == []
+
+
+def test_a_throttled_poll_waits_and_goes_on(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    fake_replicate.add_model(
+        "meta/llama", lambda i: Reply(tokens("ok"), processing=0.5), official=True
+    )
+    # More 429s than the SDK's own GET retries: reval waits them out too.
+    body = {**THROTTLED, "retry_after": 0.2}
+    fake_replicate.fail_next(
+        "GET", "^/v1/predictions/", 429, body, headers={"Retry-After": "0"}, times=12
+    )
+    run = run_config(ONE)
+    assert run.result.exit_code == 0, run.cells
+
+
+def test_time_spent_throttled_does_not_count_against_the_timeout(
+    llama: FakeReplicate, run_config: RunConfig
+) -> None:
+    llama.limit_creations(per_minute=60, burst=1)
+    run = run_config(cases(3), "-j", "3", "--timeout", "1")
+    assert [cell["status"] for cell in run.cells] == ["passed"] * 3, run.cells
+    assert run.json["totals"]["throttled"] >= 2
 
 
 # --- slow and stuck predictions --------------------------------------------------------------
@@ -288,6 +356,15 @@ def test_ctrl_c_cancels_everything_and_keeps_the_finished_results(
         assert data["totals"]["planned"] == 6
         assert [c["vars"]["speed"] for c in data["cells"]] == ["fast", "fast"]
         assert "Interrupted: 4 of 6 cells did not run" in stdout
+        # Running it again makes only the predictions that are missing.
+        fake.models["meta/llama"].behaviour = lambda i: Reply(tokens("ok"))
+        before = len(fake.predictions)
+        process, out = interrupt_run(fake)
+        process.communicate(timeout=30)
+        assert process.returncode == 0
+        totals = json.loads(out.read_text())["totals"]
+        assert (totals["cached"], totals["predictions"]) == (2, 4)
+        assert len(fake.predictions) == before + 4
         assert fake.contract_violations == []
 
 

@@ -44,6 +44,8 @@ def info(cache_dir: CacheDir = None) -> None:
     cache = _open(cache_dir)
     try:
         details = cache.info()
+    except sqlite3.Error as exc:
+        fail(f"cannot read the response cache {cache.path}: {exc}")
     finally:
         cache.close()
     stdout.print(f"Cache:     {escape(str(details.path))}", highlight=False)
@@ -61,6 +63,8 @@ def clear(cache_dir: CacheDir = None) -> None:
     cache = _open(cache_dir)
     try:
         removed = cache.clear()
+    except sqlite3.Error as exc:
+        fail(f"cannot empty the response cache {cache.path} ({exc}); is another reval running?")
     finally:
         cache.close()
     stdout.print(f"Removed {removed} cached responses from {escape(str(cache.path))}")

@@ -6,7 +6,8 @@ import asyncio
 import os
 import signal
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -173,58 +174,71 @@ def run(
     the results so far. Exits 0 when every test passed, 100 when any failed or errored, 130
     when interrupted, 2 when the config or an option is wrong.
     """
-    output = output or []
-    try:
-        check_output_paths(output)
-        if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
-            raise UsageError(f"--output-dir {output_dir}: is a file, not a folder")
-        eval_config = load_config(config, os.environ)
-    except RevalError as exc:
-        fail(str(exc))
-    for warning in eval_config.warnings:
-        stderr.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    # Ctrl-C outside the run itself (loading, writing): no "Aborted!", exit 130.
+    with _interrupt_exits_130():
+        output = output or []
+        try:
+            check_output_paths(output)
+            if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
+                raise UsageError(f"--output-dir {output_dir}: is a file, not a folder")
+            eval_config = load_config(config, os.environ)
+        except RevalError as exc:
+            fail(str(exc))
+        for warning in eval_config.warnings:
+            stderr.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
 
-    total = len(eval_config.tests) * len(eval_config.prompts) * len(eval_config.providers)
-    policy = RetryPolicy(
-        max_retry_wait=max_retry_wait,
-        attempts=retries,
-        retry_failed=retries if retry_failed else 0,
-    )
-    try:
-        cache = None if no_cache else ResponseCache(cache_dir or default_cache_dir(os.environ))
-    except (OSError, sqlite3.Error) as exc:
-        fail(f"cannot open the response cache: {exc}. Use --cache-dir DIR, or --no-cache.")
-    options = RunOptions(
-        max_concurrency=max_concurrency,
-        output_dir=output_dir,
-        timeout=timeout,
-        retry=policy,
-        cache=cache,
-    )
-    try:
-        with _progress(enabled=not no_progress and stderr.is_terminal) as progress:
-            task = progress.add_task("Running", total=total)
+        total = len(eval_config.tests) * len(eval_config.prompts) * len(eval_config.providers)
+        policy = RetryPolicy(
+            max_retry_wait=max_retry_wait,
+            retries=retries,
+            failed_reruns=retries if retry_failed else 0,
+        )
+        try:
+            cache = None if no_cache else ResponseCache(cache_dir or default_cache_dir(os.environ))
+        except (OSError, sqlite3.Error) as exc:
+            fail(f"cannot open the response cache: {exc}. Use --cache-dir DIR, or --no-cache.")
+        options = RunOptions(
+            max_concurrency=max_concurrency,
+            output_dir=output_dir,
+            timeout=timeout,
+            retry=policy,
+            cache=cache,
+        )
+        try:
+            with _progress(enabled=not no_progress and stderr.is_terminal) as progress:
+                task = progress.add_task("Running", total=total)
 
-            def advance(_: CellResult) -> None:
-                progress.advance(task)
+                def advance(_: CellResult) -> None:
+                    progress.advance(task)
 
-            result = asyncio.run(_interruptible(run_eval, eval_config, options, advance))
-    finally:
-        if cache is not None:
-            cache.close()
+                result = asyncio.run(_interruptible(run_eval, eval_config, options, advance))
+        finally:
+            if cache is not None:
+                cache.close()
+        for problem in dict.fromkeys(cache.problems if cache else []):
+            stderr.print(f"[yellow]warning:[/] {escape(problem)}", highlight=False)
 
-    stdout.print(results_table(result, max_cell_length=max_cell_length))
+        stdout.print(results_table(result, max_cell_length=max_cell_length))
+        try:
+            written = write_outputs(result, output, ReportOptions(html_images=html_images))
+        except OSError as exc:
+            fail(f"could not write the results: {exc}", ExitCode.FAILURES)
+        stdout.print(summary_line(result, html_report=html_report_path(result, output)))
+        for path in written:
+            stderr.print(f"Wrote {escape(str(path))}", highlight=False)
+        totals = result.totals
+        if not result.complete:
+            raise typer.Exit(ExitCode.INTERRUPTED)
+        raise typer.Exit(ExitCode.OK if totals.passed == totals.cells else ExitCode.FAILURES)
+
+
+@contextmanager
+def _interrupt_exits_130() -> Iterator[None]:
     try:
-        written = write_outputs(result, output, ReportOptions(html_images=html_images))
-    except OSError as exc:
-        fail(f"could not write the results: {exc}", ExitCode.FAILURES)
-    stdout.print(summary_line(result, html_report=html_report_path(result, output)))
-    for path in written:
-        stderr.print(f"Wrote {escape(str(path))}", highlight=False)
-    totals = result.totals
-    if not result.complete:
-        raise typer.Exit(ExitCode.INTERRUPTED)
-    raise typer.Exit(ExitCode.OK if totals.passed == totals.cells else ExitCode.FAILURES)
+        yield
+    except KeyboardInterrupt:
+        stderr.print("\n[yellow]Interrupted.[/]", highlight=False)
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
 
 
 async def _interruptible(

@@ -68,6 +68,7 @@ class Fault:
     headers: dict[str, str]
     times: int
     delay: float = 0.0  # seconds to stall before answering
+    after: bool = False  # handle the request as usual first (a reset after the work was done)
 
 
 @dataclass(frozen=True)
@@ -193,13 +194,15 @@ class FakeReplicate:
         headers: dict[str, str] | None = None,
         times: int = 1,
         delay: float = 0.0,
+        after: bool = False,
     ) -> None:
         """Answer the next ``times`` requests whose path matches the regex ``path`` with this.
 
-        ``status`` 0 resets the connection instead; ``delay`` stalls before answering.
+        ``status`` 0 resets the connection instead; ``delay`` stalls before answering;
+        ``after`` does the request's work first (a prediction is created, then the reset).
         """
         self._faults.append(
-            Fault(method, re.compile(path), status, body, headers or {}, times, delay)
+            Fault(method, re.compile(path), status, body, headers or {}, times, delay, after)
         )
 
     def stall_next(self, method: str, path: str, seconds: float, *, times: int = 1) -> None:
@@ -263,8 +266,14 @@ class FakeReplicate:
             fault = self._take_fault(request)
         if fault:
             time.sleep(fault.delay)
-            if fault.status is not None:
+            if fault.status is not None and not fault.after:
                 return Answer(fault.status, fault.body, fault.headers)
+        answer = self._route(request)
+        if fault is not None and fault.after and fault.status is not None:
+            return Answer(fault.status, fault.body, fault.headers)
+        return answer
+
+    def _route(self, request: RecordedRequest) -> Answer:
         if request.method == "GET" and request.path.startswith("/files/"):
             return self._get_file(request.path.removeprefix("/files/"))
         if request.token not in self.tokens:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -36,6 +37,7 @@ class PredictionState:
     version: str | None = None
     input: dict[str, Any] | None = None
     created_at: str | None = None
+    model: str | None = None  # owner/name
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> PredictionState:
@@ -48,6 +50,7 @@ class PredictionState:
             version=body.get("version"),
             input=body.get("input"),
             created_at=body.get("created_at"),
+            model=body.get("model"),
         )
 
     @property
@@ -186,6 +189,8 @@ class ReplicateApi:
             metrics=dict(prediction.metrics or {}),
             version=prediction.version,
             input=prediction.input,
+            created_at=prediction.created_at,
+            model=prediction.model,
         )
 
     async def _sdk(
@@ -206,11 +211,13 @@ class ReplicateApi:
             except httpx.TimeoutException as exc:
                 raise NetworkError(
                     f"Replicate did not answer in time ({type(exc).__name__})",
+                    before_sending=isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)),
                     prediction_id=prediction_id,
                 ) from None
             except httpx.TransportError as exc:
                 raise NetworkError(
                     f"could not reach Replicate ({type(exc).__name__}: {exc})",
+                    before_sending=isinstance(exc, httpx.ConnectError),
                     prediction_id=prediction_id,
                 ) from None
 
@@ -252,14 +259,19 @@ class ReplicateApi:
 
 
 def _retry_after(from_body: Any, from_header: str | None) -> float | None:
-    """Seconds to wait, from a 429's ``retry_after`` (preferred) or its Retry-After header."""
+    """Seconds to wait, from a 429's ``retry_after`` (preferred) or its Retry-After header
+    (seconds, or an HTTP date)."""
     for value in (from_body, from_header):
         if value is None or isinstance(value, bool):
             continue
         try:
             seconds = float(value)
         except (TypeError, ValueError):
-            continue
+            try:
+                moment = parsedate_to_datetime(str(value))
+            except (TypeError, ValueError):
+                continue
+            seconds = (moment - datetime.now(timezone.utc)).total_seconds()
         if seconds >= 0:
             return seconds
     return None

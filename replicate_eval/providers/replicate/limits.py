@@ -70,11 +70,13 @@ class CreationPacer:
         self.throttled += 1
         self._successes = 0
         now = self._clock()
+        # 429s to requests sent together arrive together: only the first of a burst is news.
+        news = now >= self._paused_until
         self._paused_until = max(self._paused_until, now + retry_after)
         stated = stated_interval(detail)
         if stated is not None:
             self.interval = max(self.interval, stated)
-        else:
+        elif news:
             self.interval = max(self.interval * 2, 0.5)
         self.interval = min(self.interval, self.LONGEST_INTERVAL)
         # The next creation goes when the pause ends; the rest follow one interval apart.

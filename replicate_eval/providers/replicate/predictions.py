@@ -4,7 +4,9 @@ The rules, in order of a prediction's life:
 
 * creation waits for the account's ``CreationPacer``; a 429 pauses the account for
   ``retry_after`` and is retried until the cell has spent ``max_retry_wait`` throttled;
-* a 5xx or a network error is retried with exponential backoff and jitter, a few times;
+* a 5xx or a network error is retried with exponential backoff and jitter, a few times; when
+  the failed request may still have started a prediction, the session is told, so that the
+  duplicate is found and canceled at the end of the run;
 * the create call holds with ``Prefer: wait``; a prediction still running after it is polled,
   each poll going through the run's ``PollBudget``, at intervals that grow with its age;
 * past ``timeout`` (or when the run is interrupted) the prediction is canceled through the API,
@@ -14,7 +16,6 @@ The rules, in order of a prediction's life:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import statistics
 import time
@@ -35,15 +36,47 @@ LONGEST_WAIT = 60
 @dataclass(frozen=True)
 class RetryPolicy:
     max_retry_wait: float = 600.0  # seconds one cell may spend throttled (429) before it errors
-    attempts: int = 4  # retries after a 5xx or a network error
+    retries: int = 4  # further attempts after a 5xx or a network error
     first_backoff: float = 0.5
     longest_backoff: float = 8.0
-    retry_failed: int = 0  # new predictions after one fails (a model error)
+    failed_reruns: int = 0  # new predictions after one fails (a model error): --retry-failed
 
     def backoff(self, attempt: int) -> float:
         """Exponential, capped, with jitter so that many cells do not retry in step."""
         ceiling: float = min(self.longest_backoff, self.first_backoff * 2.0 ** (attempt - 1))
         return ceiling * random.uniform(0.5, 1.0)
+
+
+# Errors after which a create request may still have started a prediction on Replicate.
+_AMBIGUOUS_STATUSES = frozenset({502, 504})
+
+
+def _transient(exc: ProviderError) -> bool:
+    """Worth another attempt: the server or the network failed, not the request."""
+    return isinstance(exc, NetworkError) or (isinstance(exc, ApiError) and exc.transient)
+
+
+class _Throttling:
+    """How long one cell has been throttled, against --max-retry-wait."""
+
+    def __init__(self, policy: RetryPolicy, clock: Callable[[], float]) -> None:
+        self._policy = policy
+        self._clock = clock
+        self._since: float | None = None
+
+    def wait_for(self, exc: ApiError) -> float:
+        """Seconds to wait before trying again; raises when the budget is spent."""
+        now = self._clock()
+        self._since = self._since if self._since is not None else now
+        retry_after = exc.retry_after if exc.retry_after is not None else 1.0
+        if now + retry_after - self._since > self._policy.max_retry_wait:
+            raise ApiError(
+                f"{exc} (still throttled after {now - self._since:.0f} s; "
+                f"--max-retry-wait is {self._policy.max_retry_wait:g} s)",
+                status=429,
+                prediction_id=exc.prediction_id,
+            ) from None
+        return retry_after
 
 
 def poll_delay(age: float, expected: float | None = None) -> float:
@@ -75,8 +108,8 @@ class PredictionClient:
         polls: PollBudget,
         policy: RetryPolicy,
         timeout: float | None,
-        on_created: Callable[[], None],
-        on_orphan: Callable[[ReplicateApi, dict[str, Any]], None],
+        on_created: Callable[[str], None],
+        on_orphan: Callable[[ReplicateApi, ReplicateTarget, dict[str, Any]], None],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._api = api
@@ -96,11 +129,11 @@ class PredictionClient:
     async def run_to_success(self, model_input: dict[str, Any]) -> tuple[PredictionState, float]:
         """Run a prediction; its final state and the milliseconds it took, if it succeeded.
 
-        A failed prediction is run again ``retry_failed`` times. Raises PredictionError for a
+        A failed prediction is run again ``failed_reruns`` times. Raises PredictionError for a
         failed, canceled or aborted prediction.
         """
         started = time.perf_counter()
-        for _ in range(self._policy.retry_failed + 1):
+        for _ in range(self._policy.failed_reruns + 1):
             state = await self.run(model_input)
             if state.status != "failed":
                 break
@@ -109,28 +142,24 @@ class PredictionClient:
         return state, latency_ms
 
     async def run(self, model_input: dict[str, Any]) -> PredictionState:
-        started = self._clock()
-        deadline = started + self._timeout if self._timeout else None
-        state = await self._create(model_input, deadline)
-        self._on_created()
+        state, sent_at = await self._create(model_input)
+        self._on_created(state.id)
+        # The timeout counts from the request that created the prediction: time spent waiting
+        # out rate limits before it is --max-retry-wait's business.
+        deadline = sent_at + self._timeout if self._timeout else None
         try:
             while not state.done:
                 now = self._clock()
                 if deadline is not None and now >= deadline:
-                    await self._cancel(state.id)
-                    raise ProviderError(
-                        f"timed out after {self._timeout:g} s; reval canceled the prediction",
-                        prediction_id=state.id,
-                        metrics=state.metrics,
-                    )
-                delay = poll_delay(now - started, self._expected_duration())
+                    return await self._time_out(state)
+                delay = poll_delay(now - sent_at, self._expected_duration())
                 await asyncio.sleep(delay if deadline is None else min(delay, deadline - now))
                 if deadline is not None and self._clock() >= deadline:
                     continue
                 await self._polls.acquire()
                 state = await self._reload(state.id)
-        except asyncio.CancelledError:
-            # The run is being interrupted: leave nothing running (and billing) on Replicate.
+        except BaseException:
+            # Interrupted, or polling gave up: leave nothing running (and billing) on Replicate.
             if not state.done:
                 await asyncio.shield(self._cancel(state.id))
             raise
@@ -142,49 +171,49 @@ class PredictionClient:
     def _expected_duration(self) -> float | None:
         return statistics.median(self._durations) if len(self._durations) >= 3 else None
 
+    async def _time_out(self, state: PredictionState) -> PredictionState:
+        final = await self._cancel(state.id)
+        if final is not None and final.status == "succeeded":
+            return final  # it finished as we gave up: keep the result that was paid for
+        outcome = (
+            "reval canceled the prediction"
+            if final is not None and final.done
+            else "reval asked Replicate to cancel the prediction"
+        )
+        raise ProviderError(
+            f"timed out after {self._timeout:g} s; {outcome}",
+            prediction_id=state.id,
+            metrics=state.metrics,
+        )
+
     # --- creating ----------------------------------------------------------------------------
-    async def _create(self, model_input: dict[str, Any], deadline: float | None) -> PredictionState:
-        throttled_since: float | None = None
+    async def _create(self, model_input: dict[str, Any]) -> tuple[PredictionState, float]:
+        """Create the prediction, through 429s and transient errors; also when it was sent."""
+        throttling = _Throttling(self._policy, self._clock)
         failures = 0
         while True:
             await self._pacer.acquire()
-            now = self._clock()
-            if deadline is not None and now >= deadline:
-                raise ProviderError(
-                    f"timed out after {self._timeout:g} s before Replicate accepted the prediction"
-                )
-            wait = LONGEST_WAIT if deadline is None else int(min(LONGEST_WAIT, deadline - now))
+            sent_at = self._clock()
+            wait = LONGEST_WAIT if self._timeout is None else int(min(LONGEST_WAIT, self._timeout))
             try:
                 state = await self._create_once(model_input, max(wait, 1))
             except asyncio.CancelledError:
                 # The request may have reached Replicate: the session finds and cancels it.
-                self._on_orphan(self._api, model_input)
+                self._on_orphan(self._api, self._target, model_input)
                 raise
-            except ApiError as exc:
-                if exc.status == 429:
-                    throttled_since = throttled_since or now
-                    retry_after = exc.retry_after if exc.retry_after is not None else 1.0
-                    if now + retry_after - throttled_since > self._policy.max_retry_wait:
-                        raise ApiError(
-                            f"{exc} (still throttled after {now - throttled_since:.0f} s; "
-                            f"--max-retry-wait is {self._policy.max_retry_wait:g} s)",
-                            status=429,
-                        ) from None
-                    self._pacer.throttled_for(retry_after, exc.detail)
+            except ProviderError as exc:
+                if isinstance(exc, ApiError) and exc.status == 429:
+                    self._pacer.throttled_for(throttling.wait_for(exc), exc.detail)
                     continue
-                if not exc.transient or failures >= self._policy.attempts:
+                if not _transient(exc) or failures >= self._policy.retries:
                     raise
-                failures += 1
-                await asyncio.sleep(self._policy.backoff(failures))
-                continue
-            except NetworkError:
-                if failures >= self._policy.attempts:
-                    raise
+                if _maybe_created(exc):
+                    self._on_orphan(self._api, self._target, model_input)
                 failures += 1
                 await asyncio.sleep(self._policy.backoff(failures))
                 continue
             self._pacer.succeeded()
-            return state
+            return state, sent_at
 
     async def _create_once(self, model_input: dict[str, Any], wait: int) -> PredictionState:
         target = self._target
@@ -201,20 +230,39 @@ class PredictionClient:
 
     # --- following ---------------------------------------------------------------------------
     async def _reload(self, prediction_id: str) -> PredictionState:
-        attempt = 0
+        throttling = _Throttling(self._policy, self._clock)
+        failures = 0
         while True:
             try:
                 return await self._api.get(prediction_id)
-            except (ApiError, NetworkError) as exc:
-                retry = isinstance(exc, NetworkError) or (
-                    isinstance(exc, ApiError) and exc.transient
-                )
-                if not retry or attempt >= self._policy.attempts:
+            except ProviderError as exc:
+                # The SDK already retried a throttled or unavailable GET a few times.
+                if isinstance(exc, ApiError) and exc.status == 429:
+                    await asyncio.sleep(throttling.wait_for(exc))
+                    continue
+                if not _transient(exc) or failures >= self._policy.retries:
                     raise
-                attempt += 1
-                await asyncio.sleep(self._policy.backoff(attempt))
+                failures += 1
+                await asyncio.sleep(self._policy.backoff(failures))
 
-    async def _cancel(self, prediction_id: str) -> None:
-        """Best effort: a prediction that cannot be canceled now ends by itself later."""
-        with contextlib.suppress(ProviderError):
-            await self._api.cancel(prediction_id)
+    async def _cancel(self, prediction_id: str) -> PredictionState | None:
+        """Cancel, trying again on transient errors; the final state, or None if it failed.
+
+        Best effort: a prediction that cannot be canceled now ends by itself later.
+        """
+        for attempt in range(1, 4):
+            try:
+                return await self._api.cancel(prediction_id)
+            except ProviderError as exc:
+                if not _transient(exc) or attempt == 3:
+                    return None
+                await asyncio.sleep(self._policy.backoff(attempt))
+        return None
+
+
+def _maybe_created(exc: ProviderError) -> bool:
+    """After this error, did the create request perhaps start a prediction anyway?"""
+    if isinstance(exc, ApiError):
+        return exc.status in _AMBIGUOUS_STATUSES
+    # A refused connection never carried the request; a reset or a timeout might have.
+    return isinstance(exc, NetworkError) and not exc.before_sending

@@ -1,16 +1,16 @@
 """A run's Replicate accounts: one SDK client and one creation pacer per API token.
 
-The session also keeps what an interruption needs: the create requests that were in flight
-when the run stopped. Their predictions may exist on Replicate without reval knowing their ids;
+The session also keeps the create requests whose fate is unknown: in flight when the run was
+interrupted, or failed in a way (a reset, a 502) after which Replicate may have started the
+prediction anyway. Those predictions may exist without reval knowing their ids;
 ``cancel_orphans`` finds them in the account's prediction list and cancels them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -19,7 +19,8 @@ from replicate.__about__ import __version__ as sdk_version
 from replicate.client import Client
 
 from replicate_eval import __version__
-from replicate_eval.config import ProviderConfig
+from replicate_eval.canonical import canonical_json
+from replicate_eval.config import ProviderConfig, ReplicateTarget
 from replicate_eval.errors import ProviderError
 from replicate_eval.providers.replicate.api import ReplicateApi
 from replicate_eval.providers.replicate.limits import CreationPacer, PollBudget
@@ -60,7 +61,8 @@ class ReplicateSession:
         self._accounts: dict[str, _Account] = {}
         self.polls = PollBudget(poll_rate)
         self.predictions_created = 0
-        self._orphans: list[tuple[ReplicateApi, dict[str, Any]]] = []
+        self._orphans: list[tuple[ReplicateApi, ReplicateTarget, dict[str, Any]]] = []
+        self._known: set[str] = set()  # ids of the predictions this run created and followed
 
     def prediction_client(self, config: ProviderConfig) -> PredictionClient:
         account = self._account(config.token, config.token_source)
@@ -71,7 +73,7 @@ class ReplicateSession:
             polls=self.polls,
             policy=self._policy,
             timeout=config.timeout if config.timeout is not None else self._timeout,
-            on_created=self._count_prediction,
+            on_created=self._created,
             on_orphan=self._add_orphan,
         )
 
@@ -81,18 +83,36 @@ class ReplicateSession:
         return sum(account.pacer.throttled for account in self._accounts.values())
 
     async def cancel_orphans(self, since: datetime) -> int:
-        """Cancel predictions that interrupted create requests may have started. Best effort."""
+        """Cancel predictions that cut-off or failed create requests may still have started.
+
+        They are the account's running predictions, created since ``since`` (less a minute for
+        clock skew), for the same model and exactly the same input, that reval does not know
+        by id. Best effort; returns how many were canceled.
+        """
         canceled = 0
-        for api in {id(api): api for api, _ in self._orphans}.values():
-            inputs = {_canonical(i) for a, i in self._orphans if a is api}
-            with contextlib.suppress(ProviderError):
-                for state in await api.running_since(since):
-                    if state.input is not None and _canonical(state.input) in inputs:
-                        with contextlib.suppress(ProviderError):
-                            await api.cancel(state.id)
-                            canceled += 1
+        for api in {id(api): api for api, _, _ in self._orphans}.values():
+            wanted = {
+                (target.slug, canonical_json(model_input))
+                for owner, target, model_input in self._orphans
+                if owner is api
+            }
+            try:
+                running = await api.running_since(since - timedelta(minutes=1))
+            except ProviderError:
+                continue
+            for state in running:
+                key = (state.model, canonical_json(state.input))
+                if state.id in self._known or key not in wanted:
+                    continue
+                with contextlib.suppress(ProviderError):
+                    await api.cancel(state.id)
+                    canceled += 1
         self._orphans.clear()
         return canceled
+
+    @property
+    def has_orphans(self) -> bool:
+        return bool(self._orphans)
 
     async def aclose(self) -> None:
         for account in self._accounts.values():
@@ -121,12 +141,11 @@ class ReplicateSession:
             self._accounts[key] = account
         return account
 
-    def _count_prediction(self) -> None:
+    def _created(self, prediction_id: str) -> None:
         self.predictions_created += 1
+        self._known.add(prediction_id)
 
-    def _add_orphan(self, api: ReplicateApi, model_input: dict[str, Any]) -> None:
-        self._orphans.append((api, model_input))
-
-
-def _canonical(model_input: dict[str, Any]) -> str:
-    return json.dumps(model_input, sort_keys=True, separators=(",", ":"), default=str)
+    def _add_orphan(
+        self, api: ReplicateApi, target: ReplicateTarget, model_input: dict[str, Any]
+    ) -> None:
+        self._orphans.append((api, target, model_input))
