@@ -14,7 +14,15 @@ import os
 import sys
 from typing import Any
 
-from tests.fake_replicate import FakeReplicate, Reply, image_file, image_model, sdxl_schema, tokens
+from tests.fake_replicate import (
+    FakeReplicate,
+    Reply,
+    flux_schnell_schema,
+    image_file,
+    image_model,
+    sdxl_schema,
+    tokens,
+)
 
 GEMMA_VERSION = "2790a695e5dcae15506138cc4718d1106d0d475e6dca4b1d43f42414647993d5"
 SDXL_VERSION = "7762fd07cf82c948538e41f63f77d685e02b063e37e496e96eefd46c929f9bdc"
@@ -74,7 +82,12 @@ def serve_demo_models(fake: FakeReplicate) -> None:
         versions=[SDXL_VERSION],
         openapi_schema=sdxl_schema(),
     )
-    fake.add_model("black-forest-labs/flux-schnell", flux_schnell, official=True)
+    fake.add_model(
+        "black-forest-labs/flux-schnell",
+        flux_schnell,
+        official=True,
+        openapi_schema=flux_schnell_schema(),
+    )
 
 
 def main(argv: list[str]) -> int:

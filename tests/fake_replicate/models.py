@@ -150,6 +150,40 @@ def sdxl_schema() -> dict[str, Any]:
     )
 
 
+def flux_schnell_schema() -> dict[str, Any]:
+    """black-forest-labs/flux-schnell (abridged): an aspect ratio instead of a size."""
+    return cog_schema(
+        {
+            "title": "Input",
+            "required": ["prompt"],
+            "properties": {
+                "prompt": {"type": "string", "x-order": 0},
+                "aspect_ratio": {
+                    "allOf": [{"$ref": "#/components/schemas/aspect_ratio"}],
+                    "x-order": 1,
+                    "default": "1:1",
+                },
+                "num_outputs": {
+                    "type": "integer",
+                    "x-order": 2,
+                    "default": 1,
+                    "minimum": 1,
+                    "maximum": 4,
+                },
+                "output_format": {
+                    "allOf": [{"$ref": "#/components/schemas/output_format"}],
+                    "x-order": 3,
+                    "default": "webp",
+                },
+                "seed": {"type": "integer", "x-order": 4},
+            },
+        },
+        aspect_ratio={"type": "string", "enum": ["1:1", "16:9", "9:16", "4:3", "3:4"]},
+        output_format={"type": "string", "enum": ["webp", "jpg", "png"]},
+        Output={"type": "array", "items": {"type": "string", "format": "uri"}},
+    )
+
+
 @dataclass
 class FakeModel:
     owner: str
@@ -160,6 +194,8 @@ class FakeModel:
     openapi_schema: dict[str, Any] = field(default_factory=llm_schema)
     description: str = ""
     run_count: int = 0
+    cover_image_url: str | None = None
+    github_url: str | None = None
 
     @property
     def slug(self) -> str:
@@ -185,11 +221,11 @@ class FakeModel:
             "name": self.name,
             "description": self.description,
             "visibility": "public",
-            "github_url": None,
+            "github_url": self.github_url,
             "paper_url": None,
             "license_url": None,
             "run_count": self.run_count,
-            "cover_image_url": None,
+            "cover_image_url": self.cover_image_url,
             "default_example": None,
             "is_official": self.official,
             "latest_version": self.version_json(latest) if latest else None,

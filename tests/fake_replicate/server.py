@@ -18,14 +18,21 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.fake_replicate import contract
+from tests.fake_replicate.catalogue import CatalogueEndpoints
+from tests.fake_replicate.exchange import Answer, RecordedRequest
 from tests.fake_replicate.files import File, publish
-from tests.fake_replicate.models import Behaviour, FakeModel, echo, version_id
+from tests.fake_replicate.models import (
+    Behaviour,
+    FakeModel,
+    echo,
+    version_id,
+)
 from tests.fake_replicate.predictions import TERMINAL, FakePrediction, new_prediction_id
 from tests.fake_replicate.throttle import Throttle
 from tests.fake_replicate.validation import invalid_fields
@@ -37,21 +44,6 @@ UNAUTHENTICATED = {
     "detail": "You did not pass a valid authentication token",
     "status": 401,
 }
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]  # lower-cased names
-    body: Any  # parsed JSON, raw text, or None
-    at: float
-
-    @property
-    def token(self) -> str | None:
-        auth = self.headers.get("authorization", "")
-        return auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else None
 
 
 @dataclass
@@ -71,19 +63,10 @@ class Fault:
     after: bool = False  # handle the request as usual first (a reset after the work was done)
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-    template: str | None = None  # OpenAPI path template, for the contract check
-    file: File | None = None  # an output file, sent as raw bytes instead of a JSON body
-
-
 Route = tuple[str, re.Pattern[str], str, Callable[..., Answer]]
 
 
-class FakeReplicate:
+class FakeReplicate(CatalogueEndpoints):
     def __init__(
         self,
         *,
@@ -103,6 +86,8 @@ class FakeReplicate:
         self.predictions: dict[str, FakePrediction] = {}
         self.files: dict[str, File] = {}  # output files by name, served at /files/<name>
         self.throttle: Throttle | None = None  # the creation rate limit, when one is set
+        # Collections: slug -> (name, description, model slugs)
+        self.collections: dict[str, tuple[str, str, list[str]]] = {}
         self.requests: list[RecordedRequest] = []
         self.contract_violations: list[str] = []
         self._faults: list[Fault] = []
@@ -135,6 +120,20 @@ class FakeReplicate:
                 re.compile(r"^/v1/deployments/(?P<owner>[^/]+)/(?P<name>[^/]+)/predictions$"),
                 "/deployments/{deployment_owner}/{deployment_name}/predictions",
                 self._create_by_deployment,
+            ),
+            ("GET", re.compile(r"^/v1/models$"), "/models", self._list_models),
+            ("QUERY", re.compile(r"^/v1/models$"), "", self._search_models),
+            (
+                "GET",
+                re.compile(r"^/v1/collections/(?P<slug>[^/]+)$"),
+                "/collections/{collection_slug}",
+                self._get_collection,
+            ),
+            (
+                "GET",
+                re.compile(r"^/v1/deployments/(?P<owner>[^/]+)/(?P<name>[^/]+)$"),
+                "/deployments/{deployment_owner}/{deployment_name}",
+                self._get_deployment,
             ),
             (
                 "GET",
@@ -281,9 +280,10 @@ class FakeReplicate:
         for method, pattern, template, handler in self._routes:
             match = pattern.match(request.path)
             if match and method == request.method:
+                # QUERY /models is only in the OpenAPI 3.1 document: no template to check.
                 violations = (
                     contract.request_problems(method, template, request.body)
-                    if self.check_contract
+                    if self.check_contract and template
                     else []
                 )
                 if violations:
@@ -292,7 +292,7 @@ class FakeReplicate:
                         422, {"title": "Invalid request", "detail": violations[0], "status": 422}
                     )
                 answer = handler(request, **match.groupdict())
-                return Answer(answer.status, answer.body, answer.headers, template)
+                return Answer(answer.status, answer.body, answer.headers, template or None)
         return Answer(404, NOT_FOUND)
 
     def check_response(self, method: str, answer: Answer) -> None:
@@ -452,16 +452,6 @@ class FakeReplicate:
         if file is None or file.status == 404:
             return Answer(404, None, {"Content-Type": "text/plain"})
         return Answer(file.status, None, file=file)
-
-    def _get_model(self, request: RecordedRequest, owner: str, name: str) -> Answer:
-        model = self.models.get(f"{owner}/{name}")
-        return Answer(200, model.to_json()) if model else Answer(404, NOT_FOUND)
-
-    def _get_version(self, request: RecordedRequest, owner: str, name: str, version: str) -> Answer:
-        model = self.models.get(f"{owner}/{name}")
-        if model is None or version not in model.versions:
-            return Answer(404, NOT_FOUND)
-        return Answer(200, model.version_json(version))
 
 
 def _deadline(cancel_after: str | None, created: float) -> float | None:
