@@ -28,15 +28,21 @@ from replicate_eval.media import SavedImage
 from replicate_eval.providers.base import ProviderResponse
 
 CACHE_FILE = "responses.sqlite3"
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS responses (
-    namespace  TEXT NOT NULL,
-    key        TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    response   TEXT NOT NULL,
-    PRIMARY KEY (namespace, key)
+_TABLES = (
+    """CREATE TABLE IF NOT EXISTS responses (
+        namespace  TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        response   TEXT NOT NULL,
+        PRIMARY KEY (namespace, key))""",
+    # Model version schemas, for the preflight check.
+    """CREATE TABLE IF NOT EXISTS schemas (
+        namespace  TEXT NOT NULL,
+        key        TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        schema     TEXT NOT NULL,
+        PRIMARY KEY (namespace, key))""",
 )
-"""
 
 
 def default_cache_dir(env: Mapping[str, str]) -> Path:
@@ -74,10 +80,31 @@ class ResponseCache:
         )
         self._lock = threading.Lock()
         self.problems: list[str] = []
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
+        self._set_up(busy_timeout)
+
+    def _set_up(self, busy_timeout: float) -> None:
+        """WAL mode and the tables. Switching to WAL needs the file to itself, and SQLite does
+        not wait for that, so two processes opening a new cache together retry here."""
+        deadline = time.monotonic() + busy_timeout
+        while True:
+            try:
+                mode = self._db.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                for table in _TABLES:
+                    self._db.execute(table)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    @staticmethod
+    def namespace(provider: ProviderConfig) -> str:
+        """An HMAC of the provider's token: accounts never share entries; the token is not kept."""
+        token = provider.token.get_secret_value().encode()
+        return hmac.new(token, b"reval response cache v1", hashlib.sha256).hexdigest()[:32]
 
     @staticmethod
     def key(provider: ProviderConfig, model_input: Mapping[str, Any]) -> CacheKey:
@@ -86,9 +113,9 @@ class ResponseCache:
         material = canonical_json(
             {"kind": target.kind, "model": target.slug, "version": version, "input": model_input}
         )
-        token = provider.token.get_secret_value().encode()
-        namespace = hmac.new(token, b"reval response cache v1", hashlib.sha256).hexdigest()[:32]
-        return CacheKey(namespace, hashlib.sha256(material.encode()).hexdigest())
+        return CacheKey(
+            ResponseCache.namespace(provider), hashlib.sha256(material.encode()).hexdigest()
+        )
 
     def get(self, key: CacheKey) -> ProviderResponse | None:
         try:
@@ -133,6 +160,30 @@ class ResponseCache:
                 self._db.execute(
                     "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
                     (key.namespace, key.key, time.time(), json.dumps(data, default=str)),
+                )
+        except sqlite3.Error as exc:
+            self.problems.append(f"could not write to the response cache {self.path}: {exc}")
+
+    def get_schema(self, namespace: str, key: str, max_age: float | None) -> Any:
+        """A stored version schema, unless older than ``max_age`` seconds; None otherwise."""
+        try:
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT schema, created_at FROM schemas WHERE namespace = ? AND key = ?",
+                    (namespace, key),
+                ).fetchone()
+        except sqlite3.Error:
+            return None
+        if row is None or (max_age is not None and time.time() - row[1] > max_age):
+            return None
+        return json.loads(row[0])
+
+    def put_schema(self, namespace: str, key: str, schema: Any) -> None:
+        try:
+            with self._lock:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO schemas VALUES (?, ?, ?, ?)",
+                    (namespace, key, time.time(), json.dumps(schema)),
                 )
         except sqlite3.Error as exc:
             self.problems.append(f"could not write to the response cache {self.path}: {exc}")

@@ -223,7 +223,7 @@ tests:
     assert cells[1]["error"] == (
         "assertion 1 (`contains`): missing var `capital` (this test defines: country)"
     )
-    assert len(capitals.requests) == 1
+    assert len(capitals.received("POST")) == 1
 
 
 def test_promptfoo_config_runs_verbatim_with_curly_syntax(

@@ -268,7 +268,8 @@ def test_a_text_model_that_answers_images_names_the_image_prefix(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     only_model(fake_replicate, "stability-ai/sdxl", image_model())
-    run = run_config("prompts: [x]\nproviders: [replicate:stability-ai/sdxl]\n")
+    # What happens at run time, past the preflight (which refuses this config first).
+    run = run_config("prompts: [x]\nproviders: [replicate:stability-ai/sdxl]\n", "--no-preflight")
     [cell] = run.cells
     assert cell["status"] == "error"
     assert cell["error"].startswith("`replicate:stability-ai/sdxl` returned 1 image file(s) (")

@@ -244,7 +244,10 @@ def test_model_without_version_runs_its_latest_version(
     latest = "b" * 64
     fake_replicate.add_model("mistralai/mistral-7b", versions=["a" * 64, latest])
     run = run_config(
-        "prompts: [one, two, three]\nproviders: [replicate:mistralai/mistral-7b]\n", "-j", "1"
+        "prompts: [one, two, three]\nproviders: [replicate:mistralai/mistral-7b]\n",
+        "-j",
+        "1",
+        "--no-preflight",  # it would look the model up too; this is about the run's own look-up
     )
     assert run.result.exit_code == 0
     assert len(fake_replicate.received("POST", "/v1/models/mistralai/mistral-7b/predictions")) == 1
@@ -345,7 +348,7 @@ def test_rejected_token_is_reported_once_per_provider(
     monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_revoked_token_value")
     run = run_config("prompts: [a, b, c]\nproviders: [replicate:meta/llama]\n", "-j", "1")
     assert run.result.exit_code == 100
-    assert len(fake_replicate.requests) == 1  # the other cells are not sent
+    assert len(fake_replicate.received("POST")) == 1  # the other cells are not sent
     first, *rest = run.cells
     assert first["error"] == (
         "Replicate answered 401 Unauthenticated: You did not pass a valid authentication "
@@ -359,7 +362,11 @@ def test_invalid_input_lists_the_fields(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     fake_replicate.add_model("meta/llama", official=True)
-    run = run_config("prompts: [hi]\nproviders:\n  - {id: replicate:meta/llama, temperature: 9}\n")
+    # The preflight would catch this first; here is what Replicate itself answers.
+    run = run_config(
+        "prompts: [hi]\nproviders:\n  - {id: replicate:meta/llama, temperature: 9}\n",
+        "--no-preflight",
+    )
     assert run.cells[0]["error"] == (
         "Replicate answered 422 Input validation failed: - input.temperature: Must be less "
         "than or equal to 5 (invalid: input.temperature: Must be less than or equal to 5)"

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from datetime import datetime
-from pathlib import Path
-from typing import Annotated
 
 import typer
 from rich.markup import escape
 
-from replicate_eval.cache import ResponseCache, default_cache_dir
-from replicate_eval.cli.common import app, fail, stdout
+from replicate_eval.cli.common import CacheDirOption, app, fail, open_cache, stdout
 
 cache_app = typer.Typer(
     help="See or empty the response cache (successful outputs, so that no call is paid twice).",
@@ -20,28 +16,11 @@ cache_app = typer.Typer(
 )
 app.add_typer(cache_app, name="cache")
 
-CacheDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--cache-dir",
-        metavar="DIR",
-        show_default=False,
-        help="The cache folder. [default: $XDG_CACHE_HOME/reval, else ~/.cache/reval]",
-    ),
-]
-
-
-def _open(cache_dir: Path | None) -> ResponseCache:
-    try:
-        return ResponseCache(cache_dir or default_cache_dir(os.environ))
-    except (OSError, sqlite3.Error) as exc:
-        fail(f"cannot open the response cache: {exc}")
-
 
 @cache_app.command()
-def info(cache_dir: CacheDir = None) -> None:
+def info(cache_dir: CacheDirOption = None) -> None:
     """Where the cache is, how many responses it holds and how big it is."""
-    cache = _open(cache_dir)
+    cache = open_cache(cache_dir)
     try:
         details = cache.info()
     except sqlite3.Error as exc:
@@ -58,9 +37,9 @@ def info(cache_dir: CacheDir = None) -> None:
 
 
 @cache_app.command()
-def clear(cache_dir: CacheDir = None) -> None:
+def clear(cache_dir: CacheDirOption = None) -> None:
     """Delete every cached response: the next runs make all their predictions again."""
-    cache = _open(cache_dir)
+    cache = open_cache(cache_dir)
     try:
         removed = cache.clear()
     except sqlite3.Error as exc:

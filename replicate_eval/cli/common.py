@@ -6,9 +6,12 @@ warnings and errors go to stderr, so ``reval run ... > table.txt`` keeps the tab
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sqlite3
 import sys
 from enum import IntEnum
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -16,6 +19,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from replicate_eval import __version__
+from replicate_eval.cache import ResponseCache, default_cache_dir
+from replicate_eval.config import EvalConfig, load_config
+from replicate_eval.errors import RevalError
+from replicate_eval.preflight import Finding, preflight
 
 
 class ExitCode(IntEnum):
@@ -67,6 +74,71 @@ def _main(
 def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
     stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
+
+
+# Options that several commands share.
+ConfigArgument = Annotated[
+    Path,
+    typer.Argument(
+        metavar="CONFIG",
+        show_default=False,
+        help="The eval file (YAML) with prompts, providers and tests.",
+    ),
+]
+CacheDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        metavar="DIR",
+        show_default=False,
+        help="The response cache's folder. [default: $XDG_CACHE_HOME/reval, else ~/.cache/reval]",
+    ),
+]
+StrictOption = Annotated[
+    bool,
+    typer.Option(
+        "--strict", help="Inputs a model does not have are errors, not warnings (preflight)."
+    ),
+]
+NoPreflightOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-preflight", help="Do not check the inputs against the models' schemas first."
+    ),
+]
+
+
+def load_or_fail(path: Path) -> EvalConfig:
+    try:
+        config = load_config(path, os.environ)
+    except RevalError as exc:
+        fail(str(exc))
+    for warning in config.warnings:
+        stderr.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    return config
+
+
+def open_cache(cache_dir: Path | None) -> ResponseCache:
+    try:
+        return ResponseCache(cache_dir or default_cache_dir(os.environ))
+    except (OSError, sqlite3.Error) as exc:
+        fail(f"cannot open the response cache: {exc}. Use --cache-dir DIR, or --no-cache.")
+
+
+def check_models(
+    config: EvalConfig, *, strict: bool, cache: ResponseCache | None, spinner: bool = True
+) -> list[Finding]:
+    """Run the preflight and print what it found; the caller decides what errors mean."""
+    checking = preflight(config.providers, strict=strict, cache=cache)
+    if spinner and stderr.is_terminal:
+        with stderr.status("Checking the models' inputs", spinner="dots"):
+            findings = asyncio.run(checking)
+    else:
+        findings = asyncio.run(checking)
+    for finding in findings:
+        colour = "bold red" if finding.severity == "error" else "yellow"
+        stderr.print(f"[{colour}]{finding.severity}:[/] {escape(str(finding))}", highlight=False)
+    return findings
 
 
 def main() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,9 +21,21 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from replicate_eval.cache import ResponseCache, default_cache_dir
-from replicate_eval.cli.common import ExitCode, app, fail, stderr, stdout
-from replicate_eval.config import EvalConfig, load_config
+from replicate_eval.cli.common import (
+    CacheDirOption,
+    ConfigArgument,
+    ExitCode,
+    NoPreflightOption,
+    StrictOption,
+    app,
+    check_models,
+    fail,
+    load_or_fail,
+    open_cache,
+    stderr,
+    stdout,
+)
+from replicate_eval.config import EvalConfig
 from replicate_eval.errors import RevalError, UsageError
 from replicate_eval.providers.replicate.predictions import RetryPolicy
 from replicate_eval.report.files import (
@@ -41,14 +52,7 @@ from replicate_eval.runner import RunOptions, run_eval
 
 @app.command()
 def run(
-    config: Annotated[
-        Path,
-        typer.Argument(
-            metavar="CONFIG",
-            show_default=False,
-            help="The eval file (YAML) with prompts, providers and tests.",
-        ),
-    ],
+    config: ConfigArgument,
     output: Annotated[
         list[Path] | None,
         typer.Option(
@@ -153,26 +157,18 @@ def run(
             "--no-cache", help="Neither read nor write the response cache: every call is made."
         ),
     ] = False,
-    cache_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--cache-dir",
-            metavar="DIR",
-            show_default=False,
-            help=(
-                "Keep the response cache in DIR. "
-                "[default: $XDG_CACHE_HOME/reval, else ~/.cache/reval]"
-            ),
-        ),
-    ] = None,
+    cache_dir: CacheDirOption = None,
+    strict: StrictOption = False,
+    no_preflight: NoPreflightOption = False,
 ) -> None:
     """Run the evals in CONFIG and print a results table.
 
-    Every prompt is rendered with every test's vars and sent to every provider; each output is
-    checked against the test's assertions. Successful outputs are cached: running again makes
-    only the predictions that are missing. Ctrl-C cancels the running predictions and writes
-    the results so far. Exits 0 when every test passed, 100 when any failed or errored, 130
-    when interrupted, 2 when the config or an option is wrong.
+    First each provider's inputs are checked against its model's schema (no prediction is made
+    when one is wrong). Every prompt is rendered with every test's vars and sent to every
+    provider; each output is checked against the test's assertions. Successful outputs are
+    cached: running again makes only the predictions that are missing. Ctrl-C cancels the
+    running predictions and writes the results so far. Exits 0 when every test passed, 100
+    when any failed or errored, 130 when interrupted, 2 when the config or an option is wrong.
     """
     # Ctrl-C outside the run itself (loading, writing): no "Aborted!", exit 130.
     with _interrupt_exits_130():
@@ -181,11 +177,9 @@ def run(
             check_output_paths(output)
             if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
                 raise UsageError(f"--output-dir {output_dir}: is a file, not a folder")
-            eval_config = load_config(config, os.environ)
         except RevalError as exc:
             fail(str(exc))
-        for warning in eval_config.warnings:
-            stderr.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        eval_config = load_or_fail(config)
 
         total = len(eval_config.tests) * len(eval_config.prompts) * len(eval_config.providers)
         policy = RetryPolicy(
@@ -193,10 +187,17 @@ def run(
             retries=retries,
             failed_reruns=retries if retry_failed else 0,
         )
-        try:
-            cache = None if no_cache else ResponseCache(cache_dir or default_cache_dir(os.environ))
-        except (OSError, sqlite3.Error) as exc:
-            fail(f"cannot open the response cache: {exc}. Use --cache-dir DIR, or --no-cache.")
+        cache = None if no_cache else open_cache(cache_dir)
+        if not no_preflight:
+            findings = check_models(
+                eval_config, strict=strict, cache=cache, spinner=not no_progress
+            )
+            errors = sum(finding.severity == "error" for finding in findings)
+            if errors:
+                fail(
+                    f"the preflight found {errors} problem(s) in the providers' inputs; "
+                    "nothing was run (fix them, or use --no-preflight)"
+                )
         options = RunOptions(
             max_concurrency=max_concurrency,
             output_dir=output_dir,

@@ -18,6 +18,7 @@ import httpx
 from pydantic import v1 as pydantic_v1  # the SDK's models are pydantic v1 models
 from replicate.client import Client
 from replicate.exceptions import ReplicateError
+from replicate.version import Versions
 
 from replicate_eval.config import ReplicateTarget
 from replicate_eval.errors import ApiError, NetworkError, PredictionError, ProviderError
@@ -147,6 +148,76 @@ class ReplicateApi:
             ]
             cursor = page.get("next")
         return found
+
+    # --- the catalogue -----------------------------------------------------------------------
+    async def models_page(self, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of public models, and the cursor of the next page (None: the last)."""
+        page = await self._catalogue(
+            lambda: self._client.models.async_list(cursor if cursor else ...)
+        )
+        return [model.dict() for model in page.results], page.next
+
+    async def search_page(
+        self, query: str, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of Replicate's model search (``QUERY /v1/models``)."""
+        if cursor is None:
+            page = await self._catalogue(lambda: self._client.models.async_search(query))
+            return [model.dict() for model in page.results], page.next
+        # The SDK's search has no cursor: the next page is the same QUERY at the `next` URL.
+        response = await self._catalogue(
+            lambda: self._client._async_request(
+                "QUERY", cursor, content=query, headers={"Content-Type": "text/plain"}
+            )
+        )
+        body = response.json()
+        return list(body.get("results") or []), body.get("next")
+
+    async def collection(self, slug: str) -> list[dict[str, Any]]:
+        found = await self._catalogue(
+            lambda: self._client.collections.async_get(slug),
+            not_found=f"collection `{slug}` was not found on Replicate",
+        )
+        return [model.dict() for model in found.models or []]
+
+    async def model(self, slug: str) -> dict[str, Any]:
+        found = await self._catalogue(
+            lambda: self._client.models.async_get(slug),
+            not_found=f"model `{slug}` was not found on Replicate",
+        )
+        data: dict[str, Any] = found.dict()
+        return data
+
+    async def version(self, slug: str, version_id: str) -> dict[str, Any]:
+        owner, name = slug.split("/")
+        versions = Versions(self._client, model=(owner, name))
+        version = await self._catalogue(
+            lambda: versions.async_get(version_id),
+            not_found=f"version `{version_id[:12]}…` of `{slug}` was not found on Replicate",
+        )
+        data: dict[str, Any] = version.dict()
+        return data
+
+    async def deployment_release(self, slug: str) -> tuple[str, str | None]:
+        """The model (owner/name) and version a deployment currently runs."""
+        found = await self._catalogue(
+            lambda: self._client.deployments.async_get(slug),
+            not_found=f"deployment `{slug}` was not found on Replicate",
+        )
+        release = found.current_release
+        if release is None:
+            return slug, None
+        return str(release.model), (str(release.version) if release.version else None)
+
+    async def _catalogue(
+        self, call: Callable[[], Awaitable[T]], *, not_found: str | None = None
+    ) -> T:
+        try:
+            return await self._sdk(call, not_found=not_found)
+        except _UnreadableResponse as exc:
+            raise ProviderError(
+                f"the replicate SDK could not read Replicate's answer: {str(exc.body)[:200]}"
+            ) from None
 
     async def latest_version(self, slug: str) -> str:
         try:

@@ -77,6 +77,13 @@ class ReplicateSession:
             on_orphan=self._add_orphan,
         )
 
+    def api_for(self, config: ProviderConfig) -> ReplicateApi:
+        """The account's API, for calls outside a prediction (the preflight's schema look-ups)."""
+        return self.api_for_token(config.token, config.token_source)
+
+    def api_for_token(self, token: SecretStr, token_source: str) -> ReplicateApi:
+        return self._account(token, token_source).api
+
     @property
     def throttled(self) -> int:
         """429s received while creating predictions, across accounts."""

@@ -1,0 +1,63 @@
+"""``reval validate``: everything ``reval run`` checks, without making a prediction."""
+
+from __future__ import annotations
+
+import typer
+from rich.markup import escape
+
+from replicate_eval.cli.common import (
+    CacheDirOption,
+    ConfigArgument,
+    ExitCode,
+    NoPreflightOption,
+    StrictOption,
+    app,
+    check_models,
+    load_or_fail,
+    open_cache,
+    stderr,
+    stdout,
+)
+from replicate_eval.plan import build_plan
+from replicate_eval.preflight import Finding
+
+
+@app.command()
+def validate(
+    config: ConfigArgument,
+    strict: StrictOption = False,
+    no_preflight: NoPreflightOption = False,
+    cache_dir: CacheDirOption = None,
+) -> None:
+    """Check CONFIG without running it: load it, render every prompt for every test, and check
+    each provider's inputs against its model's schema. Exits 0 when clean (warnings allowed),
+    2 listing every problem otherwise. Makes no prediction."""
+    eval_config = load_or_fail(config)
+    plan = build_plan(eval_config)
+    # One line per broken (test, prompt): the providers share the same rendering.
+    render_errors = list(
+        dict.fromkeys(
+            f"tests[{cell.test.index}]: {cell.error}" for cell in plan.cells if cell.error
+        )
+    )
+    for message in render_errors:
+        stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    findings: list[Finding] = []
+    if not no_preflight:
+        cache = open_cache(cache_dir)
+        try:
+            findings = check_models(eval_config, strict=strict, cache=cache)
+        finally:
+            cache.close()
+    errors = len(render_errors) + sum(f.severity == "error" for f in findings)
+    warnings = sum(f.severity == "warning" for f in findings)
+    if errors:
+        stderr.print(f"{config}: {errors} problem(s), {warnings} warning(s).", highlight=False)
+        raise typer.Exit(ExitCode.USAGE)
+    checked = "" if no_preflight else "; inputs match the models' schemas"
+    stdout.print(
+        f"{config}: OK. {len(plan.cells)} cells ({len(eval_config.tests)} tests x "
+        f"{len(eval_config.prompts)} prompts x {len(eval_config.providers)} providers) "
+        f"render{checked}; {warnings} warning(s).",
+        highlight=False,
+    )

@@ -1,0 +1,190 @@
+"""`reval models list` and `reval models show` over the fake's catalogue (605 real models)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunCli
+from tests.fake_replicate import FakeReplicate
+from tests.fake_replicate.catalogue import PAGE_SIZE, snapshot
+
+
+@pytest.fixture
+def catalogue(fake_replicate: FakeReplicate) -> FakeReplicate:
+    fake_replicate.load_catalogue()
+    return fake_replicate
+
+
+def pages_read(fake: FakeReplicate) -> int:
+    return len(fake.received("GET", "/v1/models"))
+
+
+def listed(run_cli: RunCli, *args: str) -> list[dict[str, object]]:
+    result = run_cli("models", "list", "--json", *args)
+    assert result.exit_code == 0, result.stderr
+    models: list[dict[str, object]] = json.loads(result.stdout)["models"]
+    return models
+
+
+def test_list_reads_pages_lazily_until_the_limit(catalogue: FakeReplicate, run_cli: RunCli) -> None:
+    models = listed(run_cli, "--limit", "60")
+    assert len(models) == 60
+    assert pages_read(catalogue) == 3  # 25 + 25 + 25, not the 25 pages of the catalogue
+    first = snapshot()[0]
+    assert models[0]["model"] == f"{first['owner']}/{first['name']}"
+    assert set(models[0]) == {
+        "model",
+        "description",
+        "run_count",
+        "visibility",
+        "url",
+        "latest_version",
+        "latest_version_created_at",
+        "output",
+        "provider_id",
+    }
+
+
+def test_the_default_limit_is_50(catalogue: FakeReplicate, run_cli: RunCli) -> None:
+    assert len(listed(run_cli)) == 50
+    assert pages_read(catalogue) == 2
+
+
+def test_owner_filters_across_every_page(catalogue: FakeReplicate, run_cli: RunCli) -> None:
+    models = listed(run_cli, "--owner", "meta", "--sort", "runs")
+    assert [m["model"] for m in models] == ["meta/meta-llama-3-8b-instruct", "meta/llama-2-7b-chat"]
+    assert pages_read(catalogue) == -(-605 // PAGE_SIZE)
+    assert all(m["provider_id"] == f"replicate:{m['model']}" for m in models)
+
+
+def test_search_follows_its_pages(catalogue: FakeReplicate, run_cli: RunCli) -> None:
+    expected = [e for e in snapshot() if "video" in f"{e['name']} {e['description']}".lower()]
+    assert len(expected) > PAGE_SIZE  # more than one page of results
+    models = listed(run_cli, "--search", "video", "--limit", "1000")
+    assert len(models) == len(expected)
+    searches = catalogue.received("QUERY", "/v1/models")
+    assert len(searches) == -(-len(expected) // PAGE_SIZE)
+    assert all(request.body == "video" for request in searches)
+    assert [m["run_count"] for m in models] == sorted(
+        (m["run_count"] for m in models), reverse=True
+    )
+
+
+def test_collection_and_provider_prefix_by_output(
+    catalogue: FakeReplicate, run_cli: RunCli
+) -> None:
+    models = listed(run_cli, "--collection", "text-to-image", "--sort", "name")
+    assert len(models) == 20
+    assert all(m["output"] == "image" for m in models)
+    assert all(str(m["provider_id"]).startswith("replicate:image:") for m in models)
+    assert [m["model"] for m in models] == sorted(str(m["model"]).lower() for m in models)
+
+
+def test_plain_aligned_table_when_not_a_terminal(catalogue: FakeReplicate, run_cli: RunCli) -> None:
+    result = run_cli("models", "list", "--limit", "5", "--search", "video")
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == [
+        "model",
+        "description",
+        "runs",
+        "visibility",
+        "latest",
+        "provider",
+        "id",
+    ]
+    assert len(rows) == 5
+    starts = [header.index(name) for name in ("visibility", "provider id")]
+    for row in rows:
+        assert all(row[start - 2 : start] == "  " for start in starts)  # columns line up
+        assert row.split()[0].count("/") == 1
+    assert "\x1b[" not in result.stdout  # no colour codes in a pipe
+
+
+def test_nothing_found_says_so(catalogue: FakeReplicate, run_cli: RunCli) -> None:
+    result = run_cli("models", "list", "--search", "no-such-model-anywhere")
+    assert (result.exit_code, result.stdout.strip()) == (0, "No models found.")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--collection", "nope"], {}, "collection `nope` was not found on Replicate (404)"),
+        ([], {"REPLICATE_API_TOKEN": ""}, "no Replicate API token: set REPLICATE_API_TOKEN"),
+        ([], {"REPLICATE_API_TOKEN": "r8_wrong"}, "Replicate answered 401 Unauthenticated"),
+        ([], {"REPLICATE_BASE_URL": "http://127.0.0.1:9"}, "could not reach Replicate"),
+    ],
+)
+def test_errors_are_one_line_and_exit_2(
+    catalogue: FakeReplicate,
+    run_cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    env: dict[str, str],
+    message: str,
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = run_cli("models", "list", *args)
+    assert result.exit_code == 2
+    assert message in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+
+
+def test_show_lists_inputs_by_x_order_and_a_provider_to_paste(
+    catalogue: FakeReplicate, run_cli: RunCli
+) -> None:
+    result = run_cli("models", "show", "stability-ai/sdxl")
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    assert "A text-to-image generative AI model" in text
+    version = catalogue.models["stability-ai/sdxl"].latest_version
+    assert f"latest version: {version}" in text
+    order = [
+        text.index(name) for name in ("prompt", "width", "num_outputs", "refine", "apply_watermark")
+    ]
+    assert order == sorted(order)
+    assert "1..4" in text and "expert_ensemble" in text
+    assert "output: list of image/file URIs" in text
+    entry = text[text.index("providers:") :]
+    assert "- id: replicate:image:stability-ai/sdxl\n" in entry
+    assert "num_inference_steps: 50" in entry and "refine: no_refiner" in entry
+
+
+def test_show_a_version_and_its_raw_schema(catalogue: FakeReplicate, run_cli: RunCli) -> None:
+    version = catalogue.models["meta/llama-2-7b-chat"].latest_version
+    assert version is not None
+    result = run_cli("models", "show", f"meta/llama-2-7b-chat:{version}", "--json")
+    schema = json.loads(result.stdout)
+    assert schema["components"]["schemas"]["Output"]["x-cog-array-type"] == "iterator"
+    assert catalogue.received("GET", f"/v1/models/meta/llama-2-7b-chat/versions/{version}")
+    text = run_cli("models", "show", f"meta/llama-2-7b-chat:{version}").stdout
+    assert "output: token iterator (joined into text)" in text
+    assert f"- id: replicate:meta/llama-2-7b-chat:{version}" in text
+
+
+def test_show_an_unknown_model(catalogue: FakeReplicate, run_cli: RunCli) -> None:
+    result = run_cli("models", "show", "nobody/nothing")
+    assert result.exit_code == 2
+    assert "model `nobody/nothing` was not found on Replicate (404)" in result.stderr
+
+
+def test_the_console_script_prints_plain_columns_to_a_pipe(
+    catalogue: FakeReplicate, tmp_path: Path
+) -> None:
+    reval = str(Path(sys.executable).with_name("reval"))
+    env = {**os.environ, "COLUMNS": "80"}
+    done = subprocess.run(
+        [reval, "models", "list", "--limit", "3", "--sort", "runs"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    assert len(lines) == 4 and max(len(line) for line in lines) > 80  # not wrapped at 80

@@ -1,0 +1,188 @@
+"""The preflight: inputs checked against each model's schema before any prediction is paid for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunCli, RunConfig
+from tests.fake_replicate import FakeReplicate, cog_schema, image_model, sdxl_schema
+
+GEMMA = "2790a695e5dcae15506138cc4718d1106d0d475e6dca4b1d43f42414647993d5"
+
+
+@pytest.fixture
+def models(fake_replicate: FakeReplicate) -> FakeReplicate:
+    fake_replicate.add_model("meta/llama", official=True)
+    fake_replicate.add_model("google-deepmind/gemma-7b-it", versions=[GEMMA])
+    fake_replicate.add_model(
+        "stability-ai/sdxl", image_model(), official=True, openapi_schema=sdxl_schema()
+    )
+    return fake_replicate
+
+
+def created(fake: FakeReplicate) -> int:
+    return len([r for r in fake.received("POST") if r.path.endswith("/predictions")])
+
+
+def one(provider: str) -> str:
+    return f"prompts: ['hi']\nproviders:\n  - {provider}\n"
+
+
+def test_an_unknown_input_is_a_warning_naming_the_closest(
+    models: FakeReplicate, run_config: RunConfig
+) -> None:
+    run = run_config(one("{id: replicate:meta/llama, max_lenght: 100}"))
+    assert run.result.exit_code == 0
+    assert (
+        "warning: providers[0] `replicate:meta/llama`: `max_lenght` is not an input of "
+        "meta/llama; did you mean `max_length`?; the model would ignore it"
+    ) in " ".join(run.result.stderr.split())
+    assert created(models) == 1
+
+
+def test_strict_makes_it_an_error_and_nothing_runs(
+    models: FakeReplicate, run_config: RunConfig
+) -> None:
+    run = run_config(one("{id: replicate:meta/llama, max_lenght: 100}"), "--strict")
+    assert run.result.exit_code == 2
+    assert "error: providers[0]" in run.result.stderr and "max_lenght" in run.result.stderr
+    assert "nothing was run" in run.result.stderr
+    assert created(models) == 0
+
+
+@pytest.mark.parametrize(
+    ("provider", "message"),
+    [
+        (
+            "{id: replicate:meta/llama, temperature: 9}",
+            "`temperature` must be at most 5 (allowed: 0 to 5); got 9",
+        ),
+        (
+            "{id: replicate:meta/llama, top_k: -5}",
+            "`top_k` must be at least -1; got -5",
+        ),
+        (
+            "{id: 'replicate:image:stability-ai/sdxl', num_outputs: two}",
+            "`num_outputs` expects a whole number, got 'two'",
+        ),
+        (
+            "{id: 'replicate:image:stability-ai/sdxl', refine: best}",
+            "`refine` must be one of 'no_refiner', 'expert_ensemble_refiner', "
+            "'base_image_refiner'; got 'best'",
+        ),
+        (
+            "{id: 'replicate:image:stability-ai/sdxl', num_outputs: 9}",
+            "`num_outputs` must be at most 4 (allowed: 1 to 4); got 9",
+        ),
+        (
+            "replicate:stability-ai/sdxl",
+            "stability-ai/sdxl returns list of image/file URIs, so it is an image model: use "
+            "`replicate:image:stability-ai/sdxl`",
+        ),
+        (
+            "'replicate:image:meta/llama'",
+            "meta/llama returns token iterator (joined into text), so it is a text model: "
+            "use `replicate:meta/llama`",
+        ),
+    ],
+)
+def test_bad_inputs_stop_the_run_before_any_prediction(
+    models: FakeReplicate, run_config: RunConfig, provider: str, message: str
+) -> None:
+    run = run_config(one(provider))
+    assert run.result.exit_code == 2
+    assert message in " ".join(run.result.stderr.split())
+    assert created(models) == 0
+    assert not run.json  # no results: nothing ran
+
+
+def test_a_required_input_never_sent(fake_replicate: FakeReplicate, run_config: RunConfig) -> None:
+    hello = cog_schema(
+        {
+            "title": "Input",
+            "required": ["text"],
+            "properties": {"text": {"type": "string", "x-order": 0}},
+        },
+        Output={"type": "string"},
+    )
+    fake_replicate.add_model("replicate/hello-world", official=True, openapi_schema=hello)
+    run = run_config(one("replicate:replicate/hello-world"))
+    stderr = " ".join(run.result.stderr.split())
+    assert (
+        "replicate/hello-world has no `prompt` input, so it would never see the prompts" in stderr
+    )
+    assert "(its inputs: text)" in stderr
+    assert "replicate/hello-world requires `text`, which this provider does not send" in stderr
+    assert created(fake_replicate) == 0
+
+
+def test_versions_and_deployments_are_checked_at_their_version(
+    models: FakeReplicate, run_config: RunConfig
+) -> None:
+    models.add_deployment("acme/chat", models.models["meta/llama"])
+    run = run_config(
+        "prompts: [hi]\nproviders:\n"
+        f"  - {{id: 'replicate:google-deepmind/gemma-7b-it:{GEMMA}', temperature: 7}}\n"
+        "  - {id: 'replicate:deployment:acme/chat', temperature: 8}\n"
+    )
+    stderr = " ".join(run.result.stderr.split())
+    assert "providers[0]" in stderr and "got 7" in stderr
+    assert "providers[1]" in stderr and "got 8" in stderr
+    assert models.received("GET", f"/v1/models/google-deepmind/gemma-7b-it/versions/{GEMMA}")
+    assert models.received("GET", "/v1/deployments/acme/chat")
+
+
+def test_an_unreachable_schema_is_a_warning_and_the_run_goes_on(
+    models: FakeReplicate, run_config: RunConfig
+) -> None:
+    models.fail_next("GET", "^/v1/models/meta/llama$", 404, {"status": 404, "detail": "gone"})
+    run = run_config(one("replicate:meta/llama"))
+    assert run.result.exit_code == 0
+    assert "warning: providers[0] `replicate:meta/llama`: inputs not checked" in run.result.stderr
+    assert created(models) == 1
+
+
+def test_no_preflight_skips_it(models: FakeReplicate, run_config: RunConfig) -> None:
+    run = run_config(one("{id: replicate:meta/llama, temperature: 9}"), "--no-preflight")
+    assert run.result.exit_code == 100  # Replicate refuses it instead, at run time
+    assert not models.received("GET", "/v1/models/meta/llama")
+
+
+def test_schemas_are_kept_on_disk(models: FakeReplicate, run_config: RunConfig) -> None:
+    config = f"prompts: [hi]\nproviders: ['replicate:google-deepmind/gemma-7b-it:{GEMMA}']\n"
+    run_config(config)
+    run_config(config.replace("hi", "hello"))
+    path = f"/v1/models/google-deepmind/gemma-7b-it/versions/{GEMMA}"
+    assert len(models.received("GET", path)) == 1
+
+
+def test_validate_renders_everything_and_checks_without_running(
+    models: FakeReplicate, run_cli: RunCli, write_config: Callable[..., Path]
+) -> None:
+    good = write_config(
+        "prompts: ['Capital of <<country>>?']\nproviders: [replicate:meta/llama]\n"
+        "tests: [{vars: {country: France}}, {vars: {country: Peru}}]\n",
+        "good.yaml",
+    )
+    result = run_cli("validate", good)
+    assert result.exit_code == 0, result.stderr
+    assert "OK. 2 cells (2 tests x 1 prompts x 1 providers) render; inputs match" in " ".join(
+        result.stdout.split()
+    )
+    bad = write_config(
+        "prompts: ['Capital of <<country>>?']\n"
+        "providers: [{id: replicate:meta/llama, temperature: 9, max_lenght: 5}]\n"
+        "tests: [{vars: {land: France}}, {vars: {country: Peru}}]\n",
+        "bad.yaml",
+    )
+    result = run_cli("validate", bad)
+    assert result.exit_code == 2
+    stderr = " ".join(result.stderr.split())
+    assert "error: tests[0]: prompt `Capital of <<country>>?`: missing var `country`" in stderr
+    assert "`temperature` must be at most 5" in stderr
+    assert "warning: providers[0]" in stderr and "max_lenght" in stderr
+    assert f"{bad}: 2 problem(s), 1 warning(s)." in stderr
+    assert created(models) == 0
