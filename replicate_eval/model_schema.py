@@ -34,15 +34,15 @@ class InputField:
         if expected is not None and (
             not isinstance(value, expected) or (isinstance(value, bool) and self.type != "boolean")
         ):
-            return f"expects {_TYPE_WORDS.get(self.type, self.type)}, got {value!r}"
+            return f"expects {_TYPE_WORDS.get(self.type, self.type)}, got {_shown(value)}"
         if self.choices and value not in self.choices:
             allowed = ", ".join(repr(choice) for choice in self.choices)
-            return f"must be one of {allowed}; got {value!r}"
+            return f"must be one of {allowed}; got {_shown(value)}"
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if self.minimum is not None and value < self.minimum:
-                return f"must be at least {self.minimum:g}{self._range()}; got {value!r}"
+                return f"must be at least {self.minimum:g}{self._range()}; got {_shown(value)}"
             if self.maximum is not None and value > self.maximum:
-                return f"must be at most {self.maximum:g}{self._range()}; got {value!r}"
+                return f"must be at most {self.maximum:g}{self._range()}; got {_shown(value)}"
         return None
 
     def _range(self) -> str:
@@ -59,6 +59,13 @@ class ModelInterface:
 
     def field(self, name: str) -> InputField | None:
         return next((field for field in self.inputs if field.name == name), None)
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it: YAML's `7` may have become 7.0 on the way."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value)
 
 
 _PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {

@@ -112,7 +112,7 @@ def check_inputs(
                 Finding(
                     "error" if strict else "warning",
                     provider,
-                    f"`{key}` is not an input of {slug}{hint}; the model would ignore it",
+                    f"`{key}` is not an input of {slug}, so the model would ignore it{hint}",
                 )
             )
             continue

@@ -38,7 +38,7 @@ def test_an_unknown_input_is_a_warning_naming_the_closest(
     assert run.result.exit_code == 0
     assert (
         "warning: providers[0] `replicate:meta/llama`: `max_lenght` is not an input of "
-        "meta/llama; did you mean `max_length`?; the model would ignore it"
+        "meta/llama, so the model would ignore it; did you mean `max_length`?"
     ) in " ".join(run.result.stderr.split())
     assert created(models) == 1
 

@@ -1,10 +1,13 @@
 """`make demo`: run a config against the fake Replicate API, with no token and no network.
 
     python -m tests.fake_replicate.demo configs/replicate-llm.yaml [reval run options]
+    python -m tests.fake_replicate.demo models show stability-ai/sdxl   (any reval command)
 
 The fake plays Llama 2 and Gemma with canned answers to the questions in
 configs/replicate-llm.yaml (anything else is echoed), so the table looks like a real run, and
-SDXL and FLUX schnell for configs/replicate-image.yaml, drawing real (if simple) pictures.
+SDXL and FLUX schnell for configs/replicate-image.yaml, drawing real (if simple) pictures. The
+rest of its catalogue is 605 real public models (names, descriptions, run counts) from a 2025
+snapshot, for `reval models`.
 """
 
 from __future__ import annotations
@@ -74,37 +77,50 @@ def flux_schnell(model_input: dict[str, Any]) -> Reply:
 
 
 def serve_demo_models(fake: FakeReplicate) -> None:
-    fake.add_model("meta/llama-2-7b-chat", toy_model(0), official=True)
-    fake.add_model("google-deepmind/gemma-7b-it", toy_model(1), versions=[GEMMA_VERSION])
-    fake.add_model(
-        "stability-ai/sdxl",
-        image_model(processing=0.4),
-        versions=[SDXL_VERSION],
-        openapi_schema=sdxl_schema(),
-    )
-    fake.add_model(
-        "black-forest-labs/flux-schnell",
-        flux_schnell,
-        official=True,
-        openapi_schema=flux_schnell_schema(),
-    )
+    """The demo configs' models, keeping what the catalogue says of them (if it is loaded)."""
+
+    def known(slug: str) -> dict[str, Any]:
+        model = fake.models.get(slug)
+        return {"description": model.description, "run_count": model.run_count} if model else {}
+
+    for slug, behaviour, extra in [
+        ("meta/llama-2-7b-chat", toy_model(0), {"official": True}),
+        ("google-deepmind/gemma-7b-it", toy_model(1), {"versions": [GEMMA_VERSION]}),
+        (
+            "stability-ai/sdxl",
+            image_model(processing=0.4),
+            {"versions": [SDXL_VERSION], "openapi_schema": sdxl_schema()},
+        ),
+        (
+            "black-forest-labs/flux-schnell",
+            flux_schnell,
+            {"official": True, "openapi_schema": flux_schnell_schema()},
+        ),
+    ]:
+        fake.add_model(slug, behaviour, **extra, **known(slug))
 
 
 def main(argv: list[str]) -> int:
     from replicate_eval.cli import app
 
     with FakeReplicate() as fake:
+        fake.load_catalogue()
         serve_demo_models(fake)
         os.environ["REPLICATE_BASE_URL"] = fake.url
         os.environ["REPLICATE_API_TOKEN"] = fake.token
+        # `demo CONFIG [options]` is `reval run`; `demo models ...` any other command.
+        command = argv if argv[:1] and argv[0] in COMMANDS else ["run", *argv]
         # The fake's answers do not belong in the user's response cache.
-        if not {"--no-cache", "--cache-dir"} & set(argv):
-            argv = [*argv, "--no-cache"]
+        if command[0] in ("run", "validate") and not {"--no-cache", "--cache-dir"} & set(argv):
+            command = [*command, "--no-cache"] if command[0] == "run" else command
         try:
-            app(["run", *argv], prog_name="reval")
+            app(command, prog_name="reval")
         except SystemExit as done:
             return int(done.code or 0)
     return 0
+
+
+COMMANDS = ("run", "models", "validate", "cache")
 
 
 if __name__ == "__main__":
