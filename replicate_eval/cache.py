@@ -176,7 +176,10 @@ class ResponseCache:
             return None
         if row is None or (max_age is not None and time.time() - row[1] > max_age):
             return None
-        return json.loads(row[0])
+        try:
+            return json.loads(row[0])
+        except ValueError:
+            return None
 
     def put_schema(self, namespace: str, key: str, schema: Any) -> None:
         try:

@@ -1,7 +1,8 @@
 """Replicate's public models, as ``reval models`` lists and shows them.
 
 Listing follows the API's cursor pagination lazily: pages are fetched only until ``limit``
-models are found. ``--owner`` filters the pages as they come (the API has no owner filter).
+models are found. The API has no owner filter: ``--owner`` searches for the owner's name and
+keeps that owner's models, reading at most ``MAX_PAGES`` pages.
 """
 
 from __future__ import annotations
@@ -86,8 +87,9 @@ async def find_models(
         models = [m for m in models if _owned_by(m, owner)][:limit]
     else:
         fetch: Callable[[str | None], Awaitable[tuple[list[dict[str, Any]], str | None]]]
-        if search is not None:
-            fetch = lambda cursor: api.search_page(search, cursor)  # noqa: E731
+        query = search if search is not None else owner
+        if query is not None:
+            fetch = lambda cursor: api.search_page(query, cursor)  # noqa: E731
         else:
             fetch = api.models_page
         models = await _collect(fetch, limit, owner)

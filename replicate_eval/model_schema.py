@@ -31,8 +31,14 @@ class InputField:
     def problem_with(self, value: Any) -> str | None:
         """Why ``value`` would be refused for this input, or None when it would be accepted."""
         expected = _PYTHON_TYPES.get(self.type)
-        if expected is not None and (
-            not isinstance(value, expected) or (isinstance(value, bool) and self.type != "boolean")
+        whole_float = self.type == "integer" and isinstance(value, float) and value.is_integer()
+        if (
+            expected is not None
+            and not whole_float
+            and (
+                not isinstance(value, expected)
+                or (isinstance(value, bool) and self.type != "boolean")
+            )
         ):
             return f"expects {_TYPE_WORDS.get(self.type, self.type)}, got {_shown(value)}"
         if self.choices and value not in self.choices:
@@ -54,7 +60,7 @@ class InputField:
 @dataclass(frozen=True)
 class ModelInterface:
     inputs: tuple[InputField, ...]
-    output: OutputKind
+    output: OutputKind | None  # None: neither text nor files (JSON, numbers...), or not stated
     output_description: str  # "text", "token iterator", "image/file URI", "list of file URIs"
 
     def field(self, name: str) -> InputField | None:
@@ -86,51 +92,89 @@ _TYPE_WORDS = {
 }
 
 
-def read_interface(openapi_schema: Mapping[str, Any] | None) -> ModelInterface | None:
-    """The interface in a version's schema, or None when the schema has no Input."""
-    schemas = ((openapi_schema or {}).get("components") or {}).get("schemas") or {}
+def read_interface(openapi_schema: Any) -> ModelInterface | None:
+    """The interface in a version's schema, or None when the schema has no Input.
+
+    Schemas come from model authors: anything unexpected in one input is read as "not
+    stated" rather than failing the whole schema.
+    """
+    document = openapi_schema if isinstance(openapi_schema, Mapping) else {}
+    schemas = _mapping(_mapping(document.get("components")).get("schemas"))
     source = schemas.get("Input")
     if not isinstance(source, Mapping):
         return None
-    required = set(source.get("required") or [])
+    required = set(_strings(source.get("required")))
     fields = []
-    for index, (name, raw) in enumerate((source.get("properties") or {}).items()):
-        spec = _resolve(openapi_schema or {}, raw if isinstance(raw, Mapping) else {})
+    for index, (name, raw) in enumerate(_mapping(source.get("properties")).items()):
+        spec = _resolve(document, _mapping(raw))
+        order = spec.get("x-order")
         fields.append(
             InputField(
-                name=name,
-                type=str(spec.get("type") or ""),
+                name=str(name),
+                type=_type_of(spec),
                 required=name in required,
-                order=int(spec.get("x-order", 1000 + index)),
+                order=order if isinstance(order, int) else 1000 + index,
                 default=spec.get("default"),
                 has_default="default" in spec,
-                minimum=spec.get("minimum"),
-                maximum=spec.get("maximum"),
-                choices=tuple(spec.get("enum") or ()),
+                minimum=_number(spec.get("minimum")),
+                maximum=_number(spec.get("maximum")),
+                choices=tuple(spec["enum"]) if isinstance(spec.get("enum"), list) else (),
                 description=str(spec.get("description") or spec.get("title") or ""),
             )
         )
-    output, words = _output_kind(_resolve(openapi_schema or {}, schemas.get("Output") or {}))
-    return ModelInterface(tuple(sorted(fields, key=lambda f: f.order)), output, words)
+    output = _output_kind(_resolve(document, _mapping(schemas.get("Output"))))
+    return ModelInterface(tuple(sorted(fields, key=lambda f: f.order)), *output)
 
 
-def _output_kind(spec: Mapping[str, Any]) -> tuple[OutputKind, str]:
+def _output_kind(spec: Mapping[str, Any]) -> tuple[OutputKind | None, str]:
+    """Files (format uri) make an image model; strings a text model; anything else: unknown."""
     if spec.get("format") == "uri":
         return "image", "image/file URI"
-    if spec.get("type") == "array":
-        items = spec.get("items") or {}
+    kind = _type_of(spec)
+    if kind == "array":
+        items = _resolve({}, _mapping(spec.get("items")))
         if items.get("format") == "uri":
             return "image", "list of image/file URIs"
+        if _type_of(items) not in ("string", ""):
+            return None, f"list of {_type_of(items)}"
         if spec.get("x-cog-array-type") == "iterator":
             return "text", "token iterator (joined into text)"
         return "text", "list of strings (joined into text)"
-    return "text", "text"
+    if kind == "string":
+        return "text", "text"
+    return None, kind or "not stated"
+
+
+def _type_of(spec: Mapping[str, Any]) -> str:
+    """The JSON type, for `type: [integer, "null"]` and `anyOf: [{...}, {type: null}]` too."""
+    stated = spec.get("type")
+    if isinstance(stated, list):
+        stated = next((t for t in stated if t != "null"), "")
+    if not stated and isinstance(spec.get("anyOf"), list):
+        options = [o for o in spec["anyOf"] if isinstance(o, Mapping) and o.get("type") != "null"]
+        if len(options) == 1:
+            return _type_of(options[0])
+    return str(stated or "")
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(item) for item in value] if isinstance(value, list) else []
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def _resolve(document: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, Any]:
     """Cog writes enum inputs as ``allOf: [{$ref: ...}]``: merge the referenced schemas in."""
     merged = {key: value for key, value in spec.items() if key not in ("allOf", "$ref")}
-    references = [part.get("$ref") for part in spec.get("allOf") or [] if isinstance(part, dict)]
+    all_of = spec.get("allOf")
+    parts: list[Any] = all_of if isinstance(all_of, list) else []
+    references = [part.get("$ref") for part in parts if isinstance(part, Mapping)]
     if "$ref" in spec:
         references.append(spec["$ref"])
     for reference in references:

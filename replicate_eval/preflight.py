@@ -18,7 +18,7 @@ cache's file: pinned versions for good, a model's latest version for an hour.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -39,6 +39,7 @@ class Finding:
     severity: Severity
     provider: ProviderConfig
     message: str
+    unchecked: bool = False  # the provider's inputs could not be checked at all
 
     def __str__(self) -> str:
         return f"providers[{self.provider.index}] `{self.provider.label}`: {self.message}"
@@ -49,12 +50,27 @@ async def preflight(
     *,
     strict: bool = False,
     cache: ResponseCache | None = None,
+    also_sends: Mapping[int, set[str]] | None = None,
 ) -> list[Finding]:
-    """Every finding for every provider, errors first."""
+    """Every finding for every provider, errors first.
+
+    ``also_sends`` names inputs some prompts add, by provider index (a chat's system message
+    is sent as ``system_prompt``).
+    """
     session = ReplicateSession(max_connections=8)
+    schemas = _SchemaSource(cache)
     try:
         results = await asyncio.gather(
-            *(_check(session.api_for(p), p, strict=strict, cache=cache) for p in providers)
+            *(
+                _check(
+                    session.api_for(p),
+                    p,
+                    strict=strict,
+                    schemas=schemas,
+                    extra=(also_sends or {}).get(p.index, set()),
+                )
+                for p in providers
+            )
         )
     finally:
         await session.aclose()
@@ -63,36 +79,57 @@ async def preflight(
 
 
 async def _check(
-    api: ReplicateApi, provider: ProviderConfig, *, strict: bool, cache: ResponseCache | None
+    api: ReplicateApi,
+    provider: ProviderConfig,
+    *,
+    strict: bool,
+    schemas: _SchemaSource,
+    extra: set[str],
 ) -> list[Finding]:
     try:
-        interface = await _interface(api, provider, cache)
+        interface = await schemas.interface(api, provider)
     except ProviderError as exc:
-        return [Finding("warning", provider, f"inputs not checked: {exc}")]
+        return [Finding("warning", provider, f"inputs not checked: {exc}", unchecked=True)]
     if interface is None:
-        return [Finding("warning", provider, "inputs not checked: the model publishes no schema")]
-    return check_inputs(provider, interface, strict=strict)
+        return [
+            Finding(
+                "warning",
+                provider,
+                "inputs not checked: no schema was found for this model version",
+                unchecked=True,
+            )
+        ]
+    return check_inputs(provider, interface, strict=strict, extra=extra)
 
 
 def check_inputs(
-    provider: ProviderConfig, interface: ModelInterface, *, strict: bool = False
+    provider: ProviderConfig,
+    interface: ModelInterface,
+    *,
+    strict: bool = False,
+    extra: set[str] | None = None,
 ) -> list[Finding]:
     slug = provider.target.slug
     findings: list[Finding] = []
-    if interface.output != provider.kind:
-        right = "replicate:image:" if interface.output == "image" else "replicate:"
+    if interface.output is not None and interface.output != provider.kind:
+        image = interface.output == "image"
+        if provider.target.deployment:
+            fix = "image deployments are not supported yet" if image else "check the deployment"
+        else:
+            fix = f"use `{'replicate:image:' if image else 'replicate:'}{slug}`"
         findings.append(
             Finding(
                 "error",
                 provider,
                 f"{slug} returns {interface.output_description}, so it is "
-                f"{'an image' if interface.output == 'image' else 'a text'} model: "
-                f"use `{right}{slug}`",
+                f"{'an image' if image else 'a text'} model: {fix}",
             )
         )
     sent: dict[str, Any] = {**provider.input_options, "prompt": "..."}
     if provider.system_prompt:
         sent["system_prompt"] = provider.system_prompt
+    for key in extra or ():
+        sent.setdefault(key, ...)
     names = [field.name for field in interface.inputs]
     for key, value in sent.items():
         field = interface.field(key)
@@ -107,7 +144,8 @@ def check_inputs(
                     )
                 )
                 continue
-            hint = did_you_mean(key, names) or f" (its inputs: {', '.join(names)})"
+            listed = f"its inputs: {', '.join(names)}" if names else "it takes no inputs"
+            hint = did_you_mean(key, names) or f" ({listed})"
             findings.append(
                 Finding(
                     "error" if strict else "warning",
@@ -116,7 +154,7 @@ def check_inputs(
                 )
             )
             continue
-        if key == "prompt":
+        if key == "prompt" or value is ...:
             continue
         problem = field.problem_with(value)
         if problem:
@@ -133,34 +171,49 @@ def check_inputs(
     return findings
 
 
-async def _interface(
-    api: ReplicateApi, provider: ProviderConfig, cache: ResponseCache | None
-) -> ModelInterface | None:
-    target = provider.target
-    pinned = target.version is not None
-    key = f"{target.slug}:{target.version or ('deployment' if target.deployment else 'latest')}"
-    namespace = ResponseCache.namespace(provider)
-    if cache is not None:
-        stored = await asyncio.to_thread(
-            cache.get_schema, namespace, key, None if pinned else LATEST_SCHEMA_TTL
-        )
-        if stored is not None:
-            return read_interface(stored)
-    schema = await _fetch_schema(api, provider)
-    if cache is not None and schema is not None:
-        await asyncio.to_thread(cache.put_schema, namespace, key, schema)
-    return read_interface(schema)
+class _SchemaSource:
+    """Schemas from the cache file, else fetched once per model version however many
+    providers use it."""
+
+    def __init__(self, cache: ResponseCache | None) -> None:
+        self._cache = cache
+        self._fetching: dict[tuple[str, str], asyncio.Task[Any]] = {}
+
+    async def interface(self, api: ReplicateApi, provider: ProviderConfig) -> ModelInterface | None:
+        target = provider.target
+        pinned = target.version is not None
+        key = f"{target.slug}:{target.version or ('deployment' if target.deployment else 'latest')}"
+        namespace = ResponseCache.namespace(provider)
+        if (namespace, key) not in self._fetching:
+            self._fetching[namespace, key] = asyncio.ensure_future(
+                self._schema(api, provider, namespace, key, pinned)
+            )
+        return read_interface(await self._fetching[namespace, key])
+
+    async def _schema(
+        self, api: ReplicateApi, provider: ProviderConfig, namespace: str, key: str, pinned: bool
+    ) -> Any:
+        cache = self._cache
+        if cache is not None:
+            stored = await asyncio.to_thread(
+                cache.get_schema, namespace, key, None if pinned else LATEST_SCHEMA_TTL
+            )
+            if stored is not None:
+                return stored
+        schema = await _fetch_schema(api, provider)
+        if cache is not None and schema is not None:
+            await asyncio.to_thread(cache.put_schema, namespace, key, schema)
+        return schema
 
 
-async def _fetch_schema(api: ReplicateApi, provider: ProviderConfig) -> dict[str, Any] | None:
+async def _fetch_schema(api: ReplicateApi, provider: ProviderConfig) -> Any:
     target = provider.target
     if target.deployment:
         model, version = await api.deployment_release(target.slug)
         if version is None:
-            return None
+            raise ProviderError(f"deployment `{target.slug}` has no current release")
         return (await api.version(model, version)).get("openapi_schema")
     if target.version:
         return (await api.version(target.slug, target.version)).get("openapi_schema")
     latest = (await api.model(target.slug)).get("latest_version") or {}
-    schema: dict[str, Any] | None = latest.get("openapi_schema")
-    return schema
+    return latest.get("openapi_schema")

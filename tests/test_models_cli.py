@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunCli
-from tests.fake_replicate import FakeReplicate
+from tests.fake_replicate import FakeReplicate, cog_schema
 from tests.fake_replicate.catalogue import PAGE_SIZE, snapshot
 
 
@@ -56,11 +56,16 @@ def test_the_default_limit_is_50(catalogue: FakeReplicate, run_cli: RunCli) -> N
     assert pages_read(catalogue) == 2
 
 
-def test_owner_filters_across_every_page(catalogue: FakeReplicate, run_cli: RunCli) -> None:
+def test_owner_searches_for_the_owner_and_keeps_its_models(
+    catalogue: FakeReplicate, run_cli: RunCli
+) -> None:
     models = listed(run_cli, "--owner", "meta", "--sort", "runs")
     assert [m["model"] for m in models] == ["meta/meta-llama-3-8b-instruct", "meta/llama-2-7b-chat"]
-    assert pages_read(catalogue) == -(-605 // PAGE_SIZE)
+    assert [r.body for r in catalogue.received("QUERY", "/v1/models")] == ["meta"]
+    assert pages_read(catalogue) == 0  # not a scan of the whole catalogue
     assert all(m["provider_id"] == f"replicate:{m['model']}" for m in models)
+    lucataco = listed(run_cli, "--owner", "lucataco", "--limit", "1000")
+    assert len(lucataco) == sum(e["owner"] == "lucataco" for e in snapshot())
 
 
 def test_search_follows_its_pages(catalogue: FakeReplicate, run_cli: RunCli) -> None:
@@ -188,3 +193,30 @@ def test_the_console_script_prints_plain_columns_to_a_pipe(
     )
     lines = done.stdout.splitlines()
     assert len(lines) == 4 and max(len(line) for line in lines) > 80  # not wrapped at 80
+
+
+def test_show_prints_schemas_with_markup_like_text_as_text(
+    fake_replicate: FakeReplicate, run_cli: RunCli
+) -> None:
+    schema = cog_schema(
+        {
+            "title": "Input",
+            "properties": {
+                "prompt": {"type": "string", "x-order": 0},
+                "prompt_template": {
+                    "type": "string",
+                    "x-order": 1,
+                    "default": "[INST] {prompt} [/INST]",
+                    "description": "[bold]not markup[/bold]",
+                },
+                "max_tokens": {"type": ["integer", "null"], "x-order": None, "minimum": "1"},
+            },
+        },
+        Output={"type": "array", "items": {"type": "string"}, "x-cog-array-type": "iterator"},
+    )
+    fake_replicate.add_model("meta/llama-2-70b-chat", official=True, openapi_schema=schema)
+    result = run_cli("models", "show", "meta/llama-2-70b-chat")
+    assert result.exit_code == 0, result.stderr
+    assert '"[INST] {prompt} [/INST]"' in result.stdout
+    assert "[bold]not markup[/bold]" in result.stdout
+    assert "max_tokens" in result.stdout and "integer" in result.stdout

@@ -186,3 +186,67 @@ def test_validate_renders_everything_and_checks_without_running(
     assert "warning: providers[0]" in stderr and "max_lenght" in stderr
     assert f"{bad}: 2 problem(s), 1 warning(s)." in stderr
     assert created(models) == 0
+
+
+def test_a_chat_system_message_needs_a_system_prompt_input(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    plain = cog_schema(
+        {"title": "Input", "properties": {"prompt": {"type": "string", "x-order": 0}}},
+        Output={"type": "string"},
+    )
+    fake_replicate.add_model("acme/plain", official=True, openapi_schema=plain)
+    chat = (
+        'prompts:\n  - \'[{"role": "system", "content": "Be brief."}, '
+        '{"role": "user", "content": "hi"}]\'\n'
+        "providers: [replicate:acme/plain]\n"
+    )
+    run = run_config(chat, "--strict")
+    assert run.result.exit_code == 2
+    assert "`system_prompt` is not an input of acme/plain" in run.result.stderr
+
+
+def test_whole_numbers_written_as_floats_are_accepted(
+    models: FakeReplicate, run_config: RunConfig
+) -> None:
+    run = run_config(one("{id: 'replicate:image:stability-ai/sdxl', num_outputs: 2.0}"))
+    assert run.result.exit_code == 0, run.result.stderr
+
+
+def test_a_deployment_of_an_image_model_is_not_told_to_use_a_model_id(
+    models: FakeReplicate, run_config: RunConfig
+) -> None:
+    models.add_deployment("acme/painter", models.models["stability-ai/sdxl"])
+    run = run_config(one("replicate:deployment:acme/painter"))
+    assert run.result.exit_code == 2
+    assert "it is an image model: image deployments are not supported yet" in run.result.stderr
+    assert "replicate:image:" not in run.result.stderr
+
+
+def test_errors_stay_on_one_line_in_a_narrow_pipe(
+    models: FakeReplicate, run_config: RunConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    run = run_config(one("{id: replicate:meta/llama, temperature: 9}"))
+    [line] = [line for line in run.result.stderr.splitlines() if "temperature" in line]
+    assert line.endswith("got 9")
+
+
+def test_validate_reports_chats_that_cannot_be_sent_and_unchecked_providers(
+    models: FakeReplicate, run_cli: RunCli, write_config: Callable[..., Path]
+) -> None:
+    models.fail_next("GET", "^/v1/models/meta/llama$", 500, {"status": 500}, times=20)
+    config = write_config(
+        'prompts:\n  - \'[{"role": "user", "content": "a"}, '
+        '{"role": "user", "content": "b"}]\'\n'
+        "  - 'plain'\n"
+        "providers: [replicate:meta/llama]\n"
+    )
+    result = run_cli("validate", config)
+    assert result.exit_code == 2
+    assert "tests[0], prompt `" in result.stderr and "user" in result.stderr
+    clean = write_config("prompts: [plain]\nproviders: [replicate:meta/llama]\n", "clean.yaml")
+    result = run_cli("validate", clean, "--no-cache")
+    assert result.exit_code == 0
+    assert "inputs checked for 0 of 1 providers" in result.stdout
+    assert "inputs not checked" in result.stderr

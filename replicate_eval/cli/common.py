@@ -21,8 +21,10 @@ from rich.markup import escape
 from replicate_eval import __version__
 from replicate_eval.cache import ResponseCache, default_cache_dir
 from replicate_eval.config import EvalConfig, load_config
-from replicate_eval.errors import RevalError
+from replicate_eval.errors import CellError, RevalError
+from replicate_eval.plan import Plan, build_plan
 from replicate_eval.preflight import Finding, preflight
+from replicate_eval.providers.chat import parse_chat
 
 
 class ExitCode(IntEnum):
@@ -43,7 +45,8 @@ app = typer.Typer(
 )
 
 stdout = Console()
-stderr = Console(stderr=True)
+# Messages are single paragraphs: never wrap them at 80 columns (CI logs, pipes, grep).
+stderr = Console(stderr=True, soft_wrap=True)
 
 
 def _show_version(value: bool) -> None:
@@ -129,7 +132,9 @@ def check_models(
     config: EvalConfig, *, strict: bool, cache: ResponseCache | None, spinner: bool = True
 ) -> list[Finding]:
     """Run the preflight and print what it found; the caller decides what errors mean."""
-    checking = preflight(config.providers, strict=strict, cache=cache)
+    checking = preflight(
+        config.providers, strict=strict, cache=cache, also_sends=chat_inputs(build_plan(config))
+    )
     if spinner and stderr.is_terminal:
         with stderr.status("Checking the models' inputs", spinner="dots"):
             findings = asyncio.run(checking)
@@ -139,6 +144,21 @@ def check_models(
         colour = "bold red" if finding.severity == "error" else "yellow"
         stderr.print(f"[{colour}]{finding.severity}:[/] {escape(str(finding))}", highlight=False)
     return findings
+
+
+def chat_inputs(plan: Plan) -> dict[int, set[str]]:
+    """Inputs that chat prompts add, by provider: a system message is sent as system_prompt."""
+    sends: dict[int, set[str]] = {}
+    for cell in plan.cells:
+        if cell.provider.kind != "text" or cell.rendered_prompt is None:
+            continue
+        try:
+            chat = parse_chat(cell.rendered_prompt)
+        except CellError:
+            continue  # reported by `reval validate` and, at run time, by the cell
+        if chat is not None and chat.system:
+            sends.setdefault(cell.provider.index, set()).add("system_prompt")
+    return sends
 
 
 def main() -> None:

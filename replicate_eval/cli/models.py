@@ -110,6 +110,8 @@ def show_model(
 
     summary, schema = _with_api(fetch)
     if as_json:
+        if schema is None:
+            fail(f"{summary.slug} publishes no schema for this version")
         stdout.print_json(json.dumps(schema))
         return
     _print_model(summary, target.version)
@@ -208,7 +210,8 @@ def _inputs_table(interface: ModelInterface) -> Table:
     for column in ("input", "type", "default", "range", "allowed values", "description"):
         table.add_column(column, overflow="fold")
     for field in interface.inputs:
-        table.add_row(
+        # Schemas come from model authors: `[/INST]` in a default is text, not Rich markup.
+        cells = (
             field.name + (" *" if field.required else ""),
             field.type,
             json.dumps(field.default) if field.has_default else "",
@@ -216,6 +219,7 @@ def _inputs_table(interface: ModelInterface) -> Table:
             ", ".join(str(choice) for choice in field.choices),
             field.description,
         )
+        table.add_row(*(escape(cell) for cell in cells))
     return table
 
 

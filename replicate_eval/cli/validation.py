@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Annotated
+
 import typer
 from rich.markup import escape
 
@@ -18,8 +21,22 @@ from replicate_eval.cli.common import (
     stderr,
     stdout,
 )
-from replicate_eval.plan import build_plan
+from replicate_eval.errors import CellError
+from replicate_eval.plan import Plan, build_plan
 from replicate_eval.preflight import Finding
+from replicate_eval.providers.chat import parse_chat
+
+
+def _cell_problems(plan: Plan) -> Iterator[str]:
+    """What would make cells errors before any call: a missing var, a malformed chat."""
+    for cell in plan.cells:
+        if cell.error:
+            yield f"tests[{cell.test.index}]: {cell.error}"
+        elif cell.rendered_prompt is not None and cell.provider.kind == "text":
+            try:
+                parse_chat(cell.rendered_prompt)
+            except CellError as exc:
+                yield f"tests[{cell.test.index}], prompt `{cell.prompt.label}`: {exc}"
 
 
 @app.command()
@@ -28,6 +45,9 @@ def validate(
     strict: StrictOption = False,
     no_preflight: NoPreflightOption = False,
     cache_dir: CacheDirOption = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Neither read nor write cached model schemas.")
+    ] = False,
 ) -> None:
     """Check CONFIG without running it: load it, render every prompt for every test, and check
     each provider's inputs against its model's schema. Exits 0 when clean (warnings allowed),
@@ -35,26 +55,30 @@ def validate(
     eval_config = load_or_fail(config)
     plan = build_plan(eval_config)
     # One line per broken (test, prompt): the providers share the same rendering.
-    render_errors = list(
-        dict.fromkeys(
-            f"tests[{cell.test.index}]: {cell.error}" for cell in plan.cells if cell.error
-        )
-    )
+    render_errors = list(dict.fromkeys(_cell_problems(plan)))
     for message in render_errors:
         stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     findings: list[Finding] = []
     if not no_preflight:
-        cache = open_cache(cache_dir)
+        cache = None if no_cache else open_cache(cache_dir)
         try:
             findings = check_models(eval_config, strict=strict, cache=cache)
         finally:
-            cache.close()
+            if cache is not None:
+                cache.close()
     errors = len(render_errors) + sum(f.severity == "error" for f in findings)
     warnings = sum(f.severity == "warning" for f in findings)
     if errors:
         stderr.print(f"{config}: {errors} problem(s), {warnings} warning(s).", highlight=False)
         raise typer.Exit(ExitCode.USAGE)
-    checked = "" if no_preflight else "; inputs match the models' schemas"
+    unchecked = sum(f.unchecked for f in findings)
+    providers = len(eval_config.providers)
+    if no_preflight:
+        checked = ""
+    elif unchecked:
+        checked = f"; inputs checked for {providers - unchecked} of {providers} providers"
+    else:
+        checked = "; inputs match the models' schemas"
     stdout.print(
         f"{config}: OK. {len(plan.cells)} cells ({len(eval_config.tests)} tests x "
         f"{len(eval_config.prompts)} prompts x {len(eval_config.providers)} providers) "

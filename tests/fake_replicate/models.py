@@ -47,8 +47,8 @@ def image_model(image_format: str = "PNG", processing: float = 0.0) -> Behaviour
 
     def generate(model_input: dict[str, Any]) -> Reply:
         prompt = str(model_input.get("prompt", ""))
-        width, height = model_input.get("width", 1024), model_input.get("height", 1024)
-        count = model_input.get("num_outputs", 1)
+        width, height = int(model_input.get("width", 1024)), int(model_input.get("height", 1024))
+        count = int(model_input.get("num_outputs", 1))
         return Reply(
             output=[
                 image_file(f"{prompt} #{n}", width, height, image_format) for n in range(count)
