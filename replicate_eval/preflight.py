@@ -125,7 +125,8 @@ def check_inputs(
                 f"{'an image' if image else 'a text'} model: {fix}",
             )
         )
-    sent: dict[str, Any] = {**provider.input_options, "prompt": "..."}
+    prompt_input = provider.prompt_input
+    sent: dict[str, Any] = {**provider.input_options, prompt_input: ...}
     if provider.system_prompt:
         sent["system_prompt"] = provider.system_prompt
     for key in extra or ():
@@ -134,13 +135,14 @@ def check_inputs(
     for key, value in sent.items():
         field = interface.field(key)
         if field is None:
-            if key == "prompt":
+            if key == prompt_input:
+                advice = "" if prompt_input != "prompt" else "; set `prompt_input` to the one"
                 findings.append(
                     Finding(
                         "error",
                         provider,
-                        f"{slug} has no `prompt` input, so it would never see the prompts "
-                        f"(its inputs: {', '.join(names) or 'none'})",
+                        f"{slug} has no `{prompt_input}` input, so it would never see the "
+                        f"prompts (its inputs: {', '.join(names) or 'none'}){advice}",
                     )
                 )
                 continue
@@ -154,7 +156,7 @@ def check_inputs(
                 )
             )
             continue
-        if key == "prompt" or value is ...:
+        if value is ...:
             continue
         problem = field.problem_with(value)
         if problem:

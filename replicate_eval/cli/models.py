@@ -18,7 +18,8 @@ from rich.table import Table
 from replicate_eval.catalogue import ModelSummary, SortKey, find_models, summarize
 from replicate_eval.cli.common import app, fail, stdout
 from replicate_eval.clip import clip
-from replicate_eval.config.providers import TOKEN_ENV_VARS, parse_provider_id
+from replicate_eval.config.provider_ids import parse_provider_id
+from replicate_eval.config.providers import TOKEN_ENV_VARS
 from replicate_eval.errors import ProviderError
 from replicate_eval.model_schema import InputField, ModelInterface
 from replicate_eval.providers.replicate.api import ReplicateApi

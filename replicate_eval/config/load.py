@@ -68,7 +68,7 @@ def load_config(path: Path, env: Mapping[str, str]) -> EvalConfig:
     templates = Templates(file.template_syntax)
     base_dir = path.parent
     prompts = _resolve_prompts(file.prompts, base_dir, templates, problems)
-    providers = _resolve_providers(file, env, problems)
+    providers = _resolve_providers(file, env, base_dir, problems)
     tests = _resolve_tests(file, base_dir, problems)
     if problems:
         raise_problems(doc, problems)
@@ -133,13 +133,13 @@ def _derived_label(raw: str, template: str) -> str:
 
 
 def _resolve_providers(
-    file: ConfigFile, env: Mapping[str, str], problems: list[Problem]
+    file: ConfigFile, env: Mapping[str, str], base_dir: Path, problems: list[Problem]
 ) -> list[ProviderConfig]:
     providers: list[ProviderConfig] = []
     labels: dict[str, int] = {}
     for index, entry in enumerate(file.providers):
         try:
-            provider = resolve_provider(entry, index, env)
+            provider = resolve_provider(entry, index, env, base_dir)
         except ProviderProblems as exc:
             problems.extend(exc.problems)
             continue

@@ -8,75 +8,17 @@ read the environment themselves.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
 
 from replicate_eval.config.problems import Problem, problems_from_validation
+from replicate_eval.config.provider_ids import CogTarget, OutputKind, ReplicateTarget, parse_target
 from replicate_eval.config.schema import ProviderEntry, StrictModel
 from replicate_eval.config.yaml_source import Loc
-from replicate_eval.suggest import did_you_mean
-
-_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
-_VERSION = re.compile(r"^[0-9a-f]{64}$")
-
-PROVIDER_ID_FORMS = (
-    "`replicate:owner/name[:version]`, `replicate:image:owner/name[:version]` "
-    "and `replicate:deployment:owner/name`"
-)
-
-# What a provider's outputs are: text to read, or images to download and look at.
-OutputKind = Literal["text", "image"]
-
-
-@dataclass(frozen=True)
-class ReplicateTarget:
-    """What a ``replicate:`` id points at: a model, one of its versions, or a deployment."""
-
-    owner: str
-    name: str
-    version: str | None = None
-    deployment: bool = False
-    kind: OutputKind = "text"
-
-    @property
-    def slug(self) -> str:
-        return f"{self.owner}/{self.name}"
-
-
-def parse_provider_id(provider_id: str) -> ReplicateTarget:
-    """Parse ``replicate:[image:|deployment:]owner/name[:version]``.
-
-    Raises ValueError saying what is wrong.
-    """
-    prefix, sep, rest = provider_id.partition(":")
-    if not sep or prefix != "replicate":
-        hint = did_you_mean(prefix, ["replicate"]) if sep else ""
-        raise ValueError(f"unknown provider `{provider_id}`{hint}; reval runs {PROVIDER_ID_FORMS}")
-    kind: OutputKind = "image" if rest.startswith("image:") else "text"
-    rest = rest.removeprefix("image:")
-    deployment = rest.startswith("deployment:")
-    if deployment:
-        if kind == "image":
-            raise ValueError(
-                f"`{provider_id}`: deployments run as `replicate:deployment:owner/name`; "
-                "image deployments are not supported yet"
-            )
-        rest = rest.removeprefix("deployment:")
-    slug, _, version = rest.partition(":")
-    if not _SLUG.match(slug):
-        raise ValueError(f"`{provider_id}`: expected `owner/name` after `replicate:`, got `{slug}`")
-    if deployment and version:
-        raise ValueError(f"`{provider_id}`: a deployment id has no version")
-    if version and not _VERSION.match(version):
-        raise ValueError(
-            f"`{provider_id}`: a version id is 64 lowercase hex characters, got `{version}`"
-        )
-    owner, name = slug.split("/")
-    return ReplicateTarget(owner, name, version or None, deployment, kind)
 
 
 class PromptAffixes(StrictModel):
@@ -93,6 +35,14 @@ class _ProviderOptions(BaseModel):
     prompt: PromptAffixes | None = None
     # reval's, not the model's: seconds before reval cancels a prediction (overrides --timeout)
     timeout: float | None = Field(default=None, gt=0)
+    # reval's: the model input that receives the prompt (replicate/hello-world calls it `text`)
+    prompt_input: str = Field(default="prompt", min_length=1)
+    # reval's, for `cog:` servers: predictions they run at once (Cog's default is one)
+    concurrency: int | None = Field(default=None, ge=1)
+
+
+# Options that configure reval, never sent to the model.
+REVAL_OPTIONS = frozenset({"apiKey", "prompt", "timeout", "prompt_input", "concurrency"})
 
 
 class ReplicateTextOptions(_ProviderOptions):
@@ -147,12 +97,12 @@ _TOKEN_LIKE = {"apikey", "apitoken", "token", "replicateapitoken", "replicateapi
 
 @dataclass(frozen=True)
 class ProviderConfig:
-    """A ``replicate:`` provider, fully resolved."""
+    """A provider, fully resolved."""
 
     index: int
     id: str
     label: str
-    target: ReplicateTarget
+    target: ReplicateTarget | CogTarget
     input_options: Mapping[str, Any]  # model inputs other than prompt and system_prompt
     system_prompt: str | None
     prefix: str
@@ -160,10 +110,16 @@ class ProviderConfig:
     token: SecretStr = field(repr=False)
     token_source: str  # where the token came from, for messages (never the token itself)
     timeout: float | None = None  # seconds; None: the run's --timeout
+    prompt_input: str = "prompt"  # the model input that receives the rendered prompt
+    concurrency: int | None = None  # for cog: servers
 
     @property
     def kind(self) -> OutputKind:
         return self.target.kind
+
+    @property
+    def is_cog(self) -> bool:
+        return isinstance(self.target, CogTarget)
 
 
 class ProviderProblems(Exception):
@@ -172,11 +128,13 @@ class ProviderProblems(Exception):
         self.problems = problems
 
 
-def resolve_provider(entry: ProviderEntry, index: int, env: Mapping[str, str]) -> ProviderConfig:
+def resolve_provider(
+    entry: ProviderEntry, index: int, env: Mapping[str, str], base_dir: Path
+) -> ProviderConfig:
     """Validate options, apply environment fallbacks, find the token. Raises ProviderProblems."""
     here: Loc = ("providers", index)
     try:
-        target = parse_provider_id(entry.id)
+        target = parse_target(entry.id, base_dir)
     except ValueError as exc:
         raise ProviderProblems([Problem((*here, "id"), str(exc))]) from None
 
@@ -192,11 +150,13 @@ def resolve_provider(entry: ProviderEntry, index: int, env: Mapping[str, str]) -
 
     values = {
         key: value
-        for key, value in options.model_dump(exclude={"apiKey", "prompt", "timeout"}).items()
+        for key, value in options.model_dump(exclude=set(REVAL_OPTIONS)).items()
         if value is not None
     }
     problems = _apply_env_fallbacks(values, env, here) if target.kind == "text" else []
     token, token_source = _find_token(options, env)
+    if token is None and isinstance(target, CogTarget):
+        token, token_source = "", "none (a local Cog model needs no token)"
     if token is None:
         problems.append(
             Problem(
@@ -226,6 +186,8 @@ def resolve_provider(entry: ProviderEntry, index: int, env: Mapping[str, str]) -
         token=SecretStr(token),
         token_source=token_source,
         timeout=options.timeout,
+        prompt_input=options.prompt_input,
+        concurrency=options.concurrency,
     )
 
 

@@ -27,7 +27,7 @@ class ReplicateImageProvider:
     def build_input(self, prompt: str) -> dict[str, Any]:
         """The options the user set, then the prompt (with any prefix and suffix)."""
         model_input = dict(self.config.input_options)
-        model_input["prompt"] = f"{self.config.prefix}{prompt}{self.config.suffix}"
+        model_input[self.config.prompt_input] = f"{self.config.prefix}{prompt}{self.config.suffix}"
         return model_input
 
     async def call(self, model_input: dict[str, Any]) -> ProviderResponse:

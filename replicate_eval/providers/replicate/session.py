@@ -65,10 +65,12 @@ class ReplicateSession:
         self._known: set[str] = set()  # ids of the predictions this run created and followed
 
     def prediction_client(self, config: ProviderConfig) -> PredictionClient:
+        target = config.target
+        assert isinstance(target, ReplicateTarget), "cog: providers do not use Replicate"
         account = self._account(config.token, config.token_source)
         return PredictionClient(
             account.api,
-            config.target,
+            target,
             pacer=account.pacer,
             polls=self.polls,
             policy=self._policy,

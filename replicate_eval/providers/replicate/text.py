@@ -29,7 +29,7 @@ class ReplicateTextProvider:
         model_input = dict(self.config.input_options)
         if system:
             model_input["system_prompt"] = system
-        model_input["prompt"] = f"{self.config.prefix}{user}{self.config.suffix}"
+        model_input[self.config.prompt_input] = f"{self.config.prefix}{user}{self.config.suffix}"
         return model_input
 
     async def call(self, model_input: dict[str, Any]) -> ProviderResponse:
