@@ -5,14 +5,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint format demo demo-images bench clean
+.PHONY: install test lint format demo demo-llm demo-images bench clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,cog]'
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -27,9 +27,13 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix replicate_eval tests
 	$(BIN)/ruff format replicate_eval tests
 
-# Runs the seed config against the fake Replicate API from tests/ (no token, no network).
-# Its table has a failing cell on purpose: exit code 100 is expected, 2 is not.
+# The quickstart: two real Cog models run locally (no token, no network).
 demo: $(STAMP)
+	$(BIN)/reval run configs/quickstart.yaml
+
+# The seed config against the fake Replicate API from tests/ (no token, no network).
+# Its table has a failing cell on purpose: exit code 100 is expected, 2 is not.
+demo-llm: $(STAMP)
 	$(BIN)/python -m tests.fake_replicate.demo configs/replicate-llm.yaml || test $$? -eq 100
 
 # The image models' config, against the same fake: saves real PNGs and an HTML report to look at.

@@ -86,7 +86,7 @@ class Totals(_Model):
     passed: int
     failed: int
     errors: int
-    predictions: int  # predictions created on Replicate
+    predictions: int  # predictions made: on Replicate and on local Cog servers
     wall_time_s: float
     planned: int = 0  # cells in the plan; more than `cells` when the run was interrupted
     cached: int = 0  # cells answered from the response cache

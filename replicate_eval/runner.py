@@ -24,6 +24,7 @@ from replicate_eval.config import EvalConfig
 from replicate_eval.errors import ApiError, CellError, ProviderError
 from replicate_eval.plan import Cell, Plan, build_plan
 from replicate_eval.providers import Provider, ProviderResponse, build_providers
+from replicate_eval.providers.cog.server import CogServers
 from replicate_eval.providers.images import ImageStore
 from replicate_eval.providers.replicate.predictions import RetryPolicy
 from replicate_eval.providers.replicate.session import ReplicateSession
@@ -72,10 +73,13 @@ async def run_eval(
         max_connections=options.max_concurrency * 2, policy=options.retry, timeout=options.timeout
     )
     images = ImageStore(options.output_dir or DEFAULT_OUTPUT_ROOT / run_id)
+    cog = CogServers()
     async with contextlib.AsyncExitStack() as cleanup:
         cleanup.push_async_callback(session.aclose)
         cleanup.push_async_callback(images.aclose)
-        providers = build_providers(config.providers, session, images)
+        # Local model servers stop however the run ends: done, failed or interrupted.
+        cleanup.push_async_callback(cog.aclose)
+        providers = build_providers(config.providers, session, images, cog, timeout=options.timeout)
         runner = _CellRunner(providers, images, options.cache)
         cells = await _execute(plan, runner, options.max_concurrency, on_cell_done, stop)
         interrupted = len(cells) < len(plan.cells)
@@ -85,7 +89,7 @@ async def run_eval(
     totals = count(
         cells,
         planned=len(plan.cells),
-        predictions=session.predictions_created,
+        predictions=session.predictions_created + cog.predictions,
         polls=session.polls.polls,
         throttled=session.throttled,
         wall_time_s=time.perf_counter() - clock,
@@ -184,7 +188,9 @@ class _CellRunner:
             model_input = provider.build_input(cell.rendered_prompt)
         except CellError as exc:
             return _result(cell, status="error", error=str(exc))
-        key = ResponseCache.key(cell.provider, model_input) if self._cache else None
+        # A local Cog model changes as its author works on it: its answers are not cached.
+        cacheable = self._cache is not None and not cell.provider.is_cog
+        key = ResponseCache.key(cell.provider, model_input) if cacheable else None
         cached = await self._from_cache(key)
         if cached is not None:
             return _graded(cell, model_input, cached, cached=True)

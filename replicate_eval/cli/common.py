@@ -132,8 +132,10 @@ def check_models(
     config: EvalConfig, *, strict: bool, cache: ResponseCache | None, spinner: bool = True
 ) -> list[Finding]:
     """Run the preflight and print what it found; the caller decides what errors mean."""
+    # Cog models publish no Replicate schema; their servers check inputs themselves.
+    replicate = [provider for provider in config.providers if not provider.is_cog]
     checking = preflight(
-        config.providers, strict=strict, cache=cache, also_sends=chat_inputs(build_plan(config))
+        replicate, strict=strict, cache=cache, also_sends=chat_inputs(build_plan(config))
     )
     if spinner and stderr.is_terminal:
         with stderr.status("Checking the models' inputs", spinner="dots"):

@@ -37,6 +37,7 @@ from replicate_eval.cli.common import (
 )
 from replicate_eval.config import EvalConfig
 from replicate_eval.errors import RevalError, UsageError
+from replicate_eval.providers.cog.server import kill_all_now
 from replicate_eval.providers.replicate.predictions import RetryPolicy
 from replicate_eval.report.files import (
     ReportOptions,
@@ -255,6 +256,7 @@ async def _interruptible(
     def on_interrupt() -> None:
         if stop.is_set():
             os.write(2, b"\nInterrupted again: exiting now.\n")
+            kill_all_now()  # no local model server outlives reval
             os._exit(ExitCode.INTERRUPTED)
         stop.set()
         stderr.print(
@@ -263,11 +265,17 @@ async def _interruptible(
             highlight=False,
         )
 
-    loop.add_signal_handler(signal.SIGINT, on_interrupt)
+    try:
+        loop.add_signal_handler(signal.SIGINT, on_interrupt)
+    except (RuntimeError, ValueError):
+        handled = False  # not the main thread (reval embedded in another program)
+    else:
+        handled = True
     try:
         return await run(eval_config, options, on_cell_done=advance, stop=stop)
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
+        if handled:
+            loop.remove_signal_handler(signal.SIGINT)
 
 
 def _progress(*, enabled: bool) -> Progress:

@@ -1,0 +1,1 @@
+"""`cog:` providers: Cog model servers, started locally or already running."""

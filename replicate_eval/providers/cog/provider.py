@@ -1,0 +1,189 @@
+"""``cog:`` providers: a Cog model server, local or already running, through Cog's HTTP API.
+
+``PUT /predictions/{id}`` with ``{"id", "input"}`` runs a prediction and answers when it is
+done; reval picks the id, so that a timeout or a Ctrl-C can ``POST /predictions/{id}/cancel``.
+A Cog model runs one prediction at a time unless its cog.yaml declares ``concurrency.max`` (or
+the provider sets ``concurrency``): cells wait their turn instead of getting "busy" errors.
+Outputs that are files (data URLs or file URLs) are saved and checked like an image model's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import time
+from typing import Any
+
+import httpx
+
+from replicate_eval.config import CogTarget, ProviderConfig
+from replicate_eval.errors import NetworkError, PredictionError, ProviderError
+from replicate_eval.providers.base import ProviderResponse
+from replicate_eval.providers.chat import parse_chat
+from replicate_eval.providers.cog.server import CogModel, CogServers
+from replicate_eval.providers.images import DownloadError, ImageStore
+from replicate_eval.providers.outputs import file_urls
+
+
+class CogProvider:
+    def __init__(
+        self,
+        config: ProviderConfig,
+        servers: CogServers,
+        images: ImageStore,
+        *,
+        timeout: float | None,
+    ) -> None:
+        assert isinstance(config.target, CogTarget)
+        self.config = config
+        self.id = config.id
+        self.label = config.label
+        self._target = config.target
+        self._servers = servers
+        self._images = images
+        self._timeout = config.timeout if config.timeout is not None else timeout
+        self._slots: asyncio.Semaphore | None = None
+        self._ready = asyncio.Lock()
+        self._url: str | None = None
+
+    def build_input(self, prompt: str) -> dict[str, Any]:
+        """As for Replicate text models: options, a chat's system message, then the prompt."""
+        chat = parse_chat(prompt)
+        user = chat.user if chat else prompt
+        system = (chat.system if chat else None) or self.config.system_prompt
+        model_input = dict(self.config.input_options)
+        if system:
+            model_input["system_prompt"] = system
+        model_input[self.config.prompt_input] = f"{self.config.prefix}{user}{self.config.suffix}"
+        return model_input
+
+    async def call(self, model_input: dict[str, Any]) -> ProviderResponse:
+        url, slots = await self._server()
+        async with slots:
+            started = time.perf_counter()
+            body = await self._predict(url, model_input)
+            latency_ms = (time.perf_counter() - started) * 1000
+        prediction_id = str(body.get("id") or "")
+        metrics = dict(body.get("metrics") or {})
+        status = body.get("status")
+        if status != "succeeded":
+            error = str(body.get("error") or f"status `{status}`").strip()
+            raise PredictionError(
+                f"prediction failed: {error}",
+                status=str(status),
+                prediction_id=prediction_id,
+                metrics=metrics,
+            )
+        return await self._response(body.get("output"), latency_ms, prediction_id, metrics)
+
+    async def _server(self) -> tuple[str, asyncio.Semaphore]:
+        async with self._ready:
+            if self._url is None or self._slots is None:
+                if self._target.folder is not None:
+                    server = await self._servers.for_folder(self._target.folder)
+                    url, declared = server.url, server.model.concurrency
+                else:
+                    url, declared = str(self._target.url), 1
+                    await self._check_health(url)
+                self._slots = self._servers.slots(url, self.config.concurrency or declared)
+                self._url = url
+            return self._url, self._slots
+
+    async def _check_health(self, url: str) -> None:
+        try:
+            health = (await self._servers.client.get(f"{url}/health-check", timeout=10)).json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise NetworkError(f"no Cog server answers at {url} ({type(exc).__name__})") from None
+        if health.get("status") != "READY":
+            raise ProviderError(
+                f"the Cog server at {url} is not ready (status: {health.get('status')})"
+            )
+
+    async def _predict(self, url: str, model_input: dict[str, Any]) -> dict[str, Any]:
+        """One prediction; a server whose slot is still being freed is asked again shortly."""
+        for _ in range(_BUSY_RETRIES):
+            body = await self._predict_once(url, model_input)
+            if not _at_capacity(body):
+                self._servers.predictions += 1
+                return body
+            await asyncio.sleep(0.05)
+        return body
+
+    async def _predict_once(self, url: str, model_input: dict[str, Any]) -> dict[str, Any]:
+        prediction_id = f"reval-{secrets.token_hex(8)}"
+        request = self._servers.client.put(
+            f"{url}/predictions/{prediction_id}",
+            json={"id": prediction_id, "input": model_input},
+        )
+        try:
+            response = await asyncio.wait_for(request, timeout=self._timeout)
+        except asyncio.TimeoutError:
+            await self._cancel(url, prediction_id)
+            raise ProviderError(
+                f"timed out after {self._timeout:g} s; reval canceled the prediction",
+                prediction_id=prediction_id,
+            ) from None
+        except asyncio.CancelledError:
+            await asyncio.shield(self._cancel(url, prediction_id))
+            raise
+        except httpx.HTTPError as exc:
+            raise NetworkError(
+                f"the Cog server at {url} did not answer ({type(exc).__name__}: {exc})"
+            ) from None
+        try:
+            body: dict[str, Any] = response.json()
+        except ValueError:
+            raise ProviderError(
+                f"the Cog server answered {response.status_code} without JSON: "
+                f"{response.text[:200]}"
+            ) from None
+        if response.status_code >= 400 and "status" not in body:
+            raise ProviderError(f"the Cog server answered {response.status_code}: {body}")
+        return body
+
+    async def _cancel(self, url: str, prediction_id: str) -> None:
+        with contextlib.suppress(httpx.HTTPError):
+            await self._servers.client.post(f"{url}/predictions/{prediction_id}/cancel", timeout=5)
+
+    async def _response(
+        self, output: Any, latency_ms: float, prediction_id: str, metrics: dict[str, Any]
+    ) -> ProviderResponse:
+        urls = file_urls(output)
+        if urls:
+            try:
+                images = await self._images.save_all(urls)
+            except DownloadError as exc:
+                raise ProviderError(
+                    str(exc), prediction_id=prediction_id, metrics=metrics
+                ) from None
+            return ProviderResponse(
+                output="\n".join(str(image.path) for image in images),
+                latency_ms=latency_ms,
+                prediction_id=prediction_id,
+                metrics=metrics,
+                images=tuple(images),
+            )
+        if isinstance(output, list) and all(isinstance(item, str) for item in output):
+            text = "".join(output)
+        elif isinstance(output, str):
+            text = output
+        elif output is None:
+            raise ProviderError("the model returned no output", prediction_id=prediction_id)
+        else:
+            text = json.dumps(output)
+        return ProviderResponse(
+            output=text, latency_ms=latency_ms, prediction_id=prediction_id, metrics=metrics
+        )
+
+
+# Cog frees a slot just after it answers, so a next request can still find it busy.
+_BUSY_RETRIES = 200
+
+
+def _at_capacity(body: dict[str, Any]) -> bool:
+    return body.get("status") == "failed" and "at capacity" in str(body.get("error", "")).lower()
+
+
+__all__ = ["CogModel", "CogProvider"]

@@ -1,0 +1,166 @@
+"""`cog:` providers against real Cog servers (the `cog` and `coglet` packages), no fakes.
+
+The predictors are the quickstart's (configs/cog/) and small ones in tests/fixtures/cog/: a
+setup that fails, a prediction that raises, a slow model for timeouts and Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from replicate_eval.providers.cog.server import CogServers
+from tests.conftest import RunCli, RunConfig
+
+ROOT = Path(__file__).parent.parent
+FIXTURES = Path(__file__).parent / "fixtures" / "cog"
+
+
+def cog_servers_running() -> list[int]:
+    """PIDs of Cog model servers on this machine (what must not outlive a run)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"cog.server.http" in command:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_server_left_behind() -> Iterator[None]:
+    before = set(cog_servers_running())
+    yield
+    deadline = time.monotonic() + 5
+    while set(cog_servers_running()) - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert set(cog_servers_running()) - before == set()
+
+
+def one(provider: str, prompts: str = "[hi]") -> str:
+    return f"prompts: {prompts}\nproviders:\n  - {provider}\n"
+
+
+def test_the_quickstart_runs_offline(run_cli: RunCli, tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    result = run_cli(
+        "run", ROOT / "configs" / "quickstart.yaml", "-o", out, "--output-dir", tmp_path / "img"
+    )
+    assert result.exit_code == 0, result.stdout + result.stderr
+    data = json.loads(out.read_text())
+    assert data["totals"]["passed"] == data["totals"]["cells"] == 12
+    hello = [c for c in data["cells"] if c["provider_label"] == "hello-world"]
+    assert {c["output"] for c in hello} >= {"hello world", "hello a friendly fox"}
+    assert all(c["input"] == {"text": c["rendered_prompt"]} for c in hello)
+    shapes = [c for c in data["cells"] if c["provider_label"] == "shapes"]
+    for cell in shapes:
+        [image] = cell["images"]
+        assert (image["format"], image["width"], image["height"]) == ("png", 320, 240)
+        assert image["source"].startswith("data:image/png;base64,")
+        assert Path(image["path"]).parent == tmp_path / "img"
+    assert data["totals"]["predictions"] == 12
+
+
+def test_a_running_server_by_url(run_config: RunConfig) -> None:
+    async def serve_and_run() -> str:
+        servers = CogServers()
+        try:
+            server = await servers.for_folder((ROOT / "configs" / "cog" / "hello-world").resolve())
+            run = await asyncio.to_thread(
+                run_config,
+                one(f"{{id: 'cog:{server.url}', prompt_input: text}}", "[there, again]"),
+            )
+            return " | ".join(str(cell["output"]) for cell in run.cells)
+        finally:
+            await servers.aclose()
+
+    assert asyncio.run(serve_and_run()) == "hello there | hello again"
+
+
+def test_no_server_at_the_url(run_config: RunConfig) -> None:
+    run = run_config(one("'cog:http://127.0.0.1:9'"))
+    assert run.cells[0]["error"].startswith("no Cog server answers at http://127.0.0.1:9")
+
+
+def test_a_setup_that_fails_shows_the_models_logs(run_config: RunConfig) -> None:
+    run = run_config(one(f"'cog:{FIXTURES / 'broken-setup'}'", "[a, b]"))
+    assert run.result.exit_code == 100
+    errors = [cell["error"] for cell in run.cells]
+    assert all("did not start: setup failed" in e or "did not start" in e for e in errors)
+    assert all("weights.safetensors is missing" in e for e in errors)
+
+
+def test_a_prediction_that_raises_is_that_cells_error(run_config: RunConfig) -> None:
+    run = run_config(one(f"'cog:{FIXTURES / 'raises'}'", "[fine, boom]"))
+    fine, boom = run.cells
+    assert (fine["status"], fine["output"]) == ("passed", "FINE")
+    assert boom["status"] == "error"
+    assert "prediction failed" in boom["error"] and "cannot handle boom" in boom["error"]
+
+
+def test_one_prediction_at_a_time_without_busy_errors(run_config: RunConfig) -> None:
+    provider = f"{{id: 'cog:{FIXTURES / 'slow'}', seconds: 0.2}}"
+    run = run_config(one(provider, "[a, b, c, d]"), "-j", "4")
+    assert [cell["status"] for cell in run.cells] == ["passed"] * 4, run.cells
+
+
+def test_a_timeout_cancels_a_local_prediction(run_config: RunConfig) -> None:
+    run = run_config(one(f"{{id: 'cog:{FIXTURES / 'slow'}', timeout: 1}}"))
+    assert run.cells[0]["error"] == "timed out after 1 s; reval canceled the prediction"
+
+
+def test_a_missing_runtime_says_how_to_install_it(
+    write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    from replicate_eval.config import load_config
+    from replicate_eval.errors import ConfigError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "coglet" else real(name, *a)
+    )
+    path = write_config(one(f"'cog:{FIXTURES / 'raises'}'"))
+    with pytest.raises(ConfigError, match=r"pip install 'replicate-eval\[cog\]'"):
+        load_config(path, {})
+
+
+def test_ctrl_c_stops_the_local_server(write_config: Callable[..., Path], tmp_path: Path) -> None:
+    config = write_config(one(f"'cog:{FIXTURES / 'slow'}'", "[a, b]"))
+    out = tmp_path / "results.json"
+    reval = str(Path(sys.executable).with_name("reval"))
+    process = subprocess.Popen(
+        [reval, "run", str(config), "-o", str(out), "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=os.environ.copy(),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not cog_servers_running():
+            assert time.monotonic() < deadline, "the Cog server never started"
+            time.sleep(0.1)
+        time.sleep(1.5)  # the server is up and the first prediction is running
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert json.loads(out.read_text())["complete"] is False
+    # no_server_left_behind checks that the server (and its worker) are gone
