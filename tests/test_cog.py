@@ -7,6 +7,7 @@ setup that fails, a prediction that raises, a slow model for timeouts and Ctrl-C
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -18,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from replicate_eval.providers.cog.server import CogServers
+from replicate_eval.errors import ProviderError
+from replicate_eval.providers.cog.server import CogModel, CogServers
 from tests.conftest import RunCli, RunConfig
 
 ROOT = Path(__file__).parent.parent
@@ -35,7 +37,8 @@ def cog_servers_running() -> list[int]:
             command = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if b"cog.server.http" in command:
+        # The server, and the worker process it starts for the predictor.
+        if b"cog.server.http" in command or b"coglet.server._run_worker" in command:
             found.append(int(entry.name))
     return found
 
@@ -54,7 +57,11 @@ def one(provider: str, prompts: str = "[hi]") -> str:
     return f"prompts: {prompts}\nproviders:\n  - {provider}\n"
 
 
-def test_the_quickstart_runs_offline(run_cli: RunCli, tmp_path: Path) -> None:
+def test_the_quickstart_runs_offline(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Replicate's settings are not a local model's: hello-world takes no temperature.
+    monkeypatch.setenv("REPLICATE_TEMPERATURE", "0.7")
     out = tmp_path / "results.json"
     result = run_cli(
         "run", ROOT / "configs" / "quickstart.yaml", "-o", out, "--output-dir", tmp_path / "img"
@@ -103,23 +110,43 @@ def test_a_setup_that_fails_shows_the_models_logs(run_config: RunConfig) -> None
     assert all("weights.safetensors is missing" in e for e in errors)
 
 
-def test_a_prediction_that_raises_is_that_cells_error(run_config: RunConfig) -> None:
-    run = run_config(one(f"'cog:{FIXTURES / 'raises'}'", "[fine, boom]"))
-    fine, boom = run.cells
+def test_a_prediction_that_raises_is_that_cells_error(
+    run_config: RunConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_not_for_local_models")
+    run = run_config(one(f"'cog:{FIXTURES / 'raises'}'", "[fine, boom, 'token?']"))
+    fine, boom, token = run.cells
     assert (fine["status"], fine["output"]) == ("passed", "FINE")
     assert boom["status"] == "error"
-    assert "prediction failed" in boom["error"] and "cannot handle boom" in boom["error"]
+    assert boom["error"].startswith("prediction failed: ")
+    assert "Prediction failed" not in boom["error"] and "cannot handle boom" in boom["error"]
+    assert token["output"] == "token visible: False"  # the model does not get reval's token
 
 
-def test_one_prediction_at_a_time_without_busy_errors(run_config: RunConfig) -> None:
-    provider = f"{{id: 'cog:{FIXTURES / 'slow'}', seconds: 0.2}}"
+def test_one_prediction_at_a_time_without_busy_errors(
+    run_config: RunConfig, tmp_path: Path
+) -> None:
+    log = tmp_path / "runs.log"
+    provider = f"{{id: 'cog:{FIXTURES / 'slow'}', seconds: 0.3, log_to: '{log}'}}"
     run = run_config(one(provider, "[a, b, c, d]"), "-j", "4")
     assert [cell["status"] for cell in run.cells] == ["passed"] * 4, run.cells
+    spans = sorted(tuple(map(float, line.split())) for line in log.read_text().splitlines())
+    assert len(spans) == 4
+    assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(spans))
 
 
-def test_a_timeout_cancels_a_local_prediction(run_config: RunConfig) -> None:
-    run = run_config(one(f"{{id: 'cog:{FIXTURES / 'slow'}', timeout: 1}}"))
-    assert run.cells[0]["error"] == "timed out after 1 s; reval canceled the prediction"
+def test_a_timeout_cancels_and_frees_the_model_for_the_next_cell(run_config: RunConfig) -> None:
+    slow = FIXTURES / "slow"
+    run = run_config(
+        "prompts: [hi]\nproviders:\n"
+        f"  - {{id: 'cog:{slow}', label: stuck, timeout: 1, seconds: 3}}\n"
+        f"  - {{id: 'cog:{slow}', label: quick, seconds: 0.1}}\n",
+        "-j",
+        "1",
+    )
+    stuck, quick = run.cells
+    assert stuck["error"].startswith("timed out after 1 s; reval ")
+    assert quick["status"] == "passed", quick  # the server was free again, not "busy"
 
 
 def test_a_missing_runtime_says_how_to_install_it(
@@ -139,7 +166,10 @@ def test_a_missing_runtime_says_how_to_install_it(
         load_config(path, {})
 
 
-def test_ctrl_c_stops_the_local_server(write_config: Callable[..., Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupting_stops_the_local_server(
+    write_config: Callable[..., Path], tmp_path: Path, stop: signal.Signals
+) -> None:
     config = write_config(one(f"'cog:{FIXTURES / 'slow'}'", "[a, b]"))
     out = tmp_path / "results.json"
     reval = str(Path(sys.executable).with_name("reval"))
@@ -157,10 +187,33 @@ def test_ctrl_c_stops_the_local_server(write_config: Callable[..., Path], tmp_pa
             assert time.monotonic() < deadline, "the Cog server never started"
             time.sleep(0.1)
         time.sleep(1.5)  # the server is up and the first prediction is running
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         _, stderr = process.communicate(timeout=30)
     finally:
         process.kill()
     assert process.returncode == 130, stderr
     assert json.loads(out.read_text())["complete"] is False
     # no_server_left_behind checks that the server (and its worker) are gone
+
+
+def test_cells_share_one_queue_per_server() -> None:
+    async def check() -> None:
+        servers = CogServers()
+        try:
+            first = servers.slots("http://127.0.0.1:5000", 1)
+            assert servers.slots("http://127.0.0.1:5000", 1) is first
+            assert servers.slots("http://127.0.0.1:5001", 2) is not first
+            with pytest.raises(ProviderError, match="ask for different `concurrency`"):
+                servers.slots("http://127.0.0.1:5000", 4)
+        finally:
+            await servers.aclose()
+
+    asyncio.run(check())
+
+
+def test_a_cog_yaml_with_odd_values(tmp_path: Path) -> None:
+    (tmp_path / "cog.yaml").write_text("predict: predict.py:Predictor\nconcurrency: 4\n")
+    assert CogModel.read(tmp_path).concurrency == 1
+    (tmp_path / "cog.yaml").write_text("predict: 42\n")
+    with pytest.raises(ProviderError, match="`predict:` must name the predictor"):
+        CogModel.read(tmp_path)

@@ -265,17 +265,19 @@ async def _interruptible(
             highlight=False,
         )
 
+    # SIGTERM (a CI timeout, `kill`) and SIGHUP (a closed terminal) stop the run like Ctrl-C:
+    # predictions canceled, local model servers stopped, results so far written.
+    signals: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     try:
-        loop.add_signal_handler(signal.SIGINT, on_interrupt)
+        for number in signals:
+            loop.add_signal_handler(number, on_interrupt)
     except (RuntimeError, ValueError):
-        handled = False  # not the main thread (reval embedded in another program)
-    else:
-        handled = True
+        signals = ()  # not the main thread (reval embedded in another program)
     try:
         return await run(eval_config, options, on_cell_done=advance, stop=stop)
     finally:
-        if handled:
-            loop.remove_signal_handler(signal.SIGINT)
+        for number in signals:
+            loop.remove_signal_handler(number)
 
 
 def _progress(*, enabled: bool) -> Progress:

@@ -153,7 +153,9 @@ def resolve_provider(
         for key, value in options.model_dump(exclude=set(REVAL_OPTIONS)).items()
         if value is not None
     }
-    problems = _apply_env_fallbacks(values, env, here) if target.kind == "text" else []
+    # REPLICATE_* fallbacks are promptfoo's for Replicate text models, not for local Cog models.
+    replicate_text = isinstance(target, ReplicateTarget) and target.kind == "text"
+    problems = _apply_env_fallbacks(values, env, here) if replicate_text else []
     token, token_source = _find_token(options, env)
     if token is None and isinstance(target, CogTarget):
         token, token_source = "", "none (a local Cog model needs no token)"

@@ -24,7 +24,7 @@ from replicate_eval.providers.base import ProviderResponse
 from replicate_eval.providers.chat import parse_chat
 from replicate_eval.providers.cog.server import CogModel, CogServers
 from replicate_eval.providers.images import DownloadError, ImageStore
-from replicate_eval.providers.outputs import file_urls
+from replicate_eval.providers.outputs import file_urls, looks_like_images
 
 
 class CogProvider:
@@ -70,6 +70,12 @@ class CogProvider:
         status = body.get("status")
         if status != "succeeded":
             error = str(body.get("error") or f"status `{status}`").strip()
+            # coglet nests its own "Prediction failed: " prefixes.
+            while error.lower().startswith("prediction failed: "):
+                error = error[len("prediction failed: ") :]
+            logs = str(body.get("logs") or "").strip()
+            if logs:
+                error += f" (the model's logs end with: {logs[-500:]})"
             raise PredictionError(
                 f"prediction failed: {error}",
                 status=str(status),
@@ -96,7 +102,8 @@ class CogProvider:
             health = (await self._servers.client.get(f"{url}/health-check", timeout=10)).json()
         except (httpx.HTTPError, ValueError) as exc:
             raise NetworkError(f"no Cog server answers at {url} ({type(exc).__name__})") from None
-        if health.get("status") != "READY":
+        # BUSY is ready too: another provider (or program) is using it.
+        if health.get("status") not in ("READY", "BUSY"):
             raise ProviderError(
                 f"the Cog server at {url} is not ready (status: {health.get('status')})"
             )
@@ -121,9 +128,16 @@ class CogProvider:
             response = await asyncio.wait_for(request, timeout=self._timeout)
         except asyncio.TimeoutError:
             await self._cancel(url, prediction_id)
+            # Cog stops a running predict() only when it can: keep this server's slot until
+            # it is idle again, so the next cell does not find it busy.
+            idle = await self._wait_until_idle(url)
+            outcome = (
+                "reval canceled the prediction"
+                if idle
+                else ("reval asked the server to cancel the prediction, which is still running")
+            )
             raise ProviderError(
-                f"timed out after {self._timeout:g} s; reval canceled the prediction",
-                prediction_id=prediction_id,
+                f"timed out after {self._timeout:g} s; {outcome}", prediction_id=prediction_id
             ) from None
         except asyncio.CancelledError:
             await asyncio.shield(self._cancel(url, prediction_id))
@@ -143,6 +157,16 @@ class CogProvider:
             raise ProviderError(f"the Cog server answered {response.status_code}: {body}")
         return body
 
+    async def _wait_until_idle(self, url: str, seconds: float = 60.0) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError, ValueError, AttributeError):
+                health = (await self._servers.client.get(f"{url}/health-check", timeout=5)).json()
+                if health.get("status") == "READY":
+                    return True
+            await asyncio.sleep(0.1)
+        return False
+
     async def _cancel(self, url: str, prediction_id: str) -> None:
         with contextlib.suppress(httpx.HTTPError):
             await self._servers.client.post(f"{url}/predictions/{prediction_id}/cancel", timeout=5)
@@ -150,7 +174,10 @@ class CogProvider:
     async def _response(
         self, output: Any, latency_ms: float, prediction_id: str, metrics: dict[str, Any]
     ) -> ProviderResponse:
+        # Files come back as data URLs (or URLs of image files); a text that is a URL is text.
         urls = file_urls(output)
+        if urls and not (looks_like_images(output) or all(u.startswith("data:") for u in urls)):
+            urls = None
         if urls:
             try:
                 images = await self._images.save_all(urls)

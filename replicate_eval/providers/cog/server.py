@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -28,16 +29,24 @@ import yaml
 
 from replicate_eval.errors import ProviderError
 
-# Process groups of every server this process started and has not stopped yet.
-_RUNNING: set[int] = set()
+# Every server this process started and has not stopped yet: process group -> its log file.
+_RUNNING: dict[int, Path] = {}
 
 
 def kill_all_now() -> None:
     """Kill every Cog server still running, without waiting (reval is exiting)."""
-    for group in list(_RUNNING):
+    for group, log in list(_RUNNING.items()):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(group, signal.SIGKILL)
-        _RUNNING.discard(group)
+        with contextlib.suppress(OSError):
+            log.unlink()
+        _RUNNING.pop(group, None)
+
+
+def _die_with_parent() -> None:
+    """In the server process, before it starts: be killed if reval dies (Linux)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,8 @@ class CogModel:
             raise ProviderError(
                 f"{path}: `predict:` must name the predictor, e.g. predict.py:Predictor"
             )
-        declared = (data.get("concurrency") or {}).get("max") if isinstance(data, dict) else None
+        concurrency = data.get("concurrency")
+        declared = concurrency.get("max") if isinstance(concurrency, dict) else None
         return cls(folder, predictor, declared if isinstance(declared, int) and declared > 0 else 1)
 
 
@@ -82,7 +92,8 @@ class CogServer:
         self.url = f"http://127.0.0.1:{port}"
         bin_dir = str(Path(sys.executable).parent)
         env = {
-            **os.environ,
+            # The model gets reval's environment but not its Replicate settings and token.
+            **{k: v for k, v in os.environ.items() if not k.startswith("REPLICATE_")},
             "COG_PREDICT_TYPE_STUB": self.model.predictor,
             "PORT": str(port),
             # Cog starts its worker with the `python` on PATH: make it this environment's.
@@ -99,8 +110,9 @@ class CogServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: stopping it stops its worker
+                preexec_fn=_die_with_parent,
             )
-        _RUNNING.add(self._process.pid)
+        _RUNNING[self._process.pid] = self._log
         await self._wait_until_ready(client)
 
     async def _wait_until_ready(self, client: httpx.AsyncClient) -> None:
@@ -110,10 +122,15 @@ class CogServer:
             assert self._process is not None
             if self._process.returncode is not None:
                 raise self._setup_failed(f"the server exited with code {self._process.returncode}")
-            with contextlib.suppress(httpx.HTTPError):
+            with contextlib.suppress(httpx.HTTPError, ValueError, AttributeError):
                 health = (await client.get(f"{self.url}/health-check", timeout=5)).json()
                 status = health.get("status")
                 if status == "READY":
+                    # The port was free when probed; if another server took it first, ours
+                    # could not bind and exits: make sure the READY came from ours.
+                    await asyncio.sleep(0.2)
+                    if self._process.returncode is not None:
+                        raise self._setup_failed("its port was taken by another server")
                     return
                 if status in ("SETUP_FAILED", "DEFUNCT"):
                     logs = (health.get("setup") or {}).get("logs") or ""
@@ -145,7 +162,7 @@ class CogServer:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
             await process.wait()
-            _RUNNING.discard(process.pid)
+            _RUNNING.pop(process.pid, None)
         self._remove_log()
 
     def _remove_log(self) -> None:
@@ -160,6 +177,7 @@ class CogServers:
         self._setup_timeout = setup_timeout
         self._servers: dict[Path, asyncio.Task[CogServer]] = {}
         self._slots: dict[str, asyncio.Semaphore] = {}
+        self._sizes: dict[str, int] = {}
         self.client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None))
         self.predictions = 0  # predictions made on Cog servers this run
 
@@ -167,6 +185,12 @@ class CogServers:
         """One semaphore per server, whichever providers share it."""
         if url not in self._slots:
             self._slots[url] = asyncio.Semaphore(concurrency)
+            self._sizes[url] = concurrency
+        elif self._sizes[url] != concurrency:
+            raise ProviderError(
+                f"providers of the Cog server {url} ask for different `concurrency` "
+                f"({self._sizes[url]} and {concurrency}); give them the same"
+            )
         return self._slots[url]
 
     async def for_folder(self, folder: Path) -> CogServer:
@@ -187,9 +211,11 @@ class CogServers:
         for task in self._servers.values():
             if not task.done():
                 task.cancel()
-            with contextlib.suppress(BaseException):
+            try:
                 server = await task
-                await server.stop()
+            except (Exception, asyncio.CancelledError):
+                continue  # it failed to start, and stopped itself
+            await server.stop()
         await self.client.aclose()
 
 
