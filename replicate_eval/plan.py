@@ -24,6 +24,7 @@ class Cell:
     rendered_prompt: str | None  # None when rendering failed
     assertions: tuple[AssertionSpec, ...]  # values rendered with the test's vars
     error: str | None = None  # why this cell cannot run
+    repeat: int = 0  # which of the --repeat runs of this test x prompt x provider
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,8 @@ class Plan:
     cells: tuple[Cell, ...]
 
 
-def build_plan(config: EvalConfig) -> Plan:
+def build_plan(config: EvalConfig, *, repeat: int = 1) -> Plan:
+    """Every test x prompt x provider, ``repeat`` times (each a prediction of its own)."""
     templates = Templates(config.template_syntax)
     cells = []
     for test in config.tests:
@@ -44,7 +46,8 @@ def build_plan(config: EvalConfig) -> Plan:
             except TemplateError as exc:
                 error = f"prompt `{prompt.label}`: {exc}"
             for provider in config.providers:
-                cells.append(Cell(test, prompt, provider, rendered, assertions, error))
+                for run in range(repeat):
+                    cells.append(Cell(test, prompt, provider, rendered, assertions, error, run))
     return Plan(config, tuple(cells))
 
 

@@ -6,6 +6,7 @@ removes or renames a field; adding a field does not need a bump.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -61,6 +62,7 @@ class CellResult(_Model):
     metrics: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
     cached: bool = False  # the output came from the response cache: no prediction was made
+    repeat: int = 0  # which run of this test x prompt x provider (--repeat), from 0
 
 
 class PromptInfo(_Model):
@@ -110,6 +112,8 @@ class RunResult(_Model):
     finished_at: str
     complete: bool  # False when the run was interrupted before every cell ran
     output_dir: str | None = None  # where images were saved; None when there were none
+    repeat: int = 1  # runs of every cell (--repeat)
+    shard: str | None = None  # "I/N" for a shard's results (--shard); None for all tests
     prompts: list[PromptInfo]
     providers: list[ProviderInfo]
     tests: list[TestInfo]
@@ -146,3 +150,14 @@ def count(
         polls=polls,
         throttled=throttled,
     )
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a pass rate: honest at 0/n, n/n and small n."""
+    if trials == 0:
+        return 0.0, 1.0
+    rate = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (rate + z * z / (2 * trials)) / denominator
+    spread = z * math.sqrt(rate * (1 - rate) / trials + z * z / (4 * trials * trials))
+    return max(0.0, centre - spread / denominator), min(1.0, centre + spread / denominator)

@@ -54,6 +54,8 @@ class RunOptions:
     timeout: float | None = None  # seconds per prediction; a provider's `timeout` wins
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     cache: ResponseCache | None = None  # None: neither read nor write cached responses
+    repeat: int = 1  # runs of every cell, each its own prediction
+    shard: str | None = None  # "I/N" when the tests were a shard's, for the results
 
 
 async def run_eval(
@@ -64,7 +66,7 @@ async def run_eval(
 ) -> RunResult:
     """Run every cell of ``config``. Setting ``stop`` interrupts the run: cells not yet started
     are skipped, running predictions are canceled, and the result says it is incomplete."""
-    plan = build_plan(config)
+    plan = build_plan(config, repeat=options.repeat)
     started_at = datetime.now(timezone.utc)
     run_id = f"{started_at:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     clock = time.perf_counter()
@@ -102,6 +104,8 @@ async def run_eval(
         started_at=started_at.isoformat(),
         finished_at=datetime.now(timezone.utc).isoformat(),
         complete=not interrupted,
+        repeat=options.repeat,
+        shard=options.shard,
         output_dir=str(images.folder) if any(cell.images for cell in cells) else None,
         prompts=[
             PromptInfo(index=p.index, label=p.label, template=p.template) for p in config.prompts
@@ -189,7 +193,8 @@ class _CellRunner:
         except CellError as exc:
             return _result(cell, status="error", error=str(exc))
         # A local Cog model changes as its author works on it: its answers are not cached.
-        cacheable = self._cache is not None and not cell.provider.is_cog
+        # Repeats are distinct predictions: only the first run of a cell uses the cache.
+        cacheable = self._cache is not None and not cell.provider.is_cog and cell.repeat == 0
         key = ResponseCache.key(cell.provider, model_input) if cacheable else None
         cached = await self._from_cache(key)
         if cached is not None:
@@ -273,6 +278,7 @@ def _result(
     cell: Cell, *, status: CellStatus, model_input: dict[str, Any] | None = None, **fields: Any
 ) -> CellResult:
     return CellResult(
+        repeat=cell.repeat,
         test_index=cell.test.index,
         prompt_index=cell.prompt.index,
         provider_index=cell.provider.index,

@@ -21,6 +21,8 @@ from rich.markup import escape
 from replicate_eval import __version__
 from replicate_eval.cache import ResponseCache, default_cache_dir
 from replicate_eval.config import EvalConfig, load_config
+from replicate_eval.config.envfile import environment
+from replicate_eval.config.selection import Selection, select_tests
 from replicate_eval.errors import CellError, RevalError
 from replicate_eval.plan import Plan, build_plan
 from replicate_eval.preflight import Finding, preflight
@@ -111,11 +113,18 @@ NoPreflightOption = Annotated[
 ]
 
 
-def load_or_fail(path: Path) -> EvalConfig:
+def load_or_fail(
+    path: Path, *, env_file: Path | None = None, selection: Selection | None = None
+) -> EvalConfig:
+    """The config, with the env file's variables and only the selected tests."""
     try:
-        config = load_config(path, os.environ)
+        config = load_config(path, environment(path, env_file, os.environ))
     except RevalError as exc:
         fail(str(exc))
+    if selection is not None:
+        config = select_tests(config, selection)
+        if not config.tests:
+            fail(f"{path}: no test is selected by --filter-pattern/--filter-first-n/--shard")
     for warning in config.warnings:
         stderr.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     return config

@@ -21,6 +21,7 @@ from replicate_eval.cli.common import (
     stderr,
     stdout,
 )
+from replicate_eval.cli.selecting import EnvFileOption
 from replicate_eval.errors import CellError
 from replicate_eval.plan import Plan, build_plan
 from replicate_eval.preflight import Finding
@@ -48,11 +49,12 @@ def validate(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor write cached model schemas.")
     ] = False,
+    env_file: EnvFileOption = None,
 ) -> None:
     """Check CONFIG without running it: load it, render every prompt for every test, and check
     each provider's inputs against its model's schema. Exits 0 when clean (warnings allowed),
     2 listing every problem otherwise. Makes no prediction."""
-    eval_config = load_or_fail(config)
+    eval_config = load_or_fail(config, env_file=env_file)
     plan = build_plan(eval_config)
     # One line per broken (test, prompt): the providers share the same rendering.
     render_errors = list(dict.fromkeys(_cell_problems(plan)))

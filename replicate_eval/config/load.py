@@ -14,6 +14,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from replicate_eval.assertions import AssertionSpec, InvalidAssertion, compile_assertion
+from replicate_eval.config.datasets import (
+    expand_prompt_reference,
+    expand_tests,
+    read_var_file,
+)
 from replicate_eval.config.problems import Problem, problems_from_validation, raise_problems
 from replicate_eval.config.providers import ProviderConfig, ProviderProblems, resolve_provider
 from replicate_eval.config.schema import AssertionEntry, ConfigFile, PromptEntry, TestEntry
@@ -59,14 +64,17 @@ def load_config(path: Path, env: Mapping[str, str]) -> EvalConfig:
         raise ConfigError(
             f"{path}: the top level must be a mapping with `prompts`, `providers` and `tests`."
         )
+    base_dir = path.parent
+    data = dict(doc.data)
+    if "tests" in data:
+        data["tests"] = expand_tests(data["tests"], base_dir)
     try:
-        file = ConfigFile.model_validate(doc.data)
+        file = ConfigFile.model_validate(data)
     except ValidationError as exc:
         raise_problems(doc, problems_from_validation(exc))
 
     problems: list[Problem] = []
     templates = Templates(file.template_syntax)
-    base_dir = path.parent
     prompts = _resolve_prompts(file.prompts, base_dir, templates, problems)
     providers = _resolve_providers(file, env, base_dir, problems)
     tests = _resolve_tests(file, base_dir, problems)
@@ -90,44 +98,51 @@ def _resolve_prompts(
     labels: dict[str, int] = {}
     for index, entry in enumerate(entries):
         loc: Loc = ("prompts", index)
-        template, source = entry.raw, None
-        if template.startswith(FILE_PREFIX):
-            source = base_dir / template.removeprefix(FILE_PREFIX)
+        found: list[tuple[str, Path | None, str | None]] = []  # template, file, label
+        if entry.raw.startswith(FILE_PREFIX):
             try:
-                template = source.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
+                expanded = expand_prompt_reference(entry.raw, base_dir)
+            except ConfigError as exc:
+                problems.append(Problem(loc, str(exc)))
+                continue
+            for file, template, number, count in expanded:
+                name = entry.label or _relative(file, base_dir)
+                found.append((template, file, f"{name} #{number}" if count > 1 else name))
+        else:
+            found.append((entry.raw, None, entry.label))
+        for template, source, given in found:
+            syntax = templates.check(template)
+            if syntax:
+                where = f" (line {syntax.line} of the prompt)" if syntax.line else ""
+                in_file = f" in {source}" if source else ""
                 problems.append(
-                    Problem(
-                        loc,
-                        f"cannot read prompt file {source}: "
-                        f"{getattr(exc, 'strerror', None) or exc}",
-                    )
+                    Problem(loc, f"template syntax error{in_file}{where}: {syntax.message}")
                 )
                 continue
-        syntax = templates.check(template)
-        if syntax:
-            where = f" (line {syntax.line} of the prompt)" if syntax.line else ""
-            problems.append(Problem(loc, f"template syntax error{where}: {syntax.message}"))
-            continue
-        label = entry.label or _derived_label(entry.raw, template)
-        if label in labels:
-            if entry.label:
-                problems.append(
-                    Problem(
-                        (*loc, "label"),
-                        f"label `{label}` is already used by prompts[{labels[label]}]",
+            label = given or _derived_label(template)
+            if label in labels:
+                if entry.label and not source:
+                    problems.append(
+                        Problem(
+                            (*loc, "label"),
+                            f"label `{label}` is already used by prompts[{labels[label]}]",
+                        )
                     )
-                )
-                continue
-            label = f"{label} #{index + 1}"
-        labels[label] = index
-        prompts.append(Prompt(index, label, template, source))
+                    continue
+                label = f"{label} #{len(prompts) + 1}"
+            labels[label] = index
+            prompts.append(Prompt(len(prompts), label, template, source))
     return prompts
 
 
-def _derived_label(raw: str, template: str) -> str:
-    if raw.startswith(FILE_PREFIX):
-        return raw.removeprefix(FILE_PREFIX)
+def _relative(path: Path, base_dir: Path) -> str:
+    try:
+        return str(path.relative_to(base_dir))
+    except ValueError:
+        return str(path)
+
+
+def _derived_label(template: str) -> str:
     text = " ".join(template.split())
     return text if len(text) <= 40 else text[:39] + "…"
 
@@ -166,11 +181,17 @@ def _resolve_tests(file: ConfigFile, base_dir: Path, problems: list[Problem]) ->
     tests = []
     for index, entry in enumerate(entries):
         asserts = _compile_all(entry.assert_, ("tests", index), base_dir, problems)
+        variables = {**default.vars, **entry.vars}
+        for name, value in variables.items():
+            try:
+                variables[name] = read_var_file(value, base_dir)
+            except ValueError as exc:
+                problems.append(Problem(("tests", index, "vars", name), str(exc)))
         tests.append(
             TestCase(
                 index=index,
                 description=entry.description,
-                vars={**default.vars, **entry.vars},
+                vars=variables,
                 assertions=(*default_asserts, *asserts),
                 threshold=entry.threshold if entry.threshold is not None else default.threshold,
             )

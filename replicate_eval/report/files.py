@@ -1,13 +1,15 @@
-"""Result files, chosen by extension: ``-o results.json``, ``-o report.html``."""
+"""Result files, chosen by extension: ``-o results.json``, ``-o report.html``, ``.csv``,
+``.xml`` (JUnit) and ``.md``; and the GitHub Actions step summary."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from replicate_eval.atomic import atomic_write_text
 from replicate_eval.errors import UsageError
+from replicate_eval.report.ci import to_csv, to_junit, to_markdown
 from replicate_eval.report.html import ImageMode, render_html
 from replicate_eval.results import RunResult
 
@@ -28,6 +30,9 @@ def _html(result: RunResult, path: Path, options: ReportOptions) -> str:
 WRITERS: dict[str, Callable[[RunResult, Path, ReportOptions], str]] = {
     ".json": _json,
     ".html": _html,
+    ".csv": lambda result, path, options: to_csv(result),
+    ".xml": lambda result, path, options: to_junit(result),
+    ".md": lambda result, path, options: to_markdown(result),
 }
 
 
@@ -72,3 +77,14 @@ def write_outputs(result: RunResult, paths: Sequence[Path], options: ReportOptio
     # Beside the images it shows, linking keeps it small; the folder travels as a whole.
     atomic_write_text(report, render_html(result, report_path=report, images="link"))
     return [*paths, report]
+
+
+def append_step_summary(result: RunResult, env: Mapping[str, str]) -> Path | None:
+    """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY`` when GitHub Actions sets it."""
+    target = env.get("GITHUB_STEP_SUMMARY", "").strip()
+    if not target:
+        return None
+    path = Path(target)
+    with path.open("a", encoding="utf-8") as summary:
+        summary.write(to_markdown(result) + "\n")
+    return path

@@ -10,12 +10,18 @@ from rich.text import Text
 
 from replicate_eval.clip import clip
 from replicate_eval.report.labels import BADGES, column_title, test_title
-from replicate_eval.results import CellResult, RunResult
+from replicate_eval.results import CellResult, RunResult, wilson_interval
 
 
-def results_table(result: RunResult, *, max_cell_length: int) -> Table:
+def results_table(result: RunResult, *, max_cell_length: int, plain: bool = False) -> Table:
+    """``plain``: ASCII lines only, for logs and files that are not a terminal."""
     many_prompts = len(result.prompts) > 1
-    table = Table(box=box.SIMPLE_HEAVY, show_lines=True, title=result.description)
+    table = Table(
+        box=box.ASCII2 if plain else box.SIMPLE_HEAVY,
+        show_lines=True,
+        title=result.description,
+        safe_box=True,
+    )
     table.add_column("Test", overflow="fold", ratio=1)
     columns = [(prompt, provider) for prompt in result.prompts for provider in result.providers]
     for prompt, provider in columns:
@@ -24,14 +30,39 @@ def results_table(result: RunResult, *, max_cell_length: int) -> Table:
             header.append(f"\n{prompt.label}", style="dim")
         table.add_column(header, overflow="fold", ratio=2)
 
-    by_position = {(c.test_index, c.prompt_index, c.provider_index): c for c in result.cells}
+    runs: dict[tuple[int, int, int], list[CellResult]] = {}
+    for cell in sorted(result.cells, key=lambda c: c.repeat):
+        runs.setdefault((cell.test_index, cell.prompt_index, cell.provider_index), []).append(cell)
     for test in result.tests:
         row: list[Text] = [Text(test_title(test.description, test.vars, test.index))]
         for prompt, provider in columns:
-            cell = by_position.get((test.index, prompt.index, provider.index))
-            row.append(_cell_text(cell, max_cell_length) if cell else Text("not run", "dim"))
+            found = runs.get((test.index, prompt.index, provider.index))
+            if not found:
+                row.append(Text("not run", "dim"))
+            elif len(found) == 1:
+                row.append(_cell_text(found[0], max_cell_length))
+            else:
+                row.append(_repeated_text(found, max_cell_length))
         table.add_row(*row)
     return table
+
+
+def _repeated_text(cells: list[CellResult], limit: int) -> Text:
+    """--repeat: the pass rate with its 95% interval, then the first run that did not pass."""
+    passed = sum(cell.status == "passed" for cell in cells)
+    low, high = wilson_interval(passed, len(cells))
+    worst = next((c for c in cells if c.status == "error"), None) or next(
+        (c for c in cells if c.status == "failed"), cells[0]
+    )
+    label, style = BADGES[worst.status]
+    text = Text(label, style=style)
+    text.append(
+        f" {passed}/{len(cells)} passed ({passed / len(cells):.0%}, 95% CI {low:.0%}-{high:.0%})"
+    )
+    shown = _cell_text(worst, limit)
+    text.append("\n")
+    text.append_text(shown[shown.plain.index("\n") + 1 :] if "\n" in shown.plain else Text())
+    return text
 
 
 def _cell_text(cell: CellResult, limit: int) -> Text:

@@ -1,0 +1,150 @@
+"""``reval init`` writes a starter config; ``reval schema`` prints the config's JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from replicate_eval.atomic import atomic_write_text
+from replicate_eval.cli.common import app, fail, stderr
+from replicate_eval.config.schema import AssertionEntry, TestEntry
+
+STARTER = """\
+# A reval eval: every prompt is sent to every provider with every test's vars, and each
+# output is checked against the test's assertions. Run it:  reval run {name}
+# Check it without running:  reval validate {name}
+description: My first reval eval
+
+prompts:
+  # Templates: <<var>> is replaced by the test's value of `var`.
+  - label: short
+    raw: 'Answer in one short sentence: <<question>>'
+  - label: teacher
+    raw: 'You are a patient teacher. Explain briefly: <<question>>'
+
+providers:
+  # A text model on Replicate (set REPLICATE_API_TOKEN). `reval models list` finds others;
+  # `reval models show meta/meta-llama-3-8b-instruct` shows its inputs.
+  - id: replicate:meta/meta-llama-3-8b-instruct
+    temperature: 0.2
+    max_tokens: 256
+
+defaultTest:
+  assert:
+    # Every answer stays short; `python` checks see `output`, `vars` and `context`.
+    - type: python
+      value: len(output) < 600
+
+tests:
+  - description: capital of France
+    vars:
+      question: What is the capital of France?
+    assert:
+      - type: icontains
+        value: Paris
+
+  - description: boiling point
+    vars:
+      question: At what temperature in Celsius does water boil at sea level?
+    assert:
+      - type: contains-any
+        value: ['100', 'hundred']
+
+  - description: refuses to invent
+    vars:
+      question: What did I have for breakfast?
+    assert:
+      - type: not-icontains
+        value: you had
+      - type: regex
+        value: "(?i)(don't|do not|cannot|can't) know"
+"""
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="Where to write the starter config.")] = Path(
+        "reval.yaml"
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter config: one model, two prompts, three tests."""
+    if path.exists() and not force:
+        fail(f"{path} already exists; choose another path or add --force")
+    if not path.parent.is_dir():
+        fail(f"folder {path.parent} does not exist")
+    atomic_write_text(path, STARTER.format(name=path))
+    stderr.print(f"Wrote {escape(str(path))}. Next: reval validate {escape(str(path))}")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of reval's config file, for editors' YAML language servers."""
+    print(json.dumps(config_schema(), indent=2))
+
+
+def config_schema() -> dict[str, Any]:
+    """The config as written (the loader's own models take it after some normalising)."""
+    test = TestEntry.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
+    assertion = AssertionEntry.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
+    definitions: dict[str, Any] = {**test.pop("$defs", {}), **assertion.pop("$defs", {})}
+    definitions["TestEntry"] = test
+    definitions["AssertionEntry"] = assertion
+    file_reference = {
+        "type": "string",
+        "pattern": "^file://",
+        "description": "a file, relative to the config",
+    }
+    prompt = {
+        "anyOf": [
+            {"type": "string"},
+            {
+                "type": "object",
+                "properties": {"raw": {"type": "string"}, "label": {"type": "string"}},
+                "required": ["raw"],
+                "additionalProperties": False,
+            },
+        ]
+    }
+    provider = {
+        "anyOf": [
+            {"type": "string", "pattern": "^(replicate|cog):"},
+            {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "pattern": "^(replicate|cog):"},
+                    "label": {"type": "string"},
+                    "config": {"type": "object"},
+                },
+                "required": ["id"],
+                "additionalProperties": True,
+                "description": "options may sit beside `id` or under `config:`",
+            },
+        ]
+    }
+    tests = {"$ref": "#/$defs/TestEntry"}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "reval config",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["prompts", "providers"],
+        "properties": {
+            "description": {"type": "string"},
+            "template_syntax": {"enum": ["angle", "curly"]},
+            "prompts": {"anyOf": [{"type": "string"}, {"type": "array", "items": prompt}]},
+            "providers": {"anyOf": [provider, {"type": "array", "items": provider}]},
+            "tests": {
+                "anyOf": [
+                    file_reference,
+                    {"type": "array", "items": {"anyOf": [file_reference, tests]}},
+                ]
+            },
+            "defaultTest": tests,
+        },
+        "$defs": definitions,
+    }

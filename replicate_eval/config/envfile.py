@@ -1,0 +1,42 @@
+"""``.env`` files: ``KEY=VALUE`` lines that add to the environment without overriding it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from replicate_eval.errors import ConfigError
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=VALUE`` per line; ``export``, quotes and ``#`` comments as shells write them."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the env file {path}: {exc}") from None
+    values: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        key = key.strip()
+        if not sep or not key.replace("_", "").isalnum():
+            raise ConfigError(f"{path}:{number}: expected KEY=VALUE, got {line[:60]!r}")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key] = value
+    return values
+
+
+def environment(
+    config_path: Path, env_file: Path | None, real: Mapping[str, str]
+) -> dict[str, str]:
+    """The real environment over the env file's (``.env`` beside the config when present)."""
+    path = env_file if env_file is not None else config_path.parent / ".env"
+    if env_file is None and not path.is_file():
+        return dict(real)
+    return {**read_env_file(path), **real}

@@ -1,0 +1,45 @@
+"""Which tests a run covers: --filter-pattern, --shard I/N, --filter-first-n, --var overrides.
+
+A shard is chosen by a hash of the test itself (its description and vars), so a test stays in
+its shard when other tests are added, removed or reordered, and N jobs cover every test once.
+Tests keep their index in the config, so shard results merge back into one report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from replicate_eval.canonical import canonical_json
+from replicate_eval.config.load import EvalConfig, TestCase
+
+
+@dataclass(frozen=True)
+class Selection:
+    pattern: re.Pattern[str] | None = None  # on test descriptions
+    shard: tuple[int, int] | None = None  # (I, N), I counted from 1
+    first_n: int | None = None
+    overrides: Mapping[str, str] = field(default_factory=dict)  # --var KEY=VALUE
+
+
+def shard_of(test: TestCase, shards: int) -> int:
+    """The shard (counted from 1) that a test belongs to among ``shards``."""
+    identity = canonical_json({"description": test.description, "vars": dict(test.vars)})
+    return int(hashlib.sha256(identity.encode()).hexdigest()[:12], 16) % shards + 1
+
+
+def select_tests(config: EvalConfig, selection: Selection) -> EvalConfig:
+    tests = list(config.tests)
+    if selection.pattern is not None:
+        pattern = selection.pattern
+        tests = [t for t in tests if t.description and pattern.search(t.description)]
+    if selection.shard is not None:
+        number, shards = selection.shard
+        tests = [t for t in tests if shard_of(t, shards) == number]
+    if selection.first_n is not None:
+        tests = tests[: selection.first_n]
+    if selection.overrides:
+        tests = [replace(t, vars={**t.vars, **selection.overrides}) for t in tests]
+    return replace(config, tests=tuple(tests))

@@ -1,0 +1,177 @@
+"""Result files for CI systems and spreadsheets: CSV, JUnit XML and a Markdown summary.
+
+Each is written from the same ``RunResult`` as the table and the JSON file: a row or testcase
+per test, a column or testsuite per prompt x provider.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from xml.etree import ElementTree
+
+from replicate_eval.clip import clip
+from replicate_eval.report.labels import column_title, test_title
+from replicate_eval.results import CellResult, PromptInfo, ProviderInfo, RunResult
+
+Column = tuple[PromptInfo, ProviderInfo]
+
+
+def _columns(result: RunResult) -> list[Column]:
+    return [(prompt, provider) for prompt in result.prompts for provider in result.providers]
+
+
+def _column_name(result: RunResult, prompt: PromptInfo, provider: ProviderInfo) -> str:
+    name = column_title(provider.label)
+    return f"{name} / {prompt.label}" if len(result.prompts) > 1 else name
+
+
+def _cells(result: RunResult) -> dict[tuple[int, int, int], CellResult]:
+    return {(c.test_index, c.prompt_index, c.provider_index): c for c in result.cells}
+
+
+def _why(cell: CellResult) -> str:
+    return cell.error or cell.reason or ""
+
+
+# --- CSV -------------------------------------------------------------------------------------
+def to_csv(result: RunResult) -> str:
+    """One row per test; for each prompt x provider an output and a status column."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    columns = _columns(result)
+    header = ["test", "vars"]
+    for prompt, provider in columns:
+        name = _column_name(result, prompt, provider)
+        header += [f"{name}: output", f"{name}: status", f"{name}: reason"]
+    writer.writerow(header)
+    cells = _cells(result)
+    for test in result.tests:
+        row = [test_title(test.description, test.vars, test.index), json.dumps(test.vars)]
+        for prompt, provider in columns:
+            cell = cells.get((test.index, prompt.index, provider.index))
+            if cell is None:
+                row += ["", "not run", ""]
+            else:
+                row += [cell.output or "", cell.status, _why(cell)]
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+# --- JUnit XML -------------------------------------------------------------------------------
+def to_junit(result: RunResult) -> str:
+    """A testsuite per prompt x provider, a testcase per test; failures carry the reasons."""
+    cells = _cells(result)
+    root = ElementTree.Element("testsuites", name=result.description or result.config_path)
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    total_time = 0.0
+    for prompt, provider in _columns(result):
+        suite_name = _column_name(result, prompt, provider)
+        suite = ElementTree.SubElement(root, "testsuite", name=suite_name)
+        counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        suite_time = 0.0
+        for test in result.tests:
+            cell = cells.get((test.index, prompt.index, provider.index))
+            seconds = (cell.latency_ms or 0.0) / 1000 if cell else 0.0
+            case = ElementTree.SubElement(
+                suite,
+                "testcase",
+                name=test_title(test.description, test.vars, test.index),
+                classname=suite_name,
+                time=f"{seconds:.3f}",
+            )
+            counts["tests"] += 1
+            suite_time += seconds
+            if cell is None:
+                ElementTree.SubElement(case, "skipped", message="not run (interrupted)")
+                counts["skipped"] += 1
+                continue
+            if cell.status == "failed":
+                failure = ElementTree.SubElement(
+                    case, "failure", message=clip(_why(cell), 500), type="AssertionFailed"
+                )
+                failure.text = "\n".join(
+                    f"{a.type}: {a.reason}" for a in cell.assertions if not a.passed
+                )
+                counts["failures"] += 1
+            elif cell.status == "error":
+                error = ElementTree.SubElement(
+                    case, "error", message=clip(_why(cell), 500), type="ProviderError"
+                )
+                error.text = cell.error
+                counts["errors"] += 1
+            if cell.output:
+                ElementTree.SubElement(case, "system-out").text = cell.output
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+        suite.set("time", f"{suite_time:.3f}")
+        total_time += suite_time
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("time", f"{total_time:.3f}")
+    ElementTree.indent(root)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        + ElementTree.tostring(root, encoding="unicode")
+        + "\n"
+    )
+
+
+# --- Markdown --------------------------------------------------------------------------------
+def to_markdown(result: RunResult) -> str:
+    """Totals, pass rates per prompt x provider, and the failing cells: for a CI summary."""
+    totals = result.totals
+    cells = _cells(result)
+    lines = [f"## reval: {_md(result.description or result.config_path)}", ""]
+    state = "" if result.complete else " (interrupted: not every cell ran)"
+    lines += [
+        f"**{totals.passed} passed, {totals.failed} failed, {totals.errors} errors** "
+        f"({totals.pass_rate:.0%} pass rate) · {totals.predictions} predictions · "
+        f"{totals.wall_time_s:.1f}s{state}",
+        "",
+        "| prompt x provider | passed | failed | errors | pass rate |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for prompt, provider in _columns(result):
+        statuses = [
+            cell.status
+            for test in result.tests
+            if (cell := cells.get((test.index, prompt.index, provider.index))) is not None
+        ]
+        planned = len(result.tests)
+        rate = statuses.count("passed") / planned if planned else 1.0
+        lines.append(
+            f"| {_md(_column_name(result, prompt, provider))} | {statuses.count('passed')} | "
+            f"{statuses.count('failed')} | {statuses.count('error')} | {rate:.0%} |"
+        )
+    failing = [cell for cell in result.cells if cell.status != "passed"]
+    if failing:
+        lines += [
+            "",
+            "### Failing cells",
+            "",
+            "| test | prompt x provider | why |",
+            "| --- | --- | --- |",
+        ]
+        prompts = {p.index: p for p in result.prompts}
+        providers = {p.index: p for p in result.providers}
+        tests = {t.index: t for t in result.tests}
+        for cell in failing:
+            prompt, provider = prompts[cell.prompt_index], providers[cell.provider_index]
+            test = tests[cell.test_index]
+            lines.append(
+                f"| {_md(test_title(test.description, test.vars, test.index))} | "
+                f"{_md(_column_name(result, prompt, provider))} | "
+                f"{cell.status.upper()}: {_md(clip(_why(cell), 300))} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: str) -> str:
+    """Text for a Markdown table cell: one line, pipes and markup neutralised."""
+    flat = " ".join(str(text).split())
+    for char in "\\|`*_<>[]":
+        flat = flat.replace(char, "\\" + char)
+    return flat

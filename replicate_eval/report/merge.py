@@ -1,0 +1,67 @@
+"""Shard results (``--shard I/N`` runs) combined into one result, as if run at once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from replicate_eval.errors import UsageError
+from replicate_eval.results import RunResult, count
+
+
+def merge_results(parts: Sequence[tuple[Path, RunResult]]) -> RunResult:
+    """One result from several of the same config; refuses other configs and overlaps."""
+    if not parts:
+        raise UsageError("reval merge needs at least one results file")
+    (first_path, first), *rest = parts
+    seen = {test.index: first_path for test in first.tests}
+    for path, part in rest:
+        if _identity(part) != _identity(first):
+            raise UsageError(
+                f"{path} and {first_path} come from different configs "
+                "(their prompts, providers or description differ); reval merges shards of one"
+            )
+        for test in part.tests:
+            if test.index in seen:
+                raise UsageError(
+                    f"test {test.index + 1} is in both {seen[test.index]} and {path}: "
+                    "merge the results of different shards"
+                )
+            seen[test.index] = path
+    results = [part for _, part in parts]
+    tests = sorted((t for r in results for t in r.tests), key=lambda t: t.index)
+    cells = sorted(
+        (c for r in results for c in r.cells),
+        key=lambda c: (c.test_index, c.prompt_index, c.provider_index, c.repeat),
+    )
+    totals = count(
+        cells,
+        planned=sum(r.totals.planned for r in results),
+        predictions=sum(r.totals.predictions for r in results),
+        polls=sum(r.totals.polls for r in results),
+        throttled=sum(r.totals.throttled for r in results),
+        # Shards run side by side in CI: the merged run took as long as the longest.
+        wall_time_s=max(r.totals.wall_time_s for r in results),
+    )
+    return first.model_copy(
+        update={
+            "run_id": "merged-" + "+".join(r.run_id for r in results),
+            "started_at": min(r.started_at for r in results),
+            "finished_at": max(r.finished_at for r in results),
+            "complete": all(r.complete for r in results),
+            "shard": None,
+            "output_dir": None,
+            "tests": tests,
+            "cells": cells,
+            "totals": totals,
+        }
+    )
+
+
+def _identity(result: RunResult) -> tuple[object, ...]:
+    return (
+        result.description,
+        [(p.label, p.template) for p in result.prompts],
+        [(p.id, p.label) for p in result.providers],
+        result.repeat,
+    )
