@@ -1,6 +1,10 @@
-"""The ``reval`` command line. Importing the command modules registers their commands."""
+"""The ``reval`` command line. Importing the command modules registers their commands, in the
+order ``reval --help`` lists them."""
 
-from replicate_eval.cli import cache, merging, models, run, starter, validation  # noqa: F401
+# isort: off
+from replicate_eval.cli import run, validation, models, cache, merging, starter  # noqa: F401
+
+# isort: on
 from replicate_eval.cli.common import ExitCode, app, main
 
 __all__ = ["ExitCode", "app", "main"]
