@@ -353,3 +353,30 @@ def test_the_json_schema_accepts_the_shipped_configs(run_cli: RunCli) -> None:
         validator.validate(yaml.safe_load(path.read_text()))
     with pytest.raises(jsonschema.ValidationError):
         validator.validate({"prompts": ["x"], "providers": ["replicate:a/b"], "tset": []})
+
+
+def test_reports_count_every_repeat(
+    fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
+) -> None:
+    flips = itertools.cycle(["yes", "no"])
+    fake_replicate.add_model("meta/llama", lambda i: Reply(tokens(next(flips))), official=True)
+    run_config(
+        "prompts: [hi]\nproviders: [replicate:meta/llama]\n"
+        "tests: [{description: coin, assert: [{type: equals, value: 'yes'}]}]\n",
+        "--repeat",
+        "4",
+        "-j",
+        "1",
+        "-o",
+        tmp_path / "r.xml",
+        "-o",
+        tmp_path / "r.csv",
+        "-o",
+        tmp_path / "r.md",
+    )
+    [suite] = list(JUnitXml.fromfile(str(tmp_path / "r.xml")))
+    assert (suite.tests, suite.failures) == (4, 2)
+    assert {case.name for case in suite} == {f"coin (run {n} of 4)" for n in range(1, 5)}
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text())))
+    assert [row["repeat"] for row in rows] == ["0", "1", "2", "3"]
+    assert "| replicate:meta/llama | 2 | 2 | 0 | 50% |" in (tmp_path / "r.md").read_text()

@@ -27,8 +27,16 @@ def _column_name(result: RunResult, prompt: PromptInfo, provider: ProviderInfo) 
     return f"{name} / {prompt.label}" if len(result.prompts) > 1 else name
 
 
-def _cells(result: RunResult) -> dict[tuple[int, int, int], CellResult]:
-    return {(c.test_index, c.prompt_index, c.provider_index): c for c in result.cells}
+def _cells(result: RunResult) -> dict[tuple[int, int, int, int], CellResult]:
+    """Every cell by (test, prompt, provider, repeat)."""
+    return {(c.test_index, c.prompt_index, c.provider_index, c.repeat): c for c in result.cells}
+
+
+def _runs(result: RunResult, test_index: int) -> list[tuple[int, str]]:
+    """The (repeat, name suffix) pairs of a test: one without a suffix unless --repeat."""
+    if result.repeat <= 1:
+        return [(0, "")]
+    return [(run, f" (run {run + 1} of {result.repeat})") for run in range(result.repeat)]
 
 
 def _why(cell: CellResult) -> str:
@@ -41,21 +49,24 @@ def to_csv(result: RunResult) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     columns = _columns(result)
-    header = ["test", "vars"]
+    header = ["test", "vars"] + (["repeat"] if result.repeat > 1 else [])
     for prompt, provider in columns:
         name = _column_name(result, prompt, provider)
         header += [f"{name}: output", f"{name}: status", f"{name}: reason"]
     writer.writerow(header)
     cells = _cells(result)
     for test in result.tests:
-        row = [test_title(test.description, test.vars, test.index), json.dumps(test.vars)]
-        for prompt, provider in columns:
-            cell = cells.get((test.index, prompt.index, provider.index))
-            if cell is None:
-                row += ["", "not run", ""]
-            else:
-                row += [cell.output or "", cell.status, _why(cell)]
-        writer.writerow(row)
+        for run, _ in _runs(result, test.index):
+            row = [test_title(test.description, test.vars, test.index), json.dumps(test.vars)]
+            if result.repeat > 1:
+                row.append(str(run))
+            for prompt, provider in columns:
+                cell = cells.get((test.index, prompt.index, provider.index, run))
+                if cell is None:
+                    row += ["", "not run", ""]
+                else:
+                    row += [cell.output or "", cell.status, _why(cell)]
+            writer.writerow(row)
     return buffer.getvalue()
 
 
@@ -71,13 +82,14 @@ def to_junit(result: RunResult) -> str:
         suite = ElementTree.SubElement(root, "testsuite", name=suite_name)
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         suite_time = 0.0
-        for test in result.tests:
-            cell = cells.get((test.index, prompt.index, provider.index))
+        pairs = [(t, run) for t in result.tests for run in _runs(result, t.index)]
+        for test, (run, suffix) in pairs:
+            cell = cells.get((test.index, prompt.index, provider.index, run))
             seconds = (cell.latency_ms or 0.0) / 1000 if cell else 0.0
             case = ElementTree.SubElement(
                 suite,
                 "testcase",
-                name=test_title(test.description, test.vars, test.index),
+                name=test_title(test.description, test.vars, test.index) + suffix,
                 classname=suite_name,
                 time=f"{seconds:.3f}",
             )
@@ -138,9 +150,10 @@ def to_markdown(result: RunResult) -> str:
         statuses = [
             cell.status
             for test in result.tests
-            if (cell := cells.get((test.index, prompt.index, provider.index))) is not None
+            for run, _ in _runs(result, test.index)
+            if (cell := cells.get((test.index, prompt.index, provider.index, run))) is not None
         ]
-        planned = len(result.tests)
+        planned = len(result.tests) * max(result.repeat, 1)
         rate = statuses.count("passed") / planned if planned else 1.0
         lines.append(
             f"| {_md(_column_name(result, prompt, provider))} | {statuses.count('passed')} | "
