@@ -380,3 +380,23 @@ def test_reports_count_every_repeat(
     rows = list(csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text())))
     assert [row["repeat"] for row in rows] == ["0", "1", "2", "3"]
     assert "| replicate:meta/llama | 2 | 2 | 0 | 50% |" in (tmp_path / "r.md").read_text()
+
+
+def test_csv_from_a_spreadsheet_with_a_bom_and_multiline_values(
+    llama: FakeReplicate, run_config: RunConfig, tmp_path: Path
+) -> None:
+    (tmp_path / "cases.csv").write_bytes(
+        '\ufeffq,__description\n"line one\nline two",multi\nplain,single\nx,y,z\n'.encode()
+    )
+    run = run_config(
+        "prompts: ['Q <<q>>']\nproviders: [replicate:meta/llama]\ntests: file://cases.csv\n"
+    )
+    assert run.result.exit_code == 2
+    assert "cases.csv:5: 3 values for 2 columns (q, __description)" in run.result.stderr
+    (tmp_path / "cases.csv").write_bytes(
+        '\ufeffq,__description\n"line one\nline two",multi\nplain,single\n'.encode()
+    )
+    run = run_config(
+        "prompts: ['Q <<q>>']\nproviders: [replicate:meta/llama]\ntests: file://cases.csv\n"
+    )
+    assert [c["vars"]["q"] for c in run.cells] == ["line one\nline two", "plain"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,8 @@ def load_test_file(reference: str, base_dir: Path) -> list[dict[str, Any]]:
             f"not `{path.suffix or path.name}`"
         )
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: spreadsheets start their CSV files with a byte-order mark.
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the tests file {path}: {exc}") from None
     suffix = path.suffix.lower()
@@ -84,18 +86,27 @@ def _test_object(path: Path, number: int, item: Any, what: str = "line") -> dict
 
 
 def _csv_tests(path: Path, text: str) -> list[dict[str, Any]]:
-    rows = list(csv.reader(text.splitlines()))
-    if not rows:
-        return []
-    header = [name.strip() for name in rows[0]]
+    # A quoted value may span lines: read records, and report the line each one starts on.
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [name.strip() for name in next(reader, [])]
+    except csv.Error as exc:
+        raise ConfigError(f"{path}:1: {exc}") from None
     for name in header:
         if name.startswith("__") and not (name == "__description" or name.startswith("__expected")):
             raise ConfigError(
                 f"{path}:1: unknown column `{name}`; special columns are `__expected` "
                 "(`__expected1`, `__expected2`...) and `__description`"
             )
-    tests = []
-    for number, row in enumerate(rows[1:], start=2):
+    tests: list[dict[str, Any]] = []
+    while True:
+        number = reader.line_num + 1
+        try:
+            row = next(reader, None)
+        except csv.Error as exc:
+            raise ConfigError(f"{path}:{number}: {exc}") from None
+        if row is None:
+            return tests
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
@@ -113,7 +124,6 @@ def _csv_tests(path: Path, text: str) -> list[dict[str, Any]]:
             else:
                 test["vars"][name] = value
         tests.append(test)
-    return tests
 
 
 def _expected(value: str) -> dict[str, Any]:
