@@ -114,6 +114,7 @@ class RunResult(_Model):
     output_dir: str | None = None  # where images were saved; None when there were none
     repeat: int = 1  # runs of every cell (--repeat)
     shard: str | None = None  # "I/N" for a shard's results (--shard); None for all tests
+    config_sha256: str | None = None  # of the config file's bytes: `reval merge` compares it
     prompts: list[PromptInfo]
     providers: list[ProviderInfo]
     tests: list[TestInfo]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import secrets
 import time
@@ -106,6 +107,7 @@ async def run_eval(
         complete=not interrupted,
         repeat=options.repeat,
         shard=options.shard,
+        config_sha256=_digest(config.path),
         output_dir=str(images.folder) if any(cell.images for cell in cells) else None,
         prompts=[
             PromptInfo(index=p.index, label=p.label, template=p.template) for p in config.prompts
@@ -118,6 +120,13 @@ async def run_eval(
         cells=cells,
         totals=totals,
     )
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 async def _execute(

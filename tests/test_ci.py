@@ -307,13 +307,22 @@ def test_shards_cover_every_test_once_and_merge_back(
         assert data["totals"][key] == whole["totals"][key]
     assert [t["index"] for t in data["tests"]] == list(range(20))
     assert JUnitXml.fromfile(str(tmp_path / "all.xml")).tests == 20
-    # The same shard twice, or a different config, is refused.
-    twice = run_cli("merge", parts[0], parts[0], "-o", tmp_path / "x.json")
+    # The same shard twice, a missing shard, or a different config, is refused.
+    twice = run_cli("merge", parts[0], *parts, "-o", tmp_path / "x.json")
     assert twice.exit_code == 2 and "is in both" in twice.stderr
+    missing = run_cli("merge", parts[0], parts[2], "-o", tmp_path / "x.json")
+    assert missing.exit_code == 2 and "shard(s) 2/3 missing" in missing.stderr
     other = tmp_path / "other.json"
-    run_config(MANY.replace("Q <<q>>", "R <<q>>"), "--shard", "2/3", "-o", other)
-    refused = run_cli("merge", parts[0], other, "-o", tmp_path / "y.json")
+    # Only a provider option differs: the config file is not the same.
+    changed = MANY.replace(
+        "providers: [replicate:meta/llama]",
+        "providers: [{id: 'replicate:meta/llama', temperature: 0.9}]",
+    )
+    run_config(changed, "--shard", "2/3", "-o", other)
+    refused = run_cli("merge", parts[0], other, parts[2], "-o", tmp_path / "y.json")
     assert refused.exit_code == 2 and "come from different configs" in refused.stderr
+    gated = run_cli("merge", *parts, "-o", tmp_path / "z.json", "--fail-under", "30")
+    assert gated.exit_code == 0
 
 
 def test_shards_do_not_move_when_other_tests_change(
@@ -400,3 +409,61 @@ def test_csv_from_a_spreadsheet_with_a_bom_and_multiline_values(
         "prompts: ['Q <<q>>']\nproviders: [replicate:meta/llama]\ntests: file://cases.csv\n"
     )
     assert [c["vars"]["q"] for c in run.cells] == ["line one\nline two", "plain"]
+
+
+def test_an_empty_shard_is_a_warning_and_still_merges(
+    llama: FakeReplicate, run_config: RunConfig, run_cli: RunCli, tmp_path: Path
+) -> None:
+    one_test = "prompts: [hi]\nproviders: [replicate:meta/llama]\ntests: [{vars: {q: only}}]\n"
+    parts = []
+    for number in (1, 2):
+        out = tmp_path / f"s{number}.json"
+        run = run_config(one_test, "--shard", f"{number}/2", "-o", out)
+        assert run.result.exit_code == 0, run.result.stderr
+        empty = not run.json["tests"]
+        assert empty == ("has no tests" in run.result.stderr)
+        parts.append(out)
+    merged = run_cli("merge", *parts, "-o", tmp_path / "all.json")
+    assert merged.exit_code == 0, merged.stderr
+    assert json.loads((tmp_path / "all.json").read_text())["totals"]["cells"] == 1
+
+
+def test_junit_survives_control_characters_in_outputs(
+    fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
+) -> None:
+    fake_replicate.add_model(
+        "meta/llama", lambda i: Reply(tokens("\x1b[31mred\x1b[0m and \x00 nul \x07")), official=True
+    )
+    run_config(
+        "prompts: [hi]\nproviders: [replicate:meta/llama]\n"
+        "tests: [{assert: [{type: contains, value: blue}]}]\n",
+        "-o",
+        tmp_path / "r.xml",
+    )
+    [suite] = list(JUnitXml.fromfile(str(tmp_path / "r.xml")))
+    [case] = list(suite)
+    assert case.system_out == "red and \ufffd nul \ufffd"
+
+
+def test_a_bad_item_in_a_yaml_tests_file_names_the_file(
+    llama: FakeReplicate, run_config: RunConfig, tmp_path: Path
+) -> None:
+    (tmp_path / "cases.yaml").write_text("- vars: {q: a}\n- asert: []\n")
+    run = run_config("prompts: [x]\nproviders: [replicate:meta/llama]\ntests: file://cases.yaml\n")
+    assert run.result.exit_code == 2
+    assert f"{tmp_path / 'cases.yaml'}: item 2: asert:" in run.result.stderr
+
+
+def test_env_file_values_with_quotes_and_comments(tmp_path: Path) -> None:
+    from replicate_eval.config.envfile import read_env_file
+
+    (tmp_path / ".env").write_text("A=\"a b\" # note\nB=plain # note\nC='x#y'\n")
+    assert read_env_file(tmp_path / ".env") == {"A": "a b", "B": "plain", "C": "x#y"}
+
+
+def test_var_overrides_can_read_files(
+    llama: FakeReplicate, run_config: RunConfig, tmp_path: Path
+) -> None:
+    (tmp_path / "q.txt").write_text("from the file")
+    run = run_config(THREE, "--filter-first-n", "1", "--var", "q=file://q.txt")
+    assert run.cells[0]["rendered_prompt"] == "Q from the file"

@@ -339,12 +339,14 @@ def test_progress_bar_only_on_a_terminal(
     )
     config = write_config("prompts: [a, b]\nproviders: [replicate:meta/llama]\n")
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "NO_COLOR"},
         "REPLICATE_BASE_URL": fake_replicate.url,
         "REPLICATE_API_TOKEN": fake_replicate.token,
     }
-    command = [str(Path(sys.executable).with_name("reval")), "run", str(config)]
+    command = [str(Path(sys.executable).with_name("reval")), "run", str(config), "--no-cache"]
     code, drawn = _stderr_on_a_terminal(command, env)
     assert code == 0 and b"Running" in drawn and b"0/2" in drawn
     code, drawn = _stderr_on_a_terminal([*command, "--no-progress"], env)
     assert code == 0 and drawn == b""
+    code, drawn = _stderr_on_a_terminal(command, {**env, "NO_COLOR": "1"})
+    assert code == 0 and b"Running" not in drawn  # NO_COLOR: plain output, no bar

@@ -122,9 +122,18 @@ def load_or_fail(
     except RevalError as exc:
         fail(str(exc))
     if selection is not None:
-        config = select_tests(config, selection)
+        try:
+            config = select_tests(config, selection)
+        except RevalError as exc:
+            fail(str(exc))
+        if not config.tests and selection.shard is None:
+            fail(f"{path}: no test is selected by --filter-pattern/--filter-first-n")
         if not config.tests:
-            fail(f"{path}: no test is selected by --filter-pattern/--filter-first-n/--shard")
+            # A small suite split many ways can leave a shard empty: that job has nothing
+            # to do, and its (empty) results still merge.
+            stderr.print(
+                f"[yellow]warning:[/] shard {selection.shard} has no tests", highlight=False
+            )
     for warning in config.warnings:
         stderr.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
     return config

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -10,9 +11,15 @@ import typer
 from pydantic import ValidationError
 from rich.markup import escape
 
-from replicate_eval.cli.common import ExitCode, app, fail, stderr, stdout
+from replicate_eval.cli.common import app, fail, stderr, stdout
+from replicate_eval.cli.run import exit_code
 from replicate_eval.errors import RevalError
-from replicate_eval.report.files import ReportOptions, check_output_paths, write_outputs
+from replicate_eval.report.files import (
+    ReportOptions,
+    append_step_summary,
+    check_output_paths,
+    write_outputs,
+)
 from replicate_eval.report.merge import merge_results
 from replicate_eval.report.table import summary_line
 from replicate_eval.results import RunResult
@@ -30,14 +37,26 @@ def merge(
             "--output",
             "-o",
             metavar="FILE",
-            help="Write the merged results (.json, .html, "
-            ".csv, .xml, .md). Repeat for several files.",
+            help="Write the merged results (.json, .html, .csv, .xml, .md). Repeat for several.",
         ),
     ],
+    fail_under: Annotated[
+        float | None,
+        typer.Option(
+            "--fail-under",
+            metavar="PCT",
+            min=0,
+            max=100,
+            show_default=False,
+            help="Exit 0 when at least PCT percent of the merged cells passed.",
+        ),
+    ] = None,
 ) -> None:
     """Combine the results of `reval run --shard I/N` jobs into one, as if run at once.
 
-    Exits 0 when every merged cell passed, 100 otherwise, 2 when the files do not fit."""
+    Every shard of the split must be there, from the same config file. Exits as `reval run`
+    would for the merged run: 0, 100 (or by --fail-under), 130 if a shard was interrupted;
+    2 when the files do not fit together."""
     parts = []
     for path in files:
         try:
@@ -55,5 +74,8 @@ def merge(
     stdout.print(summary_line(merged))
     for path in written:
         stderr.print(f"Wrote {escape(str(path))}", highlight=False)
-    totals = merged.totals
-    raise typer.Exit(ExitCode.OK if totals.passed == totals.planned else ExitCode.FAILURES)
+    try:
+        append_step_summary(merged, os.environ)
+    except OSError as exc:
+        stderr.print(f"[yellow]warning:[/] could not write the step summary: {exc}")
+    raise typer.Exit(exit_code(merged, fail_under))

@@ -248,8 +248,9 @@ def run(
             repeat=repeat,
             shard=shard.replace(" ", "") if shard else None,
         )
+        bar = not no_progress and stderr.is_terminal and not os.environ.get("NO_COLOR")
         try:
-            with _progress(enabled=not no_progress and stderr.is_terminal) as progress:
+            with _progress(enabled=bar) as progress:
                 task = progress.add_task("Running", total=total)
 
                 def advance(_: CellResult) -> None:

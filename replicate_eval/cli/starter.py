@@ -92,8 +92,9 @@ def config_schema() -> dict[str, Any]:
     test = TestEntry.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
     assertion = AssertionEntry.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
     definitions: dict[str, Any] = {**test.pop("$defs", {}), **assertion.pop("$defs", {})}
-    definitions["TestEntry"] = test
-    definitions["AssertionEntry"] = assertion
+    # The loader refuses unknown keys (with a suggestion): so does the schema.
+    definitions["TestEntry"] = {**test, "additionalProperties": False}
+    definitions["AssertionEntry"] = {**assertion, "additionalProperties": False}
     file_reference = {
         "type": "string",
         "pattern": "^file://",
@@ -140,6 +141,7 @@ def config_schema() -> dict[str, Any]:
             "providers": {"anyOf": [provider, {"type": "array", "items": provider}]},
             "tests": {
                 "anyOf": [
+                    {"type": "null"},
                     file_reference,
                     {"type": "array", "items": {"anyOf": [file_reference, tests]}},
                 ]

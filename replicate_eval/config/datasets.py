@@ -17,7 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
+from replicate_eval.config.problems import format_loc, problems_from_validation
+from replicate_eval.config.schema import TestEntry
 from replicate_eval.errors import ConfigError
 
 FILE_PREFIX = "file://"
@@ -79,9 +82,17 @@ def _json(path: Path, number: int, line: str) -> Any:
 
 
 def _test_object(path: Path, number: int, item: Any, what: str = "line") -> dict[str, Any]:
+    where = f"{path}:{number}" if what == "line" else f"{path}: item {number}"
     if not isinstance(item, dict):
-        where = f"{path}:{number}" if what == "line" else f"{path}: item {number}"
         raise ConfigError(f"{where}: a test must be a mapping with `vars` and `assert`")
+    # Checked here so that a mistake names this file, not the config's `tests:` line.
+    try:
+        TestEntry.model_validate(item)
+    except ValidationError as exc:
+        found = problems_from_validation(exc)
+        raise ConfigError(
+            "\n".join(f"{where}: {format_loc(p.loc) or 'test'}: {p.message}" for p in found)
+        ) from None
     return item
 
 
@@ -141,7 +152,9 @@ def expand_prompt_reference(reference: str, base_dir: Path) -> list[tuple[Path, 
     """
     pattern = reference.removeprefix(FILE_PREFIX)
     if glob.has_magic(pattern):
-        paths = sorted(base_dir.glob(pattern))
+        full = pattern if Path(pattern).is_absolute() else str(base_dir / pattern)
+        # Path.glob refuses absolute patterns; glob.glob takes both.
+        paths = sorted(Path(found) for found in glob.glob(full, recursive=True))  # noqa: PTH207
         if not paths:
             raise ConfigError(f"no prompt file matches {base_dir / pattern}")
     else:

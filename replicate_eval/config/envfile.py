@@ -24,8 +24,8 @@ def read_env_file(path: Path) -> dict[str, str]:
         if not sep or not key.replace("_", "").isalnum():
             raise ConfigError(f"{path}:{number}: expected KEY=VALUE, got {line[:60]!r}")
         value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
+        if value[:1] in ("'", '"') and value[0] in value[1:]:
+            value = value[1 : value.index(value[0], 1)]  # what follows the quote is a comment
         elif " #" in value:
             value = value.split(" #", 1)[0].rstrip()
         values[key] = value

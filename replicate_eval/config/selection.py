@@ -13,7 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from replicate_eval.canonical import canonical_json
+from replicate_eval.config.datasets import read_var_file
 from replicate_eval.config.load import EvalConfig, TestCase
+from replicate_eval.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -41,5 +43,10 @@ def select_tests(config: EvalConfig, selection: Selection) -> EvalConfig:
     if selection.first_n is not None:
         tests = tests[: selection.first_n]
     if selection.overrides:
-        tests = [replace(t, vars={**t.vars, **selection.overrides}) for t in tests]
+        base_dir = config.path.parent
+        try:
+            overrides = {k: read_var_file(v, base_dir) for k, v in selection.overrides.items()}
+        except ValueError as exc:
+            raise ConfigError(f"--var: {exc}") from None
+        tests = [replace(t, vars={**t.vars, **overrides}) for t in tests]
     return replace(config, tests=tuple(tests))

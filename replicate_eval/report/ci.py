@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from xml.etree import ElementTree
 
 from replicate_eval.clip import clip
@@ -41,6 +42,16 @@ def _runs(result: RunResult, test_index: int) -> list[tuple[int, str]]:
 
 def _why(cell: CellResult) -> str:
     return cell.error or cell.reason or ""
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(text: str | None) -> str:
+    """Model output as XML can carry it: terminal colour codes dropped, control characters
+    (which XML 1.0 forbids even escaped) replaced."""
+    return _NOT_XML.sub("\ufffd", _ANSI.sub("", text or ""))
 
 
 # --- CSV -------------------------------------------------------------------------------------
@@ -89,7 +100,7 @@ def to_junit(result: RunResult) -> str:
             case = ElementTree.SubElement(
                 suite,
                 "testcase",
-                name=test_title(test.description, test.vars, test.index) + suffix,
+                name=_xml_text(test_title(test.description, test.vars, test.index)) + suffix,
                 classname=suite_name,
                 time=f"{seconds:.3f}",
             )
@@ -101,20 +112,23 @@ def to_junit(result: RunResult) -> str:
                 continue
             if cell.status == "failed":
                 failure = ElementTree.SubElement(
-                    case, "failure", message=clip(_why(cell), 500), type="AssertionFailed"
+                    case,
+                    "failure",
+                    message=_xml_text(clip(_why(cell), 500)),
+                    type="AssertionFailed",
                 )
-                failure.text = "\n".join(
-                    f"{a.type}: {a.reason}" for a in cell.assertions if not a.passed
+                failure.text = _xml_text(
+                    "\n".join(f"{a.type}: {a.reason}" for a in cell.assertions if not a.passed)
                 )
                 counts["failures"] += 1
             elif cell.status == "error":
                 error = ElementTree.SubElement(
-                    case, "error", message=clip(_why(cell), 500), type="ProviderError"
+                    case, "error", message=_xml_text(clip(_why(cell), 500)), type="ProviderError"
                 )
-                error.text = cell.error
+                error.text = _xml_text(cell.error)
                 counts["errors"] += 1
             if cell.output:
-                ElementTree.SubElement(case, "system-out").text = cell.output
+                ElementTree.SubElement(case, "system-out").text = _xml_text(cell.output)
         for key, value in counts.items():
             suite.set(key, str(value))
             totals[key] += value

@@ -104,7 +104,12 @@ class Row:
 def render_html(result: RunResult, *, report_path: Path, images: ImageMode = "embed") -> str:
     """The report for ``result``, to be written at ``report_path`` (links are relative to it)."""
     pairs = [(prompt, provider) for prompt in result.prompts for provider in result.providers]
-    by_position = {(c.test_index, c.prompt_index, c.provider_index): c for c in result.cells}
+    # With --repeat the grid shows each cell's first run; the counts take every run.
+    by_position = {
+        (c.test_index, c.prompt_index, c.provider_index): c
+        for c in sorted(result.cells, key=lambda c: -c.repeat)
+    }
+    failing_tests = {c.test_index for c in result.cells if c.status != "passed"}
     columns = []
     for prompt, provider in pairs:
         statuses = [
@@ -118,7 +123,8 @@ def render_html(result: RunResult, *, report_path: Path, images: ImageMode = "em
                 provider_label=column_title(provider.label),
                 prompt_label=prompt.label,
                 passed=statuses.count("passed"),
-                total=len(statuses),
+                # Planned runs, not finished ones: an interrupted run is not a better one.
+                total=len(result.tests) * max(result.repeat, 1),
             )
         )
     rows = []
@@ -129,7 +135,7 @@ def render_html(result: RunResult, *, report_path: Path, images: ImageMode = "em
                 title=test_title(test.description, test.vars, test.index),
                 vars=[(name, _show(value)) for name, value in test.vars.items()],
                 cells=[_cell_view(c, report_path, images) if c else None for c in cells],
-                all_passed=all(c is not None and c.status == "passed" for c in cells),
+                all_passed=test.index not in failing_tests and all(c is not None for c in cells),
             )
         )
     return _environment.get_template("report.html.j2").render(

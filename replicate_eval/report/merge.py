@@ -14,6 +14,7 @@ def merge_results(parts: Sequence[tuple[Path, RunResult]]) -> RunResult:
     if not parts:
         raise UsageError("reval merge needs at least one results file")
     (first_path, first), *rest = parts
+    _check_shards(parts)
     seen = {test.index: first_path for test in first.tests}
     for path, part in rest:
         if _identity(part) != _identity(first):
@@ -58,8 +59,27 @@ def merge_results(parts: Sequence[tuple[Path, RunResult]]) -> RunResult:
     )
 
 
+def _check_shards(parts: Sequence[tuple[Path, RunResult]]) -> None:
+    """Shards of one split, all of them: a missing shard would pass as a smaller run."""
+    shards = [part.shard for _, part in parts]
+    if all(shard is None for shard in shards):
+        return
+    if any(shard is None for shard in shards):
+        raise UsageError("reval merge combines `--shard I/N` results; some files are not shards")
+    counts = {str(shard).split("/")[1] for shard in shards}
+    if len(counts) != 1:
+        raise UsageError(f"the files are shards of different splits ({', '.join(sorted(counts))})")
+    total = int(counts.pop())
+    present = {int(str(shard).split("/")[0]) for shard in shards}
+    missing = sorted(set(range(1, total + 1)) - present)
+    if missing:
+        listed = ", ".join(f"{n}/{total}" for n in missing)
+        raise UsageError(f"shard(s) {listed} missing: merge every shard of the split")
+
+
 def _identity(result: RunResult) -> tuple[object, ...]:
     return (
+        result.config_sha256,
         result.description,
         [(p.label, p.template) for p in result.prompts],
         [(p.id, p.label) for p in result.providers],
