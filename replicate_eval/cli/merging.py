@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from replicate_eval.cli.common import app, fail, stderr, stdout
 from replicate_eval.cli.run import exit_code
+from replicate_eval.cli.selecting import FailUnderOption
 from replicate_eval.errors import RevalError
 from replicate_eval.report.files import (
     ReportOptions,
@@ -40,17 +41,7 @@ def merge(
             help="Write the merged results (.json, .html, .csv, .xml, .md). Repeat for several.",
         ),
     ],
-    fail_under: Annotated[
-        float | None,
-        typer.Option(
-            "--fail-under",
-            metavar="PCT",
-            min=0,
-            max=100,
-            show_default=False,
-            help="Exit 0 when at least PCT percent of the merged cells passed.",
-        ),
-    ] = None,
+    fail_under: FailUnderOption = None,
 ) -> None:
     """Combine the results of `reval run --shard I/N` jobs into one, as if run at once.
 

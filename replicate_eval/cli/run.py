@@ -37,6 +37,7 @@ from replicate_eval.cli.common import (
 )
 from replicate_eval.cli.selecting import (
     EnvFileOption,
+    FailUnderOption,
     FilterFirstOption,
     FilterPatternOption,
     ShardOption,
@@ -170,20 +171,7 @@ def run(
     cache_dir: CacheDirOption = None,
     strict: StrictOption = False,
     no_preflight: NoPreflightOption = False,
-    fail_under: Annotated[
-        float | None,
-        typer.Option(
-            "--fail-under",
-            metavar="PCT",
-            min=0,
-            max=100,
-            show_default=False,
-            help=(
-                "Exit 0 when at least PCT percent of the cells passed (errors count as "
-                "failures). [default: any failure exits 100]"
-            ),
-        ),
-    ] = None,
+    fail_under: FailUnderOption = None,
     repeat: Annotated[
         int,
         typer.Option(

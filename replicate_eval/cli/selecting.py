@@ -1,4 +1,5 @@
-"""The options that choose what a run covers, shared by `reval run` and `reval validate`."""
+"""Options several commands share: what a run covers (`run`, `validate`) and its gate
+(`run`, `merge`)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,20 @@ VarOption = Annotated[
         metavar="KEY=VALUE",
         show_default=False,
         help="Set a var in every test (wins over the config). Repeat for several.",
+    ),
+]
+FailUnderOption = Annotated[
+    float | None,
+    typer.Option(
+        "--fail-under",
+        metavar="PCT",
+        min=0,
+        max=100,
+        show_default=False,
+        help=(
+            "Exit 0 when at least PCT percent of the cells passed (errors count as "
+            "failures). [default: any failure exits 100]"
+        ),
     ),
 ]
 ShardOption = Annotated[
