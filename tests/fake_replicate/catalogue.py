@@ -13,10 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.fake_replicate.exchange import Answer, RecordedRequest
+from tests.fake_replicate.exchange import NOT_FOUND, Answer, RecordedRequest
 from tests.fake_replicate.models import FakeModel, echo, image_model, llm_schema, sdxl_schema
-
-NOT_FOUND = {"detail": "The requested resource could not be found.", "status": 404}
 
 SAMPLE = Path(__file__).parent.parent / "fixtures" / "replicate-models-sample.json"
 PAGE_SIZE = 25

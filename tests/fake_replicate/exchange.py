@@ -7,6 +7,8 @@ from typing import Any
 
 from tests.fake_replicate.files import File
 
+NOT_FOUND = {"detail": "The requested resource could not be found.", "status": 404}
+
 
 @dataclass(frozen=True)
 class RecordedRequest:
