@@ -27,6 +27,8 @@ from replicate_eval.errors import CellError, RevalError
 from replicate_eval.plan import Plan, build_plan
 from replicate_eval.preflight import Finding, preflight
 from replicate_eval.providers.chat import parse_chat
+from replicate_eval.report.files import append_step_summary
+from replicate_eval.results import RunResult
 
 
 class ExitCode(IntEnum):
@@ -179,6 +181,14 @@ def chat_inputs(plan: Plan) -> dict[int, set[str]]:
         if chat is not None and chat.system:
             sends.setdefault(cell.provider.index, set()).add("system_prompt")
     return sends
+
+
+def write_step_summary(result: RunResult) -> None:
+    """Append to GitHub Actions' step summary, when there is one; a failure only warns."""
+    try:
+        append_step_summary(result, os.environ)
+    except OSError as exc:
+        stderr.print(f"[yellow]warning:[/] could not write the step summary: {exc}")
 
 
 def main() -> None:

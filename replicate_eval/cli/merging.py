@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -11,13 +10,12 @@ import typer
 from pydantic import ValidationError
 from rich.markup import escape
 
-from replicate_eval.cli.common import app, fail, stderr, stdout
+from replicate_eval.cli.common import app, fail, stderr, stdout, write_step_summary
 from replicate_eval.cli.run import exit_code
 from replicate_eval.cli.selecting import FailUnderOption
 from replicate_eval.errors import RevalError
 from replicate_eval.report.files import (
     ReportOptions,
-    append_step_summary,
     check_output_paths,
     write_outputs,
 )
@@ -65,8 +63,5 @@ def merge(
     stdout.print(summary_line(merged))
     for path in written:
         stderr.print(f"Wrote {escape(str(path))}", highlight=False)
-    try:
-        append_step_summary(merged, os.environ)
-    except OSError as exc:
-        stderr.print(f"[yellow]warning:[/] could not write the step summary: {exc}")
+    write_step_summary(merged)
     raise typer.Exit(exit_code(merged, fail_under))

@@ -34,6 +34,7 @@ from replicate_eval.cli.common import (
     open_cache,
     stderr,
     stdout,
+    write_step_summary,
 )
 from replicate_eval.cli.selecting import (
     EnvFileOption,
@@ -50,7 +51,6 @@ from replicate_eval.providers.cog.server import kill_all_now
 from replicate_eval.providers.replicate.predictions import RetryPolicy
 from replicate_eval.report.files import (
     ReportOptions,
-    append_step_summary,
     check_output_paths,
     html_report_path,
     write_outputs,
@@ -260,10 +260,7 @@ def run(
         stdout.print(summary_line(result, html_report=html_report_path(result, output)))
         for path in written:
             stderr.print(f"Wrote {escape(str(path))}", highlight=False)
-        try:
-            append_step_summary(result, os.environ)
-        except OSError as exc:
-            stderr.print(f"[yellow]warning:[/] could not write the step summary: {exc}")
+        write_step_summary(result)
         raise typer.Exit(exit_code(result, fail_under))
 
 

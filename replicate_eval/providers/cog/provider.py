@@ -21,7 +21,7 @@ import httpx
 from replicate_eval.config import CogTarget, ProviderConfig
 from replicate_eval.errors import NetworkError, PredictionError, ProviderError
 from replicate_eval.providers.base import ProviderResponse
-from replicate_eval.providers.chat import parse_chat
+from replicate_eval.providers.chat import text_model_input
 from replicate_eval.providers.cog.server import CogModel, CogServers
 from replicate_eval.providers.images import DownloadError, ImageStore
 from replicate_eval.providers.outputs import file_urls, looks_like_images
@@ -50,14 +50,7 @@ class CogProvider:
 
     def build_input(self, prompt: str) -> dict[str, Any]:
         """As for Replicate text models: options, a chat's system message, then the prompt."""
-        chat = parse_chat(prompt)
-        user = chat.user if chat else prompt
-        system = (chat.system if chat else None) or self.config.system_prompt
-        model_input = dict(self.config.input_options)
-        if system:
-            model_input["system_prompt"] = system
-        model_input[self.config.prompt_input] = f"{self.config.prefix}{user}{self.config.suffix}"
-        return model_input
+        return text_model_input(self.config, prompt)
 
     async def call(self, model_input: dict[str, Any]) -> ProviderResponse:
         url, slots = await self._server()

@@ -8,7 +8,7 @@ from typing import Any
 from replicate_eval.config import ProviderConfig
 from replicate_eval.errors import ProviderError
 from replicate_eval.providers.base import ProviderResponse
-from replicate_eval.providers.chat import parse_chat
+from replicate_eval.providers.chat import text_model_input
 from replicate_eval.providers.outputs import file_urls, looks_like_images
 from replicate_eval.providers.replicate.api import PredictionState
 from replicate_eval.providers.replicate.predictions import PredictionClient
@@ -23,14 +23,7 @@ class ReplicateTextProvider:
 
     def build_input(self, prompt: str) -> dict[str, Any]:
         """Options, then ``system_prompt`` (a chat's system message wins), then the prompt."""
-        chat = parse_chat(prompt)
-        user = chat.user if chat else prompt
-        system = (chat.system if chat else None) or self.config.system_prompt
-        model_input = dict(self.config.input_options)
-        if system:
-            model_input["system_prompt"] = system
-        model_input[self.config.prompt_input] = f"{self.config.prefix}{user}{self.config.suffix}"
-        return model_input
+        return text_model_input(self.config, prompt)
 
     async def call(self, model_input: dict[str, Any]) -> ProviderResponse:
         state, latency_ms = await self._predictions.run_to_success(model_input)
