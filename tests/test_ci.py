@@ -247,7 +247,7 @@ def test_filters_and_var_overrides(llama: FakeReplicate, run_config: RunConfig) 
 
 
 def test_repeat_shows_pass_rates_and_keeps_every_run(
-    fake_replicate: FakeReplicate, run_config: RunConfig
+    fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
 ) -> None:
     flips = itertools.cycle(["yes", "yes", "no"])
     fake_replicate.add_model("meta/llama", lambda i: Reply(tokens(next(flips))), official=True)
@@ -258,8 +258,12 @@ def test_repeat_shows_pass_rates_and_keeps_every_run(
         "3",
         "-j",
         "1",
+        "-o",
+        tmp_path / "report.html",
     )
     assert [c["repeat"] for c in run.cells] == [0, 1, 2]
+    page = (tmp_path / "report.html").read_text()
+    assert "2/3 passed (67%, 95% CI 21%-94%)" in page and ">FAIL<" in page
     assert [c["output"] for c in run.cells] == ["yes", "yes", "no"]
     assert len(fake_replicate.received("POST")) == 3  # distinct predictions
     assert run.json["repeat"] == 3

@@ -22,7 +22,13 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
-from replicate_eval.report.labels import BADGES, column_title, test_title
+from replicate_eval.report.labels import (
+    BADGES,
+    column_title,
+    repeat_summary,
+    runs_by_position,
+    test_title,
+)
 from replicate_eval.results import AssertionResult, CellResult, ImageResult, RunResult
 
 ImageMode = Literal["embed", "link"]
@@ -91,6 +97,7 @@ class CellView:
     images: list[ImageView]
     failures: list[str]
     assertions: list[AssertionResult]
+    rate: str | None = None  # --repeat: "2/3 passed (67%, 95% CI 21%-94%)"
 
 
 @dataclass(frozen=True)
@@ -104,11 +111,7 @@ class Row:
 def render_html(result: RunResult, *, report_path: Path, images: ImageMode = "embed") -> str:
     """The report for ``result``, to be written at ``report_path`` (links are relative to it)."""
     pairs = [(prompt, provider) for prompt in result.prompts for provider in result.providers]
-    # With --repeat the grid shows each cell's first run; the counts take every run.
-    by_position = {
-        (c.test_index, c.prompt_index, c.provider_index): c
-        for c in sorted(result.cells, key=lambda c: -c.repeat)
-    }
+    runs = runs_by_position(result.cells)
     failing_tests = {c.test_index for c in result.cells if c.status != "passed"}
     columns = []
     for prompt, provider in pairs:
@@ -129,13 +132,13 @@ def render_html(result: RunResult, *, report_path: Path, images: ImageMode = "em
         )
     rows = []
     for test in result.tests:
-        cells = [by_position.get((test.index, p.index, v.index)) for p, v in pairs]
+        found = [runs.get((test.index, p.index, v.index)) for p, v in pairs]
         rows.append(
             Row(
                 title=test_title(test.description, test.vars, test.index),
                 vars=[(name, _show(value)) for name, value in test.vars.items()],
-                cells=[_cell_view(c, report_path, images) if c else None for c in cells],
-                all_passed=test.index not in failing_tests and all(c is not None for c in cells),
+                cells=[_cell_view(r, report_path, images) if r else None for r in found],
+                all_passed=test.index not in failing_tests and all(found),
             )
         )
     return _environment.get_template("report.html.j2").render(
@@ -151,7 +154,9 @@ def render_html(result: RunResult, *, report_path: Path, images: ImageMode = "em
     )
 
 
-def _cell_view(cell: CellResult, report_path: Path, mode: ImageMode) -> CellView:
+def _cell_view(runs: list[CellResult], report_path: Path, mode: ImageMode) -> CellView:
+    """A cell's view: with --repeat, the run that says the most and the pass rate."""
+    cell, rate = repeat_summary(runs) if len(runs) > 1 else (runs[0], None)
     failures = [f"{a.type}: {a.reason}" for a in cell.assertions if not a.passed and a.weight > 0]
     if cell.status == "failed" and not failures and cell.reason:
         failures = [cell.reason]
@@ -163,6 +168,7 @@ def _cell_view(cell: CellResult, report_path: Path, mode: ImageMode) -> CellView
         images=[_image_view(image, cell, report_path, mode) for image in cell.images],
         failures=failures,
         assertions=cell.assertions,
+        rate=rate,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from replicate_eval.results import CellStatus
+from replicate_eval.results import CellResult, CellStatus, wilson_interval
 
 _VERSION_ID = re.compile(r"\b[0-9a-f]{64}\b")
 
@@ -28,3 +28,23 @@ def test_title(description: str | None, variables: dict[str, object], index: int
     if not variables:
         return f"test {index + 1}"
     return ", ".join(f"{key}={value}" for key, value in variables.items())
+
+
+def repeat_summary(runs: list[CellResult]) -> tuple[CellResult, str]:
+    """The run to show for a --repeat cell (an error, else a failure, else the first) and its
+    pass rate with a 95% Wilson interval."""
+    passed = sum(cell.status == "passed" for cell in runs)
+    low, high = wilson_interval(passed, len(runs))
+    shown = next((c for c in runs if c.status == "error"), None) or next(
+        (c for c in runs if c.status == "failed"), runs[0]
+    )
+    rate = f"{passed}/{len(runs)} passed ({passed / len(runs):.0%}, 95% CI {low:.0%}-{high:.0%})"
+    return shown, rate
+
+
+def runs_by_position(cells: list[CellResult]) -> dict[tuple[int, int, int], list[CellResult]]:
+    """Each test x prompt x provider's runs, in --repeat order."""
+    runs: dict[tuple[int, int, int], list[CellResult]] = {}
+    for cell in sorted(cells, key=lambda c: c.repeat):
+        runs.setdefault((cell.test_index, cell.prompt_index, cell.provider_index), []).append(cell)
+    return runs

@@ -9,8 +9,14 @@ from rich.table import Table
 from rich.text import Text
 
 from replicate_eval.clip import clip
-from replicate_eval.report.labels import BADGES, column_title, test_title
-from replicate_eval.results import CellResult, RunResult, wilson_interval
+from replicate_eval.report.labels import (
+    BADGES,
+    column_title,
+    repeat_summary,
+    runs_by_position,
+    test_title,
+)
+from replicate_eval.results import CellResult, RunResult
 
 
 def results_table(result: RunResult, *, max_cell_length: int, plain: bool = False) -> Table:
@@ -30,9 +36,7 @@ def results_table(result: RunResult, *, max_cell_length: int, plain: bool = Fals
             header.append(f"\n{prompt.label}", style="dim")
         table.add_column(header, overflow="fold", ratio=2)
 
-    runs: dict[tuple[int, int, int], list[CellResult]] = {}
-    for cell in sorted(result.cells, key=lambda c: c.repeat):
-        runs.setdefault((cell.test_index, cell.prompt_index, cell.provider_index), []).append(cell)
+    runs = runs_by_position(result.cells)
     for test in result.tests:
         row: list[Text] = [Text(test_title(test.description, test.vars, test.index))]
         for prompt, provider in columns:
@@ -48,19 +52,12 @@ def results_table(result: RunResult, *, max_cell_length: int, plain: bool = Fals
 
 
 def _repeated_text(cells: list[CellResult], limit: int) -> Text:
-    """--repeat: the pass rate with its 95% interval, then the first run that did not pass."""
-    passed = sum(cell.status == "passed" for cell in cells)
-    low, high = wilson_interval(passed, len(cells))
-    worst = next((c for c in cells if c.status == "error"), None) or next(
-        (c for c in cells if c.status == "failed"), cells[0]
-    )
+    """--repeat: the pass rate with its 95% interval, then the run that says the most."""
+    worst, rate = repeat_summary(cells)
     label, style = BADGES[worst.status]
     text = Text(label, style=style)
-    text.append(
-        f" {passed}/{len(cells)} passed ({passed / len(cells):.0%}, 95% CI {low:.0%}-{high:.0%})"
-    )
+    text.append(f" {rate}\n")
     shown = _cell_text(worst, limit)
-    text.append("\n")
     text.append_text(shown[shown.plain.index("\n") + 1 :] if "\n" in shown.plain else Text())
     return text
 
