@@ -22,7 +22,7 @@ from replicate_eval.config import CogTarget, ProviderConfig
 from replicate_eval.errors import NetworkError, PredictionError, ProviderError
 from replicate_eval.providers.base import ProviderResponse
 from replicate_eval.providers.chat import text_model_input
-from replicate_eval.providers.cog.server import CogModel, CogServers
+from replicate_eval.providers.cog.server import CogServers
 from replicate_eval.providers.images import DownloadError, ImageStore
 from replicate_eval.providers.outputs import file_urls, looks_like_images
 
@@ -204,6 +204,3 @@ _BUSY_RETRIES = 200
 
 def _at_capacity(body: dict[str, Any]) -> bool:
     return body.get("status") == "failed" and "at capacity" in str(body.get("error", "")).lower()
-
-
-__all__ = ["CogModel", "CogProvider"]
