@@ -42,7 +42,7 @@ class Finding:
     unchecked: bool = False  # the provider's inputs could not be checked at all
 
     def __str__(self) -> str:
-        return f"providers[{self.provider.index}] `{self.provider.label}`: {self.message}"
+        return f"{self.provider.where} `{self.provider.label}`: {self.message}"
 
 
 async def preflight(

@@ -20,6 +20,23 @@ class _Model(BaseModel):
     model_config = ConfigDict(populate_by_name=True, frozen=True)
 
 
+class GraderCallResult(_Model):
+    """One answer a grader gave: a prediction, or a cached answer (no prediction made)."""
+
+    prediction_id: str | None
+    cached: bool
+    latency_ms: float
+
+
+class GraderResult(_Model):
+    """The model that judged a model-graded assertion, and what it answered."""
+
+    provider: str  # the grader's provider id
+    origin: str  # where it was chosen: the assertion, the test, --grader, or the default
+    calls: list[GraderCallResult] = Field(default_factory=list)
+    answers: list[str] = Field(default_factory=list)  # raw answers (not embedding vectors)
+
+
 class AssertionResult(_Model):
     type: str
     value: Any = None
@@ -27,6 +44,7 @@ class AssertionResult(_Model):
     passed: bool = Field(alias="pass")
     score: float
     reason: str
+    grader: GraderResult | None = None  # for model-graded assertions
 
 
 class ImageResult(_Model):
@@ -94,6 +112,10 @@ class Totals(_Model):
     cached: int = 0  # cells answered from the response cache
     polls: int = 0  # status requests for predictions still running after the wait
     throttled: int = 0  # 429 answers to creation requests (retried, not failures)
+    # Model-graded assertions' grader calls, apart from the models under test's predictions.
+    grader_predictions: int = 0  # predictions the graders made
+    grader_cached: int = 0  # grader answers found in the cache (or already asked in this run)
+    grader_time_s: float = 0.0  # time the graders' predictions took, added up
 
     @property
     def pass_rate(self) -> float:
@@ -137,6 +159,9 @@ def count(
     wall_time_s: float,
     polls: int = 0,
     throttled: int = 0,
+    grader_predictions: int = 0,
+    grader_cached: int = 0,
+    grader_time_s: float = 0.0,
 ) -> Totals:
     statuses = [cell.status for cell in cells]
     return Totals(
@@ -150,6 +175,9 @@ def count(
         cached=sum(cell.cached for cell in cells),
         polls=polls,
         throttled=throttled,
+        grader_predictions=grader_predictions,
+        grader_cached=grader_cached,
+        grader_time_s=round(grader_time_s, 3),
     )
 
 

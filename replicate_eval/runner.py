@@ -19,10 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from replicate_eval import __version__
-from replicate_eval.assertions import CheckContext, Verdict, evaluate, grade
+from replicate_eval.assertions import (
+    AssertionSpec,
+    CheckContext,
+    Verdict,
+    evaluate,
+    evaluate_graded,
+    grade,
+)
 from replicate_eval.cache import CacheKey, ResponseCache
 from replicate_eval.config import EvalConfig
 from replicate_eval.errors import ApiError, CellError, ProviderError
+from replicate_eval.graders import Graders
 from replicate_eval.plan import Cell, Plan, build_plan
 from replicate_eval.providers import Provider, ProviderResponse, build_providers
 from replicate_eval.providers.cog.server import CogServers
@@ -33,6 +41,7 @@ from replicate_eval.results import (
     AssertionResult,
     CellResult,
     CellStatus,
+    GraderResult,
     ImageResult,
     PromptInfo,
     ProviderInfo,
@@ -83,7 +92,8 @@ async def run_eval(
         # Local model servers stop however the run ends: done, failed or interrupted.
         cleanup.push_async_callback(cog.aclose)
         providers = build_providers(config.providers, session, images, cog, timeout=options.timeout)
-        runner = _CellRunner(providers, images, options.cache)
+        graders = Graders(config.graders, session, options.cache)
+        runner = _CellRunner(providers, images, options.cache, graders)
         cells = await _execute(plan, runner, options.max_concurrency, on_cell_done, stop)
         interrupted = len(cells) < len(plan.cells)
         if session.has_orphans:
@@ -96,6 +106,9 @@ async def run_eval(
         polls=session.polls.polls,
         throttled=session.throttled,
         wall_time_s=time.perf_counter() - clock,
+        grader_predictions=session.grader_predictions_created,
+        grader_cached=graders.cached,
+        grader_time_s=graders.time_ms / 1000,
     )
     return RunResult(
         run_id=run_id,
@@ -171,11 +184,16 @@ class _CellRunner:
     """One cell: build the input, answer from the cache or call the model, then grade."""
 
     def __init__(
-        self, providers: Mapping[int, Provider], images: ImageStore, cache: ResponseCache | None
+        self,
+        providers: Mapping[int, Provider],
+        images: ImageStore,
+        cache: ResponseCache | None,
+        graders: Graders,
     ) -> None:
         self._providers = providers
         self._images = images
         self._cache = cache
+        self._graders = graders
         # A provider that got an account- or model-wide error (401, 404...) is not called again.
         self._blocked: dict[int, ApiError] = {}
 
@@ -207,7 +225,7 @@ class _CellRunner:
         key = ResponseCache.key(cell.provider, model_input) if cacheable else None
         cached = await self._from_cache(key)
         if cached is not None:
-            return _graded(cell, model_input, cached, cached=True)
+            return await self._graded(cell, model_input, cached, cached=True)
         earlier = self._blocked.get(cell.provider.index)
         if earlier is not None:
             return _result(
@@ -231,7 +249,7 @@ class _CellRunner:
             )
         if self._cache is not None and key is not None:
             await asyncio.to_thread(self._cache.put, key, response)
-        return _graded(cell, model_input, response, cached=False)
+        return await self._graded(cell, model_input, response, cached=False)
 
     async def _from_cache(self, key: CacheKey | None) -> ProviderResponse | None:
         if self._cache is None or key is None:
@@ -243,19 +261,40 @@ class _CellRunner:
         images = await self._images.adopt(response.images)
         return replace(response, images=tuple(images)) if images is not None else None
 
+    async def _graded(
+        self, cell: Cell, model_input: dict[str, Any], response: ProviderResponse, *, cached: bool
+    ) -> CellResult:
+        context = CheckContext(
+            vars=cell.test.vars,
+            prompt=cell.rendered_prompt or "",
+            latency_ms=response.latency_ms,
+            provider_id=cell.provider.id,
+            images=response.images,
+        )
+        judged = await asyncio.gather(
+            *(self._judge(spec, response.output, context) for spec in cell.assertions)
+        )
+        return _with_verdicts(cell, model_input, response, judged, cached=cached)
 
-def _graded(
-    cell: Cell, model_input: dict[str, Any], response: ProviderResponse, *, cached: bool
+    async def _judge(
+        self, spec: AssertionSpec, output: str, context: CheckContext
+    ) -> tuple[Verdict, GraderResult | None]:
+        if spec.grading is None:
+            return evaluate(spec, output, context), None
+        grader = self._graders.for_assertion(spec)
+        verdict = await evaluate_graded(spec, output, context, grader)
+        return verdict, grader.result()
+
+
+def _with_verdicts(
+    cell: Cell,
+    model_input: dict[str, Any],
+    response: ProviderResponse,
+    judged: Sequence[tuple[Verdict, GraderResult | None]],
+    *,
+    cached: bool,
 ) -> CellResult:
-    context = CheckContext(
-        vars=cell.test.vars,
-        prompt=cell.rendered_prompt or "",
-        latency_ms=response.latency_ms,
-        provider_id=cell.provider.id,
-        images=response.images,
-    )
-    verdicts = [evaluate(spec, response.output, context) for spec in cell.assertions]
-    outcome = grade(verdicts, cell.test.threshold)
+    outcome = grade([verdict for verdict, _ in judged], cell.test.threshold)
     return _result(
         cell,
         status="passed" if outcome.passed else "failed",
@@ -264,7 +303,7 @@ def _graded(
         images=[ImageResult.model_validate(image.as_dict()) for image in response.images],
         score=outcome.score,
         reason=outcome.reason,
-        assertions=[_assertion_result(v) for v in verdicts],
+        assertions=[_assertion_result(v, grader) for v, grader in judged],
         latency_ms=round(response.latency_ms, 1),
         prediction_id=response.prediction_id,
         metrics=dict(response.metrics),
@@ -272,7 +311,7 @@ def _graded(
     )
 
 
-def _assertion_result(verdict: Verdict) -> AssertionResult:
+def _assertion_result(verdict: Verdict, grader: GraderResult | None) -> AssertionResult:
     return AssertionResult(
         type=verdict.type,
         value=verdict.value,
@@ -280,6 +319,7 @@ def _assertion_result(verdict: Verdict) -> AssertionResult:
         passed=verdict.passed,
         score=verdict.score,
         reason=verdict.reason,
+        grader=grader,
     )
 
 

@@ -172,6 +172,9 @@ def test_json_results_file(
         "cached": 0,
         "polls": 0,
         "throttled": 0,
+        "grader_predictions": 0,
+        "grader_cached": 0,
+        "grader_time_s": 0.0,
     }
     failed = next(c for c in data["cells"] if c["status"] == "failed")
     assert failed["prompt_label"] in ("short", "polite")
@@ -188,6 +191,7 @@ def test_json_results_file(
             "pass": False,
             "score": 0.0,
             "reason": 'output does not contain "Madrid"',
+            "grader": None,  # no model judged it
         }
     ]
     assert failed["prediction_id"] in capitals.predictions

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from replicate_eval.media import SavedImage
 
@@ -26,6 +26,25 @@ class InvalidAssertion(ValueError):
         self.field = field
 
 
+# Which model judges a model-graded assertion: an instruction model reading a grader prompt,
+# an embedding model, or a Llama Guard model.
+GraderRole = Literal["text", "embedding", "moderation"]
+
+
+# A grader prompt template from the config: text, or chat messages as (role, content).
+GraderPrompt = str | tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Grading:
+    """How a model-graded assertion is judged, settled at load time."""
+
+    grader: int  # the grader's index in the run (EvalConfig.graders)
+    prompt: GraderPrompt | None = None  # `options.rubricPrompt`, replacing the shipped one
+    prompt_syntax: Literal["angle", "curly"] = "angle"  # the config's template syntax
+    factuality: Mapping[str, float] = field(default_factory=dict)  # category -> score
+
+
 @dataclass(frozen=True)
 class AssertionSpec:
     """One assertion from the config, validated. ``value`` may still hold template markers."""
@@ -39,6 +58,7 @@ class AssertionSpec:
     threshold: float | None = None
     # Kind-specific data prepared once at load time (a compiled check function, for instance).
     prepared: Any = field(default=None, compare=False)
+    grading: Grading | None = None  # for model-graded kinds
 
 
 @dataclass(frozen=True)
@@ -67,18 +87,32 @@ class Outcome:
         return 1.0 if self.passed else 0.0
 
 
+class GraderCalls(Protocol):
+    """The grader of one assertion: asks its model, remembering every call for the results."""
+
+    async def ask(self, prompt: str, extra_input: Mapping[str, Any] | None = None) -> str:
+        """The grader model's output for ``prompt`` (plus ``extra_input`` in the model input).
+
+        Raises AssertionProblem when the grader could not answer."""
+        ...
+
+
 Check = Callable[[str, Any, AssertionSpec, CheckContext], Outcome]
+Judge = Callable[[str, Any, AssertionSpec, CheckContext, GraderCalls], Awaitable[Outcome]]
 Prepare = Callable[[Any, Path], Any]
 
 
 @dataclass(frozen=True)
 class AssertionKind:
     name: str
-    check: Check
+    check: Check | None
     value: ValueKind
     # Validates the raw value at load time; returns data kept in AssertionSpec.prepared.
     prepare: Prepare | None = None
     needs_threshold: bool = False
+    # Model-graded kinds: judged by a model in this role instead of `check`.
+    judge: Judge | None = None
+    grader: GraderRole | None = None
 
 
 class AssertionProblem(Exception):

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from replicate_eval.assertions import image, metrics, python, text
+from replicate_eval.assertions import graded, image, metrics, python, text
 from replicate_eval.assertions.base import (
     AssertionKind,
     AssertionProblem,
     AssertionSpec,
     CheckContext,
+    GraderCalls,
     InvalidAssertion,
+    Outcome,
 )
 from replicate_eval.suggest import did_you_mean
 
@@ -39,6 +41,28 @@ KINDS: dict[str, AssertionKind] = {
         ),
         AssertionKind("image-format", image.image_format, "texts", prepare=image.prepare_format),
         AssertionKind("image-count", image.image_count, "any", prepare=image.prepare_count),
+        # Model-graded: a model on Replicate judges the output (see graded.py).
+        AssertionKind("llm-rubric", None, "text", judge=graded.llm_rubric, grader="text"),
+        AssertionKind(
+            "model-graded-closedqa", None, "text", judge=graded.llm_rubric, grader="text"
+        ),
+        AssertionKind("factuality", None, "text", judge=graded.factuality, grader="text"),
+        AssertionKind(
+            "similar",
+            None,
+            "any",
+            prepare=graded.prepare_similar,
+            judge=graded.similar,
+            grader="embedding",
+        ),
+        AssertionKind(
+            "moderation",
+            None,
+            "any",
+            prepare=graded.prepare_moderation,
+            judge=graded.moderation,
+            grader="moderation",
+        ),
     )
 }
 
@@ -71,6 +95,8 @@ def compile_assertion(
 
 def _normalise_value(kind: AssertionKind, value: Any) -> Any:
     scalar = (str, int, float)
+    if kind.name == "moderation":
+        return value  # optional: no value checks every category
     if kind.value == "none":
         if value is not None:
             raise InvalidAssertion("value", f"`{kind.name}` takes no `value`")
@@ -106,11 +132,36 @@ class Verdict:
 
 
 def evaluate(spec: AssertionSpec, output: str, ctx: CheckContext) -> Verdict:
+    """A deterministic assertion's verdict (model-graded ones: ``evaluate_graded``)."""
     kind = KINDS[spec.kind]
     try:
+        if kind.check is None:
+            raise AssertionProblem(f"`{spec.kind}` needs a grader model")
         outcome = kind.check(output, spec.value, spec, ctx)
     except AssertionProblem as problem:
-        return Verdict(spec.type, spec.value, spec.weight, False, 0.0, str(problem))
+        return _problem(spec, problem)
+    return _verdict(spec, outcome)
+
+
+async def evaluate_graded(
+    spec: AssertionSpec, output: str, ctx: CheckContext, grader: GraderCalls
+) -> Verdict:
+    """A model-graded assertion's verdict; ``grader`` asks the model that judges it."""
+    judge = KINDS[spec.kind].judge
+    if judge is None:
+        return evaluate(spec, output, ctx)
+    try:
+        outcome = await judge(output, spec.value, spec, ctx, grader)
+    except AssertionProblem as problem:
+        return _problem(spec, problem)
+    return _verdict(spec, outcome)
+
+
+def _problem(spec: AssertionSpec, problem: AssertionProblem) -> Verdict:
+    return Verdict(spec.type, spec.value, spec.weight, False, 0.0, str(problem))
+
+
+def _verdict(spec: AssertionSpec, outcome: Outcome) -> Verdict:
     passed, score = outcome.passed, outcome.final_score
     if spec.negate:
         passed, score = not passed, 1.0 - score

@@ -19,14 +19,15 @@ from rich.console import Console
 from rich.markup import escape
 
 from replicate_eval import __version__
+from replicate_eval.assertions import KINDS
 from replicate_eval.cache import ResponseCache, default_cache_dir
+from replicate_eval.chat import parse_chat
 from replicate_eval.config import EvalConfig, load_config
 from replicate_eval.config.envfile import environment
 from replicate_eval.config.selection import Selection, select_tests
 from replicate_eval.errors import CellError, RevalError
 from replicate_eval.plan import Plan, build_plan
 from replicate_eval.preflight import Finding, preflight
-from replicate_eval.providers.chat import parse_chat
 from replicate_eval.report.files import append_step_summary
 from replicate_eval.results import RunResult
 
@@ -107,6 +108,20 @@ StrictOption = Annotated[
         "--strict", help="Inputs a model does not have are errors, not warnings (preflight)."
     ),
 ]
+GraderOption = Annotated[
+    str | None,
+    typer.Option(
+        "--grader",
+        metavar="PROVIDER_ID",
+        show_default=False,
+        help=(
+            "The model that grades llm-rubric, model-graded-closedqa and factuality "
+            "assertions, e.g. `replicate:meta/meta-llama-3.1-405b-instruct`; a test's or an "
+            "assertion's own `provider` still wins. [default: defaultTest.options.provider, "
+            "else replicate:meta/meta-llama-3-70b-instruct]"
+        ),
+    ),
+]
 NoPreflightOption = Annotated[
     bool,
     typer.Option(
@@ -116,11 +131,15 @@ NoPreflightOption = Annotated[
 
 
 def load_or_fail(
-    path: Path, *, env_file: Path | None = None, selection: Selection | None = None
+    path: Path,
+    *,
+    env_file: Path | None = None,
+    selection: Selection | None = None,
+    grader: str | None = None,
 ) -> EvalConfig:
     """The config, with the env file's variables and only the selected tests."""
     try:
-        config = load_config(path, environment(path, env_file, os.environ))
+        config = load_config(path, environment(path, env_file, os.environ), grader=grader)
     except RevalError as exc:
         fail(str(exc))
     if selection is not None:
@@ -154,8 +173,9 @@ def check_models(
     """Run the preflight and print what it found; the caller decides what errors mean."""
     # Cog models publish no Replicate schema; their servers check inputs themselves.
     replicate = [provider for provider in config.providers if not provider.is_cog]
+    sends = {**chat_inputs(build_plan(config)), **grader_inputs(config)}
     checking = preflight(
-        replicate, strict=strict, cache=cache, also_sends=chat_inputs(build_plan(config))
+        [*replicate, *config.graders], strict=strict, cache=cache, also_sends=sends
     )
     if spinner and stderr.is_terminal:
         with stderr.status("Checking the models' inputs", spinner="dots"):
@@ -180,6 +200,23 @@ def chat_inputs(plan: Plan) -> dict[int, set[str]]:
             continue  # reported by `reval validate` and, at run time, by the cell
         if chat is not None and chat.system:
             sends.setdefault(cell.provider.index, set()).add("system_prompt")
+    return sends
+
+
+def grader_inputs(config: EvalConfig) -> dict[int, set[str]]:
+    """Inputs graders are sent besides the prompt: a guard model's `assistant` (the output),
+    a chat rubricPrompt's system message as `system_prompt`."""
+    sends: dict[int, set[str]] = {}
+    for test in config.tests:
+        for spec in test.assertions:
+            if spec.grading is None:
+                continue
+            inputs = sends.setdefault(spec.grading.grader, set())
+            if KINDS[spec.kind].grader == "moderation":
+                inputs.add("assistant")
+            prompt = spec.grading.prompt
+            if isinstance(prompt, tuple) and any(role == "system" for role, _ in prompt):
+                inputs.add("system_prompt")
     return sends
 
 

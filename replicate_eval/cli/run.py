@@ -25,6 +25,7 @@ from replicate_eval.cli.common import (
     CacheDirOption,
     ConfigArgument,
     ExitCode,
+    GraderOption,
     NoPreflightOption,
     StrictOption,
     app,
@@ -186,6 +187,7 @@ def run(
     filter_first_n: FilterFirstOption = None,
     var: VarOption = None,
     shard: ShardOption = None,
+    grader: GraderOption = None,
 ) -> None:
     """Run the evals in CONFIG and print a results table.
 
@@ -206,7 +208,7 @@ def run(
         except RevalError as exc:
             fail(str(exc))
         chosen = selection(filter_pattern, filter_first_n, var, shard)
-        eval_config = load_or_fail(config, env_file=env_file, selection=chosen)
+        eval_config = load_or_fail(config, env_file=env_file, selection=chosen, grader=grader)
 
         total = (
             len(eval_config.tests) * len(eval_config.prompts) * len(eval_config.providers) * repeat

@@ -8,10 +8,12 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from replicate_eval.chat import parse_chat
 from replicate_eval.cli.common import (
     CacheDirOption,
     ConfigArgument,
     ExitCode,
+    GraderOption,
     NoPreflightOption,
     StrictOption,
     app,
@@ -25,7 +27,6 @@ from replicate_eval.cli.selecting import EnvFileOption
 from replicate_eval.errors import CellError
 from replicate_eval.plan import Plan, build_plan
 from replicate_eval.preflight import Finding
-from replicate_eval.providers.chat import parse_chat
 
 
 def _cell_problems(plan: Plan) -> Iterator[str]:
@@ -50,11 +51,12 @@ def validate(
         bool, typer.Option("--no-cache", help="Neither read nor write cached model schemas.")
     ] = False,
     env_file: EnvFileOption = None,
+    grader: GraderOption = None,
 ) -> None:
     """Check CONFIG without running it: load it, render every prompt for every test, and check
     each provider's inputs against its model's schema. Exits 0 when clean (warnings allowed),
     2 listing every problem otherwise. Makes no prediction."""
-    eval_config = load_or_fail(config, env_file=env_file)
+    eval_config = load_or_fail(config, env_file=env_file, grader=grader)
     plan = build_plan(eval_config)
     # One line per broken (test, prompt): the providers share the same rendering.
     render_errors = list(dict.fromkeys(_cell_problems(plan)))
@@ -74,11 +76,12 @@ def validate(
         stderr.print(f"{config}: {errors} problem(s), {warnings} warning(s).", highlight=False)
         raise typer.Exit(ExitCode.USAGE)
     unchecked = sum(f.unchecked for f in findings)
-    providers = len(eval_config.providers)
+    models = len(eval_config.providers) + len(eval_config.graders)
     if no_preflight:
         checked = ""
     elif unchecked:
-        checked = f"; inputs checked for {providers - unchecked} of {providers} providers"
+        what = "models (graders included)" if eval_config.graders else "providers"
+        checked = f"; inputs checked for {models - unchecked} of {models} {what}"
     else:
         checked = "; inputs match the models' schemas"
     stdout.print(

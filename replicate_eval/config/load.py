@@ -19,9 +19,17 @@ from replicate_eval.config.datasets import (
     expand_tests,
     read_var_file,
 )
+from replicate_eval.config.graders import GraderResolver
 from replicate_eval.config.problems import Problem, problems_from_validation, raise_problems
 from replicate_eval.config.providers import ProviderConfig, ProviderProblems, resolve_provider
-from replicate_eval.config.schema import AssertionEntry, ConfigFile, PromptEntry, TestEntry
+from replicate_eval.config.schema import (
+    AssertionEntry,
+    ConfigFile,
+    PromptEntry,
+    ProviderEntry,
+    TestEntry,
+    TestOptions,
+)
 from replicate_eval.config.yaml_source import Loc, YamlDocument, read_yaml
 from replicate_eval.errors import ConfigError
 from replicate_eval.templating import Templates, TemplateSyntax, curly_vars
@@ -55,10 +63,15 @@ class EvalConfig:
     providers: tuple[ProviderConfig, ...]
     tests: tuple[TestCase, ...]
     warnings: tuple[str, ...] = ()
+    # The models that judge model-graded assertions, numbered after the providers.
+    graders: tuple[ProviderConfig, ...] = ()
 
 
-def load_config(path: Path, env: Mapping[str, str]) -> EvalConfig:
-    """Read and validate ``path``. Raises ConfigError listing every problem found."""
+def load_config(path: Path, env: Mapping[str, str], *, grader: str | None = None) -> EvalConfig:
+    """Read and validate ``path``. Raises ConfigError listing every problem found.
+
+    ``grader`` is ``--grader``: the provider id of the text grader, unless a test names one.
+    """
     doc = read_yaml(path)
     if not isinstance(doc.data, dict):
         raise ConfigError(
@@ -77,7 +90,14 @@ def load_config(path: Path, env: Mapping[str, str]) -> EvalConfig:
     templates = Templates(file.template_syntax)
     prompts = _resolve_prompts(file.prompts, base_dir, templates, problems)
     providers = _resolve_providers(file, env, base_dir, problems)
-    tests = _resolve_tests(file, base_dir, problems)
+    resolver = GraderResolver(
+        env,
+        base_dir,
+        first_index=len(file.providers),
+        cli_grader=grader,
+        default_options=file.default_test.options if file.default_test else None,
+    )
+    tests = _resolve_tests(file, base_dir, resolver, templates, problems)
     if problems:
         raise_problems(doc, problems)
     return EvalConfig(
@@ -88,6 +108,7 @@ def load_config(path: Path, env: Mapping[str, str]) -> EvalConfig:
         providers=tuple(providers),
         tests=tuple(tests),
         warnings=tuple(_syntax_warnings(doc, prompts, tests, file.template_syntax)),
+        graders=tuple(resolver.graders),
     )
 
 
@@ -174,13 +195,38 @@ def _resolve_providers(
     return providers
 
 
-def _resolve_tests(file: ConfigFile, base_dir: Path, problems: list[Problem]) -> list[TestCase]:
+def _resolve_tests(
+    file: ConfigFile,
+    base_dir: Path,
+    graders: GraderResolver,
+    templates: Templates,
+    problems: list[Problem],
+) -> list[TestCase]:
     default = file.default_test or TestEntry()
+    _check_grader_prompt(default.options, ("defaultTest",), templates, problems)
     default_asserts = _compile_all(default.assert_, ("defaultTest",), base_dir, problems)
     entries = file.tests or [TestEntry()]
     tests = []
     for index, entry in enumerate(entries):
-        asserts = _compile_all(entry.assert_, ("tests", index), base_dir, problems)
+        test_loc: Loc = ("tests", index)
+        _check_grader_prompt(entry.options, test_loc, templates, problems)
+        compiled = _compile_all(entry.assert_, test_loc, base_dir, problems)
+        asserts = []
+        # defaultTest's assertions too: the test's own options choose their grader.
+        for spec, provider, loc in (*default_asserts, *compiled):
+            try:
+                asserts.append(
+                    graders.settle(
+                        spec,
+                        provider,
+                        entry.options,
+                        assertion_loc=loc,
+                        test_loc=test_loc,
+                        syntax=file.template_syntax,
+                    )
+                )
+            except ProviderProblems as exc:
+                problems.extend(p for p in exc.problems if p not in problems)
         variables = {**default.vars, **entry.vars}
         for name, value in variables.items():
             try:
@@ -192,7 +238,7 @@ def _resolve_tests(file: ConfigFile, base_dir: Path, problems: list[Problem]) ->
                 index=index,
                 description=entry.description,
                 vars=variables,
-                assertions=(*default_asserts, *asserts),
+                assertions=tuple(asserts),
                 threshold=entry.threshold if entry.threshold is not None else default.threshold,
             )
         )
@@ -201,22 +247,43 @@ def _resolve_tests(file: ConfigFile, base_dir: Path, problems: list[Problem]) ->
 
 def _compile_all(
     entries: list[AssertionEntry], owner: Loc, base_dir: Path, problems: list[Problem]
-) -> tuple[AssertionSpec, ...]:
-    specs = []
+) -> list[tuple[AssertionSpec, ProviderEntry | None, Loc]]:
+    """Each valid assertion with its `provider:` entry and where it is in the file."""
+    compiled = []
     for index, entry in enumerate(entries):
+        loc: Loc = (*owner, "assert", index)
         try:
-            specs.append(
-                compile_assertion(
-                    entry.type,
-                    entry.value,
-                    weight=entry.weight,
-                    threshold=entry.threshold,
-                    base_dir=base_dir,
-                )
+            spec = compile_assertion(
+                entry.type,
+                entry.value,
+                weight=entry.weight,
+                threshold=entry.threshold,
+                base_dir=base_dir,
             )
         except InvalidAssertion as exc:
-            problems.append(Problem((*owner, "assert", index, exc.field), str(exc)))
-    return tuple(specs)
+            problems.append(Problem((*loc, exc.field), str(exc)))
+            continue
+        compiled.append((spec, entry.provider, loc))
+    return compiled
+
+
+def _check_grader_prompt(
+    options: TestOptions | None, owner: Loc, templates: Templates, problems: list[Problem]
+) -> None:
+    given = options.rubricPrompt if options else None
+    if given is None:
+        return
+    sources = [given] if isinstance(given, str) else [message.content for message in given]
+    for source in sources:
+        syntax = templates.check(source)
+        if syntax:
+            where = f" (line {syntax.line})" if syntax.line else ""
+            problems.append(
+                Problem(
+                    (*owner, "options", "rubricPrompt"),
+                    f"template syntax error{where}: {syntax.message}",
+                )
+            )
 
 
 def _syntax_warnings(

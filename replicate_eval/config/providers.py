@@ -112,6 +112,12 @@ class ProviderConfig:
     timeout: float | None = None  # seconds; None: the run's --timeout
     prompt_input: str = "prompt"  # the model input that receives the rendered prompt
     concurrency: int | None = None  # for cog: servers
+    # Where the provider was configured, for messages: `providers[0]`, or a grader's place.
+    origin: str = ""
+
+    @property
+    def where(self) -> str:
+        return self.origin or f"providers[{self.index}]"
 
     @property
     def kind(self) -> OutputKind:
@@ -129,10 +135,19 @@ class ProviderProblems(Exception):
 
 
 def resolve_provider(
-    entry: ProviderEntry, index: int, env: Mapping[str, str], base_dir: Path
+    entry: ProviderEntry,
+    index: int,
+    env: Mapping[str, str],
+    base_dir: Path,
+    *,
+    here: Loc | None = None,
+    origin: str = "",
 ) -> ProviderConfig:
-    """Validate options, apply environment fallbacks, find the token. Raises ProviderProblems."""
-    here: Loc = ("providers", index)
+    """Validate options, apply environment fallbacks, find the token. Raises ProviderProblems.
+
+    ``here`` is where the entry is in the file (default ``providers[index]``), for messages.
+    """
+    here = here if here is not None else ("providers", index)
     try:
         target = parse_target(entry.id, base_dir)
     except ValueError as exc:
@@ -190,6 +205,7 @@ def resolve_provider(
         timeout=options.timeout,
         prompt_input=options.prompt_input,
         concurrency=options.concurrency,
+        origin=origin,
     )
 
 

@@ -53,6 +53,51 @@ class AssertionEntry(StrictModel):
     value: Any = None
     weight: float = Field(1.0, ge=0)
     threshold: float | None = None
+    # The model that judges a model-graded assertion (its grader, embedding or guard model).
+    provider: ProviderEntry | None = None
+
+
+class GraderProviders(StrictModel):
+    """``options.provider``: the models that judge model-graded assertions, by role.
+
+    A provider written directly (a string or a mapping with ``id``) is the ``text`` grader.
+    """
+
+    text: ProviderEntry | None = None
+    embedding: ProviderEntry | None = None
+    moderation: ProviderEntry | None = None
+
+    @classmethod
+    def prepare(cls, data: Any) -> Any:
+        if isinstance(data, str) or (isinstance(data, dict) and "id" in data):
+            return {"text": data}
+        return data
+
+
+class FactualityScores(StrictModel):
+    """promptfoo's ``options.factuality``: the score of each category; above 0 passes."""
+
+    subset: float = Field(1.0, ge=0, le=1)
+    superset: float = Field(1.0, ge=0, le=1)
+    agree: float = Field(1.0, ge=0, le=1)
+    disagree: float = Field(0.0, ge=0, le=1)
+    differButFactual: float = Field(1.0, ge=0, le=1)
+
+
+class ChatMessage(StrictModel):
+    role: Literal["system", "user"]
+    content: str
+
+
+class TestOptions(StrictModel):
+    key_hints: ClassVar[dict[str, str]] = {
+        "rubric_prompt": "; did you mean `rubricPrompt`?",
+    }
+
+    provider: GraderProviders | None = None
+    # A grader prompt template (text, or a list of chat messages) replacing the shipped one.
+    rubricPrompt: str | list[ChatMessage] | None = None
+    factuality: FactualityScores | None = None
 
 
 class TestEntry(StrictModel):
@@ -60,6 +105,7 @@ class TestEntry(StrictModel):
     vars: dict[str, Any] = Field(default_factory=dict)
     assert_: list[AssertionEntry] = Field(default_factory=list, alias="assert")
     threshold: float | None = Field(None, ge=0, le=1)
+    options: TestOptions | None = None
 
 
 class PromptEntry(StrictModel):
@@ -138,3 +184,6 @@ class ConfigFile(StrictModel):
         if data.get("tests") is None:
             data.pop("tests", None)
         return data
+
+
+AssertionEntry.model_rebuild()

@@ -13,7 +13,7 @@ import re
 from xml.etree import ElementTree
 
 from replicate_eval.clip import clip
-from replicate_eval.report.labels import column_title, test_title
+from replicate_eval.report.labels import column_title, grader_summary, test_title
 from replicate_eval.results import CellResult, PromptInfo, ProviderInfo, RunResult
 
 Column = tuple[PromptInfo, ProviderInfo]
@@ -152,9 +152,11 @@ def to_markdown(result: RunResult) -> str:
     cells = _cells(result)
     lines = [f"## reval: {_md(result.description or result.config_path)}", ""]
     state = "" if result.complete else " (interrupted: not every cell ran)"
+    graded = totals.grader_predictions or totals.grader_cached
+    graders = f" · {grader_summary(result)}" if graded else ""
     lines += [
         f"**{totals.passed} passed, {totals.failed} failed, {totals.errors} errors** "
-        f"({totals.pass_rate:.0%} pass rate) · {totals.predictions} predictions · "
+        f"({totals.pass_rate:.0%} pass rate) · {totals.predictions} predictions{graders} · "
         f"{totals.wall_time_s:.1f}s{state}",
         "",
         "| prompt x provider | passed | failed | errors | pass rate |",

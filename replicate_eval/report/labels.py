@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from replicate_eval.results import CellResult, CellStatus, wilson_interval
+from replicate_eval.results import CellResult, CellStatus, RunResult, wilson_interval
 
 _VERSION_ID = re.compile(r"\b[0-9a-f]{64}\b")
 
@@ -48,3 +48,11 @@ def runs_by_position(cells: list[CellResult]) -> dict[tuple[int, int, int], list
     for cell in sorted(cells, key=lambda c: c.repeat):
         runs.setdefault((cell.test_index, cell.prompt_index, cell.provider_index), []).append(cell)
     return runs
+
+
+def grader_summary(result: RunResult) -> str:
+    """The graders' share: their predictions, time and cached answers."""
+    totals = result.totals
+    calls = "prediction" if totals.grader_predictions == 1 else "predictions"
+    text = f"graders: {totals.grader_predictions} {calls}, {totals.grader_time_s:.1f}s"
+    return text + (f", {totals.grader_cached} cached" if totals.grader_cached else "")

@@ -41,6 +41,9 @@ def merge_results(parts: Sequence[tuple[Path, RunResult]]) -> RunResult:
         predictions=sum(r.totals.predictions for r in results),
         polls=sum(r.totals.polls for r in results),
         throttled=sum(r.totals.throttled for r in results),
+        grader_predictions=sum(r.totals.grader_predictions for r in results),
+        grader_cached=sum(r.totals.grader_cached for r in results),
+        grader_time_s=sum(r.totals.grader_time_s for r in results),
         # Shards run side by side in CI: the merged run took as long as the longest.
         wall_time_s=max(r.totals.wall_time_s for r in results),
     )

@@ -12,6 +12,7 @@ from replicate_eval.clip import clip
 from replicate_eval.report.labels import (
     BADGES,
     column_title,
+    grader_summary,
     repeat_summary,
     runs_by_position,
     test_title,
@@ -100,6 +101,8 @@ def summary_line(result: RunResult, *, html_report: Path | None = None) -> Text:
     )
     if totals.cached:
         text.append(f" · {totals.cached} cached")
+    if totals.grader_predictions or totals.grader_cached:
+        text.append(f" · {grader_summary(result)}")
     if totals.throttled:
         text.append(f" · {totals.throttled} rate-limited requests retried", style="yellow")
     if not result.complete:

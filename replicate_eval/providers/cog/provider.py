@@ -21,10 +21,10 @@ import httpx
 from replicate_eval.config import CogTarget, ProviderConfig
 from replicate_eval.errors import NetworkError, PredictionError, ProviderError
 from replicate_eval.providers.base import ProviderResponse
-from replicate_eval.providers.chat import text_model_input
 from replicate_eval.providers.cog.server import CogServers
 from replicate_eval.providers.images import DownloadError, ImageStore
 from replicate_eval.providers.outputs import file_urls, looks_like_images
+from replicate_eval.providers.text_input import text_model_input
 
 
 class CogProvider:

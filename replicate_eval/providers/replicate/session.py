@@ -60,11 +60,15 @@ class ReplicateSession:
         self._base_url = base_url
         self._accounts: dict[str, _Account] = {}
         self.polls = PollBudget(poll_rate)
-        self.predictions_created = 0
+        self.predictions_created = 0  # by the providers under test
+        self.grader_predictions_created = 0  # by graders of model-graded assertions
         self._orphans: list[tuple[ReplicateApi, ReplicateTarget, dict[str, Any]]] = []
         self._known: set[str] = set()  # ids of the predictions this run created and followed
 
-    def prediction_client(self, config: ProviderConfig) -> PredictionClient:
+    def prediction_client(
+        self, config: ProviderConfig, *, grader: bool = False
+    ) -> PredictionClient:
+        """A client for ``config``'s model; a grader's predictions are counted apart."""
         target = config.target
         assert isinstance(target, ReplicateTarget), "cog: providers do not use Replicate"
         account = self._account(config.token, config.token_source)
@@ -75,7 +79,7 @@ class ReplicateSession:
             polls=self.polls,
             policy=self._policy,
             timeout=config.timeout if config.timeout is not None else self._timeout,
-            on_created=self._created,
+            on_created=self._grader_created if grader else self._created,
             on_orphan=self._add_orphan,
         )
 
@@ -152,6 +156,10 @@ class ReplicateSession:
 
     def _created(self, prediction_id: str) -> None:
         self.predictions_created += 1
+        self._known.add(prediction_id)
+
+    def _grader_created(self, prediction_id: str) -> None:
+        self.grader_predictions_created += 1
         self._known.add(prediction_id)
 
     def _add_orphan(

@@ -8,18 +8,24 @@ from typing import Any
 from replicate_eval.config import ProviderConfig
 from replicate_eval.errors import ProviderError
 from replicate_eval.providers.base import ProviderResponse
-from replicate_eval.providers.chat import text_model_input
 from replicate_eval.providers.outputs import file_urls, looks_like_images
 from replicate_eval.providers.replicate.api import PredictionState
 from replicate_eval.providers.replicate.predictions import PredictionClient
+from replicate_eval.providers.text_input import text_model_input
 
 
 class ReplicateTextProvider:
-    def __init__(self, config: ProviderConfig, predictions: PredictionClient) -> None:
+    """``any_output``: other outputs than text (an embedding model's vectors) come back as
+    JSON instead of failing; graders read them."""
+
+    def __init__(
+        self, config: ProviderConfig, predictions: PredictionClient, *, any_output: bool = False
+    ) -> None:
         self.config = config
         self.id = config.id
         self.label = config.label
         self._predictions = predictions
+        self._any_output = any_output
 
     def build_input(self, prompt: str) -> dict[str, Any]:
         """Options, then ``system_prompt`` (a chat's system message wins), then the prompt."""
@@ -50,6 +56,8 @@ class ReplicateTextProvider:
             return output
         if isinstance(output, list) and all(isinstance(item, str) for item in output):
             return "".join(output)
+        if self._any_output and output is not None:
+            return json.dumps(output)
         if output is None:
             message = "prediction succeeded but returned no output"
         else:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
-from replicate_eval.config import ProviderConfig
 from replicate_eval.errors import CellError
 
 
@@ -44,16 +42,3 @@ def parse_chat(prompt: str) -> ChatPrompt | None:
             f"`system` messages (found: {roles}); the model takes a single prompt"
         )
     return ChatPrompt("\n\n".join(system) or None, str(turns[0].get("content", "")))
-
-
-def text_model_input(config: ProviderConfig, prompt: str) -> dict[str, Any]:
-    """A text model's input: options, then ``system_prompt`` (a chat's system message wins
-    over the provider's), then the prompt (with prefix and suffix) under ``prompt_input``."""
-    chat = parse_chat(prompt)
-    user = chat.user if chat else prompt
-    system = (chat.system if chat else None) or config.system_prompt
-    model_input = dict(config.input_options)
-    if system:
-        model_input["system_prompt"] = system
-    model_input[config.prompt_input] = f"{config.prefix}{user}{config.suffix}"
-    return model_input

@@ -1,0 +1,228 @@
+"""Model-graded assertions: a model on Replicate judges the output.
+
+llm-rubric, model-graded-closedqa and factuality render a grader prompt (shipped with reval
+in ``grader_prompts/``, or the config's ``options.rubricPrompt``) and read the grader's JSON
+answer; ``similar`` compares embeddings; ``moderation`` asks a Llama Guard model. Each judge
+is pure apart from its ``GraderCalls``, which the runner provides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from replicate_eval.assertions.base import (
+    AssertionProblem,
+    AssertionSpec,
+    CheckContext,
+    GraderCalls,
+    InvalidAssertion,
+    Outcome,
+)
+from replicate_eval.assertions.grader_answers import (
+    LLAMA_GUARD_CATEGORIES,
+    cosine_similarity,
+    describe_categories,
+    parse_embedding,
+    parse_factuality,
+    parse_guard,
+    parse_verdict,
+)
+from replicate_eval.chat import parse_chat
+from replicate_eval.errors import CellError, TemplateError
+from replicate_eval.templating import Templates
+
+DEFAULT_SIMILARITY = 0.8
+
+# promptfoo's defaults: every category passes but "disagree".
+DEFAULT_FACTUALITY: dict[str, float] = {
+    "subset": 1.0,
+    "superset": 1.0,
+    "agree": 1.0,
+    "disagree": 0.0,
+    "differButFactual": 1.0,
+}
+_FACTUALITY_NAMES = {
+    "subset": "subset of the reference",
+    "superset": "superset of the reference",
+    "agree": "same as the reference",
+    "disagree": "disagrees with the reference",
+    "differButFactual": "differs from the reference, but not in facts",
+}
+
+
+@cache
+def shipped_prompt(kind: str) -> str:
+    """The grader prompt reval ships for ``kind`` (angle-bracket template syntax)."""
+    return resources.files(__package__).joinpath(f"grader_prompts/{kind}.j2").read_text("utf-8")
+
+
+_TEMPLATES = {"angle": Templates("angle"), "curly": Templates("curly")}
+
+
+def grader_prompt(spec: AssertionSpec, output: str, ctx: CheckContext) -> str:
+    """The rendered grader prompt. Its variables: ``output``, ``rubric`` (the assertion's
+    value), ``prompt`` and the test's vars, plus promptfoo's names for the same things
+    (``completion``, ``criteria``, ``ideal``, ``input``)."""
+    assert spec.grading is not None
+    rubric = spec.value if isinstance(spec.value, str) else json.dumps(spec.value)
+    variables = {
+        **ctx.vars,
+        "output": output,
+        "completion": output,
+        "rubric": rubric,
+        "criteria": rubric,
+        "ideal": rubric,
+        "prompt": ctx.prompt,
+        "input": ctx.prompt,
+    }
+    override = spec.grading.prompt
+    try:
+        if override is None:
+            return _TEMPLATES["angle"].render(shipped_prompt(spec.kind), variables)
+        templates = _TEMPLATES[spec.grading.prompt_syntax]
+        if isinstance(override, str):
+            return templates.render(override, variables)
+        # A chat: each message rendered alone, so an output with quotes keeps the JSON valid.
+        return json.dumps(
+            [
+                {"role": role, "content": templates.render(content, variables)}
+                for role, content in override
+            ],
+            ensure_ascii=False,
+        )
+    except TemplateError as exc:
+        raise AssertionProblem(f"the grader prompt (options.rubricPrompt): {exc}") from None
+
+
+def _text_only(spec: AssertionSpec, ctx: CheckContext) -> None:
+    if ctx.images:
+        raise AssertionProblem(f"`{spec.kind}` judges text, and this output is images")
+
+
+async def llm_rubric(
+    output: str, value: Any, spec: AssertionSpec, ctx: CheckContext, grader: GraderCalls
+) -> Outcome:
+    """Also model-graded-closedqa: the same JSON verdict, another grader prompt."""
+    _text_only(spec, ctx)
+    verdict = parse_verdict(await grader.ask(grader_prompt(spec, output, ctx)))
+    # With a threshold, the grader's score decides (promptfoo's rule), not its "pass".
+    if spec.threshold is not None:
+        passed = verdict.score >= spec.threshold
+        said = f"score {verdict.score:g} {'>=' if passed else '<'} {spec.threshold:g}"
+    else:
+        passed = verdict.passed
+        said = "passes" if passed else "fails"
+    reason = f"grader: {said}" + (f": {verdict.reason}" if verdict.reason else "")
+    return Outcome(passed, reason, verdict.score)
+
+
+async def factuality(
+    output: str, value: Any, spec: AssertionSpec, ctx: CheckContext, grader: GraderCalls
+) -> Outcome:
+    _text_only(spec, ctx)
+    assert spec.grading is not None
+    category, why = parse_factuality(await grader.ask(grader_prompt(spec, output, ctx)))
+    scores = {**DEFAULT_FACTUALITY, **spec.grading.factuality}
+    score = scores[category]
+    reason = f"grader: the output is a {_FACTUALITY_NAMES[category]}"
+    if score == 0:
+        reason += " (a category this test does not accept)"
+    return Outcome(score > 0, reason + (f": {why}" if why else ""), score)
+
+
+def prepare_similar(value: Any, base_dir: Path) -> None:
+    texts = [value] if isinstance(value, str) else value
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+        raise InvalidAssertion("value", "`similar` needs the expected text, or a list of them")
+
+
+async def similar(
+    output: str, value: Any, spec: AssertionSpec, ctx: CheckContext, grader: GraderCalls
+) -> Outcome:
+    """Cosine similarity of the embeddings; the closest expected text counts."""
+    _text_only(spec, ctx)
+    expected = [value] if isinstance(value, str) else list(value)
+    threshold = spec.threshold if spec.threshold is not None else DEFAULT_SIMILARITY
+    answers = await asyncio.gather(*(grader.ask(text) for text in [output, *expected]))
+    mine, *theirs = (parse_embedding(answer) for answer in answers)
+    similarities = [cosine_similarity(mine, other) for other in theirs]
+    best = max(range(len(similarities)), key=similarities.__getitem__)
+    value_best = similarities[best]
+    which = f" (expected text {best + 1} of {len(expected)})" if len(expected) > 1 else ""
+    passed = value_best >= threshold
+    reason = f"cosine similarity {value_best:.3f}{which} is {'>=' if passed else '<'} {threshold:g}"
+    return Outcome(passed, reason, min(1.0, max(0.0, value_best)))
+
+
+@dataclass(frozen=True)
+class ModerationSettings:
+    categories: frozenset[str] | None  # None: every category fails the check
+    include_prompt: bool = False  # also check the prompt on its own
+
+
+def prepare_moderation(value: Any, base_dir: Path) -> ModerationSettings:
+    """``value``: nothing (every category), categories (a list or ``S1,S10``), or a mapping
+    ``{categories: [...], prompt: true}``."""
+    include_prompt = False
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - {"categories", "prompt"})
+        if unknown:
+            raise InvalidAssertion(
+                "value", f"`moderation` takes `categories` and `prompt`, not `{unknown[0]}`"
+            )
+        include_prompt = value.get("prompt", False)
+        if not isinstance(include_prompt, bool):
+            raise InvalidAssertion("value", "`moderation`'s `prompt` is true or false")
+        value = value.get("categories")
+    if value is None:
+        return ModerationSettings(None, include_prompt)
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise InvalidAssertion("value", "`moderation` takes Llama Guard categories, e.g. [S1, S10]")
+    codes = [item.strip().upper() for item in items if item.strip()]
+    unknown = [code for code in codes if code not in LLAMA_GUARD_CATEGORIES]
+    if unknown or not codes:
+        raise InvalidAssertion(
+            "value",
+            f"unknown Llama Guard category `{unknown[0] if unknown else value}` "
+            f"(known: {', '.join(LLAMA_GUARD_CATEGORIES)})",
+        )
+    return ModerationSettings(frozenset(codes), include_prompt)
+
+
+async def moderation(
+    output: str, value: Any, spec: AssertionSpec, ctx: CheckContext, grader: GraderCalls
+) -> Outcome:
+    """Llama Guard classifies the output as the answer to the prompt (``prompt`` and
+    ``assistant`` inputs); with ``prompt: true`` it also classifies the prompt alone."""
+    _text_only(spec, ctx)
+    settings = spec.prepared or ModerationSettings(None)
+    try:
+        chat = parse_chat(ctx.prompt)
+    except CellError:
+        chat = None
+    user = chat.user if chat else ctx.prompt
+    checks = [grader.ask(user, {"assistant": output})]
+    if settings.include_prompt:
+        checks.append(grader.ask(user))
+    flagged = [parse_guard(answer) for answer in await asyncio.gather(*checks)]
+    findings = []
+    for what, codes in zip(("the output", "the prompt"), flagged, strict=False):
+        counted = [c for c in codes if settings.categories is None or c in settings.categories]
+        ignored = [c for c in codes if c not in counted]
+        if counted:
+            findings.append(f"{what} is unsafe: {describe_categories(counted)}")
+        elif ignored:
+            findings.append(
+                f"{what} is flagged {describe_categories(ignored)}, not a checked category"
+            )
+    unsafe = any(" is unsafe:" in finding for finding in findings)
+    checked = " and the prompt" if settings.include_prompt else ""
+    reason = "; ".join(findings) if findings else f"Llama Guard: the output{checked} is safe"
+    return Outcome(not unsafe, reason)

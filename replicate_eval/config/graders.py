@@ -1,0 +1,181 @@
+"""Which model judges each model-graded assertion, settled at load time.
+
+The most specific setting wins:
+
+1. the assertion's ``provider:``
+2. the test's ``options.provider``
+3. ``reval run --grader PROVIDER_ID`` (text graders only)
+4. ``defaultTest.options.provider``
+5. reval's default for the role (``DEFAULT_GRADERS``)
+
+A grader is an ordinary provider entry, resolved like the ones under ``providers:`` (options,
+``apiKey``, token, environment fallbacks for text graders). Graders with the same entry are one
+grader: one preflight check, one cache namespace, calls counted together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from replicate_eval.assertions import KINDS, AssertionSpec, GraderPrompt, GraderRole, Grading
+from replicate_eval.canonical import canonical_json
+from replicate_eval.config.problems import Problem, format_loc
+from replicate_eval.config.providers import (
+    TOKEN_ENV_VARS,
+    ProviderConfig,
+    ProviderProblems,
+    resolve_provider,
+)
+from replicate_eval.config.schema import ChatMessage, ProviderEntry, TestOptions
+from replicate_eval.config.yaml_source import Loc
+from replicate_eval.templating import TemplateSyntax
+
+# Pinned where the model is not an official one (those run only by version).
+DEFAULT_GRADERS: dict[GraderRole, ProviderEntry] = {
+    "text": ProviderEntry(id="replicate:meta/meta-llama-3-70b-instruct"),
+    "embedding": ProviderEntry(
+        id="replicate:replicate/all-mpnet-base-v2:"
+        "b6b7585c9640cd7a9572c6e129c9549d79c9c31f0d3fdce7baac7c67ca38f305",
+        config={"prompt_input": "text"},
+    ),
+    "moderation": ProviderEntry(
+        id="replicate:meta/llama-guard-3-8b:"
+        "146d1220d447cdcc639bc17c5f6137416042abee6ae153a2615e6ef5749205c8"
+    ),
+}
+
+_ROLE_NAMES: dict[GraderRole, str] = {
+    "text": "grader",
+    "embedding": "embedding model",
+    "moderation": "guard model",
+}
+
+
+@dataclass(frozen=True)
+class _Choice:
+    entry: ProviderEntry
+    loc: Loc | None  # where it is written in the file; None: the command line or a default
+    origin: str  # for messages
+
+
+@dataclass
+class GraderResolver:
+    """Resolves the grader of each model-graded assertion; collects the distinct graders."""
+
+    env: Mapping[str, str]
+    base_dir: Path
+    first_index: int  # graders are numbered after the providers under test
+    cli_grader: str | None = None
+    default_options: TestOptions | None = None
+    graders: list[ProviderConfig] = field(default_factory=list)
+    _known: dict[str, int] = field(default_factory=dict)
+
+    def settle(
+        self,
+        spec: AssertionSpec,
+        provider: ProviderEntry | None,
+        options: TestOptions | None,
+        *,
+        assertion_loc: Loc,
+        test_loc: Loc,
+        syntax: TemplateSyntax,
+    ) -> AssertionSpec:
+        """``spec`` with its grading set, or unchanged when no model judges it.
+
+        Raises ProviderProblems naming the key of a bad grader entry."""
+        role = KINDS[spec.kind].grader
+        if role is None:
+            if provider is not None:
+                raise ProviderProblems(
+                    [
+                        Problem(
+                            (*assertion_loc, "provider"),
+                            f"`{spec.kind}` is not model-graded: it takes no `provider`",
+                        )
+                    ]
+                )
+            return spec
+        choice = self._choose(role, provider, options, assertion_loc, test_loc)
+        grader = self._grader(role, choice)
+        given = options.rubricPrompt if options and options.rubricPrompt is not None else None
+        if given is None and self.default_options is not None:
+            given = self.default_options.rubricPrompt
+        scores = options.factuality if options and options.factuality else None
+        if scores is None and self.default_options is not None:
+            scores = self.default_options.factuality
+        return replace(
+            spec,
+            grading=Grading(
+                grader=grader,
+                prompt=_prompt(given) if role == "text" else None,
+                prompt_syntax=syntax,
+                factuality=scores.model_dump() if scores else {},
+            ),
+        )
+
+    def _choose(
+        self,
+        role: GraderRole,
+        provider: ProviderEntry | None,
+        options: TestOptions | None,
+        assertion_loc: Loc,
+        test_loc: Loc,
+    ) -> _Choice:
+        if provider is not None:
+            where = (*assertion_loc, "provider")
+            return _Choice(provider, where, format_loc(where))
+        mine = getattr(options.provider, role) if options and options.provider else None
+        if mine is not None:
+            where = (*test_loc, "options", "provider")
+            return _Choice(mine, where, format_loc(where))
+        if role == "text" and self.cli_grader:
+            return _Choice(ProviderEntry(id=self.cli_grader), None, "--grader")
+        default = self.default_options
+        shared = getattr(default.provider, role) if default and default.provider else None
+        if shared is not None:
+            where = ("defaultTest", "options", "provider")
+            return _Choice(shared, where, format_loc(where))
+        return _Choice(DEFAULT_GRADERS[role], None, f"the default {_ROLE_NAMES[role]}")
+
+    def _grader(self, role: GraderRole, choice: _Choice) -> int:
+        entry = choice.entry
+        key = canonical_json(
+            {"role": role, "id": entry.id, "config": entry.config, "flat": entry.flat}
+        )
+        known = self._known.get(key)
+        if known is not None:
+            return known
+        index = self.first_index + len(self.graders)
+        # Sampling fallbacks (REPLICATE_TEMPERATURE...) are for text models, not for embedding
+        # or guard models; the token variables apply to every grader.
+        env = self.env
+        if role != "text":
+            env = {name: value for name, value in env.items() if name in TOKEN_ENV_VARS}
+        try:
+            config = resolve_provider(
+                entry, index, env, self.base_dir, here=choice.loc or (), origin=choice.origin
+            )
+        except ProviderProblems as exc:
+            if choice.loc is None:  # --grader: no place in the file to point at
+                raise ProviderProblems(
+                    [Problem((), f"{choice.origin} {entry.id}: {p.message}") for p in exc.problems]
+                ) from None
+            raise
+        if config.is_cog or config.kind != "text":
+            name = _ROLE_NAMES[role]
+            problem = f"a{'n' if name[0] in 'aeiou' else ''} {name} must be a `replicate:` text "
+            problem += f"model, not `{entry.id}`"
+            if choice.loc is None:
+                problem = f"{choice.origin}: {problem}"
+            raise ProviderProblems([Problem(choice.loc or (), problem)])
+        self.graders.append(config)
+        self._known[key] = index
+        return index
+
+
+def _prompt(given: str | list[ChatMessage] | None) -> GraderPrompt | None:
+    if given is None or isinstance(given, str):
+        return given
+    return tuple((message.role, message.content) for message in given)

@@ -1,0 +1,21 @@
+"""A text model's input from a rendered prompt (plain text or a chat)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from replicate_eval.chat import parse_chat
+from replicate_eval.config import ProviderConfig
+
+
+def text_model_input(config: ProviderConfig, prompt: str) -> dict[str, Any]:
+    """A text model's input: options, then ``system_prompt`` (a chat's system message wins
+    over the provider's), then the prompt (with prefix and suffix) under ``prompt_input``."""
+    chat = parse_chat(prompt)
+    user = chat.user if chat else prompt
+    system = (chat.system if chat else None) or config.system_prompt
+    model_input = dict(config.input_options)
+    if system:
+        model_input["system_prompt"] = system
+    model_input[config.prompt_input] = f"{config.prefix}{user}{config.suffix}"
+    return model_input

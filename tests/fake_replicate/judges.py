@@ -1,0 +1,175 @@
+"""The fake's judges: a grader LLM, an embedding model and Llama Guard, as reval's defaults.
+
+Their answers follow from what they receive, so a test can predict them:
+
+* The grader reads reval's grader prompts (``<Output>``/``<Rubric>``, ``<Answer>``/
+  ``<Criterion>``, ``<Submission>``/``<Expert>``). A rubric or criterion passes when every
+  phrase it quotes ('...' or "...") is in the output (case-insensitive). Factuality compares
+  the texts (see ``factuality_category``). A marker in the rubric picks the answer's shape:
+  ``[answer:fenced]`` (a ```json block), ``[answer:prose]`` (JSON inside sentences, text after),
+  ``[answer:python]`` (``True``), ``[answer:garbage]`` (no JSON), ``[answer:bad-score]``,
+  ``[answer:no-score]``, ``[answer:letter]`` (factuality as promptfoo's "(C)").
+  A prompt without those tags (a custom rubricPrompt) passes when it contains ``PASS-ME``.
+* The embedding model (all-mpnet-base-v2's interface: ``text`` in, ``[{"embedding": [...]}]``
+  out) hashes words into 64 dimensions: the same words give cosine 1, no shared word 0.
+* Llama Guard 3 (``prompt`` and ``assistant`` in, one line ``safe`` or ``unsafe`` plus a line
+  of categories out) flags trigger words in the assistant's text, else in the prompt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from typing import Any
+
+from tests.fake_replicate.models import Reply, cog_schema, llm_schema, tokens
+from tests.fake_replicate.server import FakeReplicate
+
+GRADER = "meta/meta-llama-3-70b-instruct"
+EMBEDDING = "replicate/all-mpnet-base-v2"
+EMBEDDING_VERSION = "b6b7585c9640cd7a9572c6e129c9549d79c9c31f0d3fdce7baac7c67ca38f305"
+GUARD = "meta/llama-guard-3-8b"
+GUARD_VERSION = "146d1220d447cdcc639bc17c5f6137416042abee6ae153a2615e6ef5749205c8"
+
+# Words Llama Guard flags, and the category it names.
+GUARD_TRIGGERS = {"kill": "S1", "steal": "S2", "diagnose": "S6", "bomb": "S9", "hate": "S10"}
+
+
+def _section(prompt: str, tag: str) -> str | None:
+    found = re.search(rf"<{tag}>\n?(.*?)\n?</{tag}>", prompt, re.DOTALL)
+    return found[1] if found else None
+
+
+def rubric_verdict(output: str, rubric: str) -> tuple[bool, str]:
+    quoted = re.findall(r"'([^']+)'|\"([^\"]+)\"", rubric)
+    phrases = [single or double for single, double in quoted]
+    missing = [p for p in phrases if p.lower() not in output.lower()]
+    if missing:
+        return False, f"The output does not mention {', '.join(missing)}."
+    if not phrases:
+        return bool(output.strip()), "The rubric quotes nothing; the output is not empty."
+    return True, f"The output mentions {', '.join(phrases)}."
+
+
+def factuality_category(submission: str, expert: str) -> str:
+    def words(text: str) -> list[str]:
+        return re.findall(r"[a-z0-9]+", text.lower())
+
+    mine, theirs = " ".join(words(submission)), " ".join(words(expert))
+    if mine == theirs:
+        return "same"
+    if theirs in mine:
+        return "superset"
+    if mine in theirs:
+        return "subset"
+    if not set(words(submission)) & set(words(expert)):
+        return "disagrees"
+    return "differs-but-irrelevant"
+
+
+def _shaped(verdict: dict[str, Any], marker_text: str) -> str:
+    shape = re.search(r"\[answer:([a-z-]+)\]", marker_text)
+    body = json.dumps(verdict)
+    match shape[1] if shape else "json":
+        case "fenced":
+            return f"Here is my assessment.\n```json\n{json.dumps(verdict, indent=2)}\n```\n"
+        case "prose":
+            return f"After reading it closely: {body} That is my final answer."
+        case "python":
+            return body.replace("true", "True").replace("false", "False")
+        case "garbage":
+            return "I think it is fine, mostly. Hard to say."
+        case "bad-score":
+            return json.dumps({**verdict, "score": 7})
+        case "no-score":
+            return json.dumps({k: v for k, v in verdict.items() if k != "score"})
+        case "letter":
+            letters = {"subset": "A", "superset": "B", "same": "C", "disagrees": "D"}
+            return json.dumps({**verdict, "category": letters.get(verdict["category"], "E")})
+    return body
+
+
+_MARKER = re.compile(r"\s*\[answer:[a-z-]+\]")
+
+
+def grader(model_input: dict[str, Any]) -> Reply:
+    prompt = str(model_input.get("prompt", ""))
+    expert = _section(prompt, "Expert")
+    if expert is not None:
+        submission = _section(prompt, "Submission") or ""
+        category = factuality_category(submission, _MARKER.sub("", expert))
+        verdict = {"reason": f"The submission is {category}.", "category": category}
+        return Reply(tokens(_shaped(verdict, expert)))
+    rubric = _section(prompt, "Rubric") or _section(prompt, "Criterion")
+    if rubric is None:
+        passed = "PASS-ME" in prompt
+        verdict = {"reason": "custom prompt", "pass": passed, "score": 1.0 if passed else 0.0}
+        return Reply(tokens(json.dumps(verdict)))
+    output = _section(prompt, "Output") or _section(prompt, "Answer") or ""
+    passed, reason = rubric_verdict(output, _MARKER.sub("", rubric))
+    verdict = {"reason": reason, "pass": passed, "score": 1.0 if passed else 0.0}
+    return Reply(tokens(_shaped(verdict, rubric)))
+
+
+def embed(text: str, dimensions: int = 64) -> list[float]:
+    vector = [0.0] * dimensions
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        vector[int(hashlib.sha256(word.encode()).hexdigest(), 16) % dimensions] += 1.0
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    return [round(x / norm, 6) for x in vector]
+
+
+def embedding(model_input: dict[str, Any]) -> Reply:
+    return Reply([{"embedding": embed(str(model_input.get("text", "")))}])
+
+
+def llama_guard(model_input: dict[str, Any]) -> Reply:
+    text = str(model_input.get("assistant") or model_input.get("prompt", ""))
+    found = [code for word, code in GUARD_TRIGGERS.items() if word in text.lower()]
+    return Reply("unsafe\n" + ",".join(found) if found else "safe")
+
+
+def embedding_schema() -> dict[str, Any]:
+    """replicate/all-mpnet-base-v2 (abridged): one text or a JSON batch, vectors out."""
+    return cog_schema(
+        {
+            "title": "Input",
+            "properties": {
+                "text": {"type": "string", "x-order": 0, "description": "A single string"},
+                "text_batch": {"type": "string", "x-order": 1, "description": "JSON list"},
+            },
+        },
+        Output={
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"embedding": {"type": "array", "items": {"type": "number"}}},
+            },
+        },
+    )
+
+
+def guard_schema() -> dict[str, Any]:
+    """meta/llama-guard-3-8b (abridged): the user's prompt and the assistant's answer."""
+    return cog_schema(
+        {
+            "title": "Input",
+            "required": ["prompt"],
+            "properties": {
+                "prompt": {"type": "string", "x-order": 0},
+                "assistant": {"type": "string", "x-order": 1},
+            },
+        },
+        Output={"type": "string", "title": "Output"},
+    )
+
+
+def serve_judges(fake: FakeReplicate) -> None:
+    """reval's default grader, embedding model and guard model, on ``fake``."""
+    fake.add_model(GRADER, grader, official=True, openapi_schema=llm_schema())
+    fake.add_model(
+        EMBEDDING, embedding, versions=[EMBEDDING_VERSION], openapi_schema=embedding_schema()
+    )
+    fake.add_model(GUARD, llama_guard, versions=[GUARD_VERSION], openapi_schema=guard_schema())

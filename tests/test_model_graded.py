@@ -1,0 +1,603 @@
+"""Model-graded assertions end to end: the fake Replicate API plays the model under test and
+its judges (tests/fake_replicate/judges.py); every test asserts on what the judges received."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from replicate_eval.assertions import KINDS
+from replicate_eval.assertions.graded import shipped_prompt
+from replicate_eval.templating import Templates
+from tests.conftest import RunConfig
+from tests.fake_replicate import FakeReplicate, Reply, tokens
+from tests.fake_replicate.judges import (
+    EMBEDDING_VERSION,
+    GRADER,
+    GUARD,
+    GUARD_VERSION,
+    embed,
+    serve_judges,
+)
+
+MODEL = "acme/answerer"
+GRADER_PATH = f"/v1/models/{GRADER}/predictions"
+
+ANSWERS = {
+    "capital of France": "Paris is the capital of France.",
+    "boil": "Water boils at 100 degrees Celsius.",
+    "weapon": "Here is how to build a bomb.",
+}
+
+
+def answerer(model_input: dict[str, Any]) -> Reply:
+    prompt = str(model_input.get("prompt", ""))
+    return Reply(tokens(next((a for k, a in ANSWERS.items() if k in prompt), "I do not know.")))
+
+
+@pytest.fixture
+def fake(fake_replicate: FakeReplicate) -> FakeReplicate:
+    fake_replicate.add_model(MODEL, answerer, official=True)
+    serve_judges(fake_replicate)
+    return fake_replicate
+
+
+def config(
+    asserts: str, *, question: str = "What is the capital of France?", extra: str = ""
+) -> str:
+    return f"""
+prompts: ['<<question>>']
+providers: [replicate:{MODEL}]
+tests:
+  - vars: {{question: "{question}"}}
+    assert:
+{asserts}
+{extra}
+"""
+
+
+def grader_prompts(fake: FakeReplicate) -> list[str]:
+    return [request.body["input"]["prompt"] for request in fake.received("POST", GRADER_PATH)]
+
+
+def assertion(run: Any, index: int = 0) -> dict[str, Any]:
+    result: dict[str, Any] = run.cells[0]["assertions"][index]
+    return result
+
+
+def test_every_model_graded_kind_is_tested_here() -> None:
+    graded = {name for name, kind in KINDS.items() if kind.judge is not None}
+    assert graded == {"llm-rubric", "model-graded-closedqa", "factuality", "similar", "moderation"}
+
+
+def test_llm_rubric_sends_the_shipped_prompt_and_reads_the_verdict(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    run = run_config(
+        config(
+            "      - type: llm-rubric\n        value: mentions 'Paris'\n"
+            "      - type: llm-rubric\n        value: mentions 'Lyon'\n"
+        )
+    )
+    assert run.result.exit_code == 100
+    expected = [
+        Templates("angle").render(
+            shipped_prompt("llm-rubric"),
+            {"output": ANSWERS["capital of France"], "rubric": f"mentions '{city}'"},
+        )
+        for city in ("Paris", "Lyon")
+    ]
+    assert sorted(grader_prompts(fake)) == sorted(expected)
+    assert "<Output>\nParis is the capital of France.\n</Output>" in expected[0]
+    # The grader model runs by name, with only the prompt: no option reval made up.
+    for request in fake.received("POST", GRADER_PATH):
+        assert request.body == {"input": {"prompt": request.body["input"]["prompt"]}}
+    paris, lyon = assertion(run, 0), assertion(run, 1)
+    assert paris["pass"] is True and paris["reason"].startswith("grader: passes")
+    assert lyon["pass"] is False and "does not mention Lyon" in lyon["reason"]
+    assert run.cells[0]["status"] == "failed"
+    grader = paris["grader"]
+    assert grader["provider"] == f"replicate:{GRADER}"
+    assert grader["origin"] == "the default grader"
+    [call] = grader["calls"]
+    assert call["cached"] is False and call["prediction_id"]
+    assert json.loads(grader["answers"][0])["pass"] is True
+
+
+def test_grader_calls_are_counted_apart_from_the_models_under_test(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    run = run_config(config("      - type: llm-rubric\n        value: mentions 'Paris'\n"))
+    totals = run.json["totals"]
+    assert totals["predictions"] == 1
+    assert totals["grader_predictions"] == 1
+    assert totals["grader_cached"] == 0
+    assert totals["grader_time_s"] >= 0
+    assert "graders: 1 prediction" in run.result.stdout
+
+
+@pytest.mark.parametrize(
+    ("marker", "passes"),
+    [
+        ("[answer:fenced]", True),
+        ("[answer:prose]", True),
+        ("[answer:python]", True),
+        ("[answer:no-score]", True),
+    ],
+)
+def test_answer_shapes_the_grader_may_give(
+    fake: FakeReplicate, run_config: RunConfig, marker: str, passes: bool
+) -> None:
+    run = run_config(config(f"      - type: llm-rubric\n        value: \"'Paris' {marker}\"\n"))
+    assert assertion(run)["pass"] is passes, assertion(run)["reason"]
+    assert run.result.exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("marker", "complaint"),
+    [
+        ("[answer:garbage]", "did not answer with a JSON object"),
+        ("[answer:bad-score]", '"score" is 7'),
+    ],
+)
+def test_an_unreadable_answer_fails_the_assertion_and_shows_it(
+    fake: FakeReplicate, run_config: RunConfig, marker: str, complaint: str
+) -> None:
+    # `not-` does not turn an unreadable answer into a pass.
+    run = run_config(config(f"      - type: not-llm-rubric\n        value: \"'Paris' {marker}\"\n"))
+    result = assertion(run)
+    assert result["pass"] is False
+    assert complaint in result["reason"]
+    raw = result["grader"]["answers"][0]
+    assert json.dumps(" ".join(raw.split()))[:60].strip('"') in result["reason"]
+    assert run.cells[0]["status"] == "failed"
+    assert run.result.exit_code == 100
+    assert "Traceback" not in run.result.stderr
+
+
+def test_not_llm_rubric_and_a_threshold_on_the_score(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    run = run_config(
+        config(
+            "      - type: not-llm-rubric\n        value: mentions 'Lyon'\n"
+            "      - type: llm-rubric\n        value: mentions 'Lyon'\n        threshold: 0\n"
+        )
+    )
+    negated, thresholded = assertion(run, 0), assertion(run, 1)
+    assert negated["pass"] is True and negated["score"] == 1.0
+    assert thresholded["pass"] is True and "score 0 >= 0" in thresholded["reason"]
+
+
+def test_closed_qa_sends_question_answer_and_criterion(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    run = run_config(
+        config("      - type: model-graded-closedqa\n        value: names the city 'Paris'\n")
+    )
+    [prompt] = grader_prompts(fake)
+    assert "<Question>\nWhat is the capital of France?\n</Question>" in prompt
+    assert "<Answer>\nParis is the capital of France.\n</Answer>" in prompt
+    assert "<Criterion>\nnames the city 'Paris'\n</Criterion>" in prompt
+    assert assertion(run)["pass"] is True
+
+
+@pytest.mark.parametrize(
+    ("reference", "category", "passes"),
+    [
+        ("Paris is the capital of France.", "same as", True),
+        ("Paris", "superset of", True),
+        ("Paris is the capital of France and its largest city.", "subset of", True),
+        ("Lyon.", "disagrees with", False),
+    ],
+)
+def test_factuality_categories(
+    fake: FakeReplicate, run_config: RunConfig, reference: str, category: str, passes: bool
+) -> None:
+    run = run_config(config(f"      - type: factuality\n        value: {reference}\n"))
+    [prompt] = grader_prompts(fake)
+    assert f"<Expert>\n{reference}\n</Expert>" in prompt
+    assert "<Submission>\nParis is the capital of France.\n</Submission>" in prompt
+    result = assertion(run)
+    assert result["pass"] is passes and category in result["reason"], result["reason"]
+
+
+def test_factuality_scores_come_from_options(fake: FakeReplicate, run_config: RunConfig) -> None:
+    # promptfoo's letters too: "(D)" is "disagrees", which this test accepts at 0.5.
+    run = run_config(
+        config(
+            "      - type: factuality\n        value: 'Lyon. [answer:letter]'\n",
+            extra="    options:\n      factuality: {disagree: 0.5, superset: 0}\n",
+        )
+    )
+    result = assertion(run)
+    assert result["pass"] is True and result["score"] == 0.5
+    run = run_config(
+        config(
+            "      - type: factuality\n        value: Paris\n",
+            extra="    options:\n      factuality: {disagree: 0.5, superset: 0}\n",
+        )
+    )
+    result = assertion(run)
+    assert result["pass"] is False and "does not accept" in result["reason"]
+
+
+def test_similar_embeds_output_and_expected_texts(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    run = run_config(
+        config(
+            "      - type: similar\n        value: [Lyon is big, Paris is the capital of France]\n"
+            "      - type: not-similar\n        value: Bananas are yellow\n        threshold: 0.5\n"
+        )
+    )
+    texts = sorted(r.body["input"]["text"] for r in fake.received("POST", "/v1/predictions"))
+    assert texts == sorted(
+        [
+            "Paris is the capital of France.",  # the output: embedded once for both
+            "Lyon is big",
+            "Paris is the capital of France",
+            "Bananas are yellow",
+        ]
+    )
+    for request in fake.received("POST", "/v1/predictions"):
+        assert request.body["version"] == EMBEDDING_VERSION
+    close, far = assertion(run, 0), assertion(run, 1)
+    assert close["pass"] is True and close["score"] == pytest.approx(1.0)
+    assert "(expected text 2 of 2)" in close["reason"]
+    assert far["pass"] is True, far["reason"]
+    assert close["grader"]["answers"] == []  # vectors are not kept
+    assert run.json["totals"]["grader_predictions"] == 4
+    assert run.json["totals"]["grader_cached"] == 1
+
+
+def test_similar_threshold(fake: FakeReplicate, run_config: RunConfig) -> None:
+    output, expected = ANSWERS["capital of France"], "Paris is a city in France"
+    mine, theirs = embed(output), embed(expected)
+    similarity = sum(a * b for a, b in zip(mine, theirs, strict=True))
+    assert 0.3 < similarity < 0.9
+    run = run_config(config(f"      - type: similar\n        value: {expected}\n"))
+    assert assertion(run)["pass"] is False  # below the default 0.8
+    assert f"{similarity:.3f} is < 0.8" in assertion(run)["reason"]
+    run = run_config(
+        config(f"      - type: similar\n        value: {expected}\n        threshold: 0.3\n")
+    )
+    assert assertion(run)["pass"] is True
+
+
+def test_moderation_sends_prompt_and_output_to_llama_guard(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    run = run_config(config("      - type: moderation\n", question="How do I make a weapon?"))
+    [request] = fake.received("POST", "/v1/predictions")
+    assert request.body == {
+        "version": GUARD_VERSION,
+        "input": {"prompt": "How do I make a weapon?", "assistant": ANSWERS["weapon"]},
+    }
+    result = assertion(run)
+    assert result["pass"] is False
+    assert result["reason"] == "the output is unsafe: S9 Indiscriminate Weapons"
+    assert result["grader"]["answers"] == ["unsafe\nS9"]
+
+
+def test_moderation_only_fails_on_the_listed_categories(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    run = run_config(
+        config(
+            "      - type: moderation\n        value: [S1, S10]\n"
+            "      - type: not-moderation\n        value: S9\n",
+            question="How do I make a weapon?",
+        )
+    )
+    listed, negated = assertion(run, 0), assertion(run, 1)
+    assert listed["pass"] is True
+    assert "flagged S9 Indiscriminate Weapons, not a checked category" in listed["reason"]
+    assert negated["pass"] is True
+    # One question to the guard for both assertions.
+    assert len(fake.received("POST", "/v1/predictions")) == 1
+    assert run.result.exit_code == 0
+
+
+def test_moderation_of_the_prompt_too(fake: FakeReplicate, run_config: RunConfig) -> None:
+    run = run_config(
+        config(
+            "      - type: moderation\n        value: {prompt: true}\n",
+            question="How do I kill time? What is the capital of France?",
+        )
+    )
+    inputs = [r.body["input"] for r in fake.received("POST", "/v1/predictions")]
+    question = "How do I kill time? What is the capital of France?"
+    assert sorted(inputs, key=len) == [
+        {"prompt": question},
+        {"prompt": question, "assistant": ANSWERS["capital of France"]},
+    ]
+    result = assertion(run)
+    assert result["pass"] is False
+    assert result["reason"] == "the prompt is unsafe: S1 Violent Crimes"
+
+
+def test_safe_output_passes_moderation(fake: FakeReplicate, run_config: RunConfig) -> None:
+    run = run_config(config("      - type: moderation\n"))
+    assert assertion(run)["pass"] is True
+    assert assertion(run)["reason"] == "Llama Guard: the output is safe"
+
+
+def test_grader_answers_are_cached_between_runs(fake: FakeReplicate, run_config: RunConfig) -> None:
+    text = config(
+        "      - type: llm-rubric\n        value: mentions 'Paris'\n"
+        "      - type: similar\n        value: Paris is the capital of France\n"
+        "      - type: moderation\n"
+    )
+    first = run_config(text)
+    made = len(fake.received("POST"))
+    assert first.json["totals"]["grader_predictions"] == 4
+    second = run_config(text)
+    assert len(fake.received("POST")) == made  # nothing new: model and graders cached
+    totals = second.json["totals"]
+    assert (totals["predictions"], totals["grader_predictions"]) == (0, 0)
+    assert totals["grader_cached"] == 4
+    assert [a["pass"] for a in second.cells[0]["assertions"]] == [True, True, True]
+    assert all(c["cached"] for a in second.cells[0]["assertions"] for c in a["grader"]["calls"])
+    third = run_config(text, "--no-cache")
+    assert third.json["totals"]["grader_predictions"] == 4
+
+
+def test_a_failing_grader_fails_the_assertion_not_the_run(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    fake.models[GRADER].behaviour = lambda _: Reply(error="CUDA out of memory")
+    run = run_config(
+        config(
+            "      - type: llm-rubric\n        value: mentions 'Paris'\n"
+            "      - type: contains\n        value: Paris\n"
+        )
+    )
+    rubric, contains = assertion(run, 0), assertion(run, 1)
+    assert rubric["pass"] is False
+    assert (
+        f"the grader `replicate:{GRADER}` (the default grader) could not answer"
+        in (rubric["reason"])
+    )
+    assert "CUDA out of memory" in rubric["reason"]
+    assert contains["pass"] is True
+    assert run.cells[0]["status"] == "failed"
+    assert run.json["totals"]["grader_predictions"] == 1
+
+
+def test_grader_of_an_image_output_is_refused(fake: FakeReplicate, run_config: RunConfig) -> None:
+    from tests.fake_replicate import image_model, sdxl_schema
+
+    fake.add_model("acme/painter", image_model(), official=True, openapi_schema=sdxl_schema())
+    run = run_config(
+        """
+prompts: ['a red square']
+providers: ['replicate:image:acme/painter']
+tests:
+  - assert:
+      - type: llm-rubric
+        value: it is red
+"""
+    )
+    assert "`llm-rubric` judges text, and this output is images" in assertion(run)["reason"]
+    assert fake.received("POST", GRADER_PATH) == []
+
+
+def test_a_custom_rubric_prompt_string_and_chat(fake: FakeReplicate, run_config: RunConfig) -> None:
+    run = run_config(
+        config(
+            "      - type: llm-rubric\n        value: be brief\n",
+            extra=(
+                "    options:\n"
+                "      rubricPrompt: 'PASS-ME? Output: <<output>> Rubric: <<rubric>> "
+                "Q: <<question>>'\n"
+            ),
+        )
+    )
+    [prompt] = grader_prompts(fake)
+    assert prompt == (
+        "PASS-ME? Output: Paris is the capital of France. Rubric: be brief "
+        "Q: What is the capital of France?"
+    )
+    assert assertion(run)["pass"] is True
+    run = run_config(
+        config(
+            '      - type: llm-rubric\n        value: say "hi"\n',
+            extra=(
+                "    options:\n"
+                "      rubricPrompt:\n"
+                "        - {role: system, content: 'You grade. PASS-ME'}\n"
+                "        - {role: user, content: 'Output: <<output>> / Rubric: <<rubric>>'}\n"
+            ),
+        )
+    )
+    request = fake.received("POST", GRADER_PATH)[-1]
+    assert request.body["input"] == {
+        "system_prompt": "You grade. PASS-ME",
+        "prompt": 'Output: Paris is the capital of France. / Rubric: say "hi"',
+    }
+
+
+def test_curly_syntax_rubric_prompt_as_promptfoo_writes_it(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    run_config(
+        """
+template_syntax: curly
+prompts: ['{{question}}']
+providers: [replicate:acme/answerer]
+defaultTest:
+  options:
+    rubricPrompt: 'PASS-ME {{output}} | {{rubric}}'
+tests:
+  - vars: {question: 'What is the capital of France?'}
+    assert:
+      - type: llm-rubric
+        value: short
+"""
+    )
+    assert grader_prompts(fake) == ["PASS-ME Paris is the capital of France. | short"]
+
+
+# --- which grader: the override order -----------------------------------------------------
+
+ORDER = """
+prompts: ['<<question>>']
+providers: [replicate:acme/answerer]
+defaultTest:
+  options:
+    provider: replicate:acme/default-test-grader
+tests:
+  - vars: {question: 'What is the capital of France?'}
+    assert:
+      - type: llm-rubric
+        value: mentions 'Paris'
+        provider:
+          id: replicate:acme/assertion-grader
+          temperature: 0
+  - vars: {question: 'What is the capital of France?'}
+    options:
+      provider:
+        text: replicate:acme/test-grader
+        embedding: {id: replicate:acme/embedder, config: {prompt_input: text}}
+    assert:
+      - type: llm-rubric
+        value: mentions 'Paris'
+      - type: similar
+        value: Paris is the capital of France
+  - vars: {question: 'What is the capital of France?'}
+    assert:
+      - type: llm-rubric
+        value: mentions 'Paris'
+"""
+
+
+def serve_graders(fake: FakeReplicate) -> None:
+    from tests.fake_replicate.judges import embedding, embedding_schema, grader
+
+    for name in ("assertion-grader", "test-grader", "default-test-grader", "cli-grader"):
+        fake.add_model(f"acme/{name}", grader, official=True)
+    fake.add_model("acme/embedder", embedding, official=True, openapi_schema=embedding_schema())
+
+
+def graded_by(fake: FakeReplicate) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for request in fake.received("POST"):
+        model = request.path.removeprefix("/v1/models/").removesuffix("/predictions")
+        found.setdefault(model, []).append(request.body["input"])
+    return found
+
+
+def test_the_most_specific_grader_wins(fake: FakeReplicate, run_config: RunConfig) -> None:
+    serve_graders(fake)
+    run = run_config(ORDER)
+    assert run.result.exit_code == 0, run.result.stdout + run.result.stderr
+    by_model = graded_by(fake)
+    assert len(by_model["acme/assertion-grader"]) == 1
+    assert by_model["acme/assertion-grader"][0]["temperature"] == 0  # its own options
+    assert len(by_model["acme/test-grader"]) == 1
+    assert len(by_model["acme/embedder"]) == 2
+    assert len(by_model["acme/default-test-grader"]) == 1
+    assert GRADER not in by_model
+    origins = [a["grader"]["origin"] for cell in run.cells for a in cell["assertions"]]
+    assert origins == [
+        "tests[0].assert[0].provider",
+        "tests[1].options.provider",
+        "tests[1].options.provider",
+        "defaultTest.options.provider",
+    ]
+
+
+def test_the_grader_option_sits_between_test_and_default_test(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    serve_graders(fake)
+    run = run_config(ORDER, "--grader", "replicate:acme/cli-grader")
+    by_model = graded_by(fake)
+    assert len(by_model["acme/assertion-grader"]) == 1
+    assert len(by_model["acme/test-grader"]) == 1
+    assert len(by_model["acme/cli-grader"]) == 1  # instead of defaultTest's
+    assert "acme/default-test-grader" not in by_model
+    assert run.cells[2]["assertions"][0]["grader"]["origin"] == "--grader"
+
+
+def test_bad_grader_entries_are_config_errors(
+    fake: FakeReplicate, run_config: RunConfig, write_config: Any, run_cli: Any
+) -> None:
+    run = run_config(
+        config(
+            "      - type: llm-rubric\n        value: x\n        provider: replicat:acme/g\n"
+            "      - type: contains\n        value: x\n        provider: replicate:acme/g\n"
+            "      - type: similar\n        value: x\n        provider: replicate:image:acme/g\n"
+        )
+    )
+    assert run.result.exit_code == 2
+    error = run.result.stderr
+    assert "config.yaml:9: tests[0].assert[0].provider.id: unknown provider" in error
+    assert "tests[0].assert[1].provider: `contains` is not model-graded" in error
+    assert "an embedding model must be a `replicate:` text model" in error
+    assert fake.received("POST") == []
+    run = run_config(
+        config("      - type: llm-rubric\n        value: x\n"), "--grader", "openai:gpt-4o"
+    )
+    assert run.result.exit_code == 2
+    assert "--grader openai:gpt-4o: unknown provider `openai:gpt-4o`" in run.result.stderr
+
+
+def test_option_mistakes_name_the_key(fake: FakeReplicate, run_config: RunConfig) -> None:
+    run = run_config(
+        config(
+            "      - type: moderation\n        value: [S1, S99]\n",
+            extra=(
+                "    options:\n      rubric_prompt: x\n"
+                "  - vars: {question: q}\n    options:\n      rubricPrompt: '<<output'\n"
+                "    assert: [{type: llm-rubric, value: x}]\n"
+            ),
+        )
+    )
+    assert run.result.exit_code == 2
+    error = run.result.stderr
+    assert "tests[0].options.rubric_prompt: unknown key; did you mean `rubricPrompt`?" in error
+
+
+def test_template_and_category_mistakes_are_reported_before_any_call(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    run = run_config(
+        config(
+            "      - type: moderation\n        value: [S1, S99]\n",
+            extra=(
+                "  - vars: {question: q}\n    options:\n      rubricPrompt: '<<output'\n"
+                "    assert: [{type: llm-rubric, value: x}]\n"
+            ),
+        )
+    )
+    assert run.result.exit_code == 2
+    error = run.result.stderr
+    assert "tests[0].assert[0].value: unknown Llama Guard category `S99`" in error
+    assert "tests[1].options.rubricPrompt: template syntax error" in error
+    assert fake.received("POST") == []
+
+
+def test_preflight_checks_graders_too(
+    fake: FakeReplicate, run_config: RunConfig, tmp_path: Path
+) -> None:
+    fake.models[GUARD].openapi_schema["components"]["schemas"]["Input"]["properties"].pop(
+        "assistant"
+    )
+    run = run_config(
+        config(
+            "      - type: moderation\n"
+            "      - type: llm-rubric\n        value: x\n"
+            "        provider: {id: 'replicate:meta/meta-llama-3-70b-instruct', temperature: 9}\n"
+        )
+    )
+    assert run.result.exit_code == 2
+    error = run.result.stderr
+    assert "tests[0].assert[1].provider `replicate:meta/meta-llama-3-70b-instruct`: " in error
+    assert "`temperature` must be at most 5" in error
+    assert "the default guard model" in error and "`assistant` is not an input" in error
+    assert fake.received("POST") == []
