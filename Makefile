@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint format demo demo-llm demo-images bench clean
+.PHONY: install test lint format demo demo-llm demo-images demo-graded bench clean
 
 install: $(STAMP)
 
@@ -40,6 +40,11 @@ demo-llm: $(STAMP)
 # SDXL's 768px images miss the poster test's 1024px minimum on purpose: exit code 100 is expected.
 demo-images: $(STAMP)
 	$(BIN)/python -m tests.fake_replicate.demo configs/replicate-image.yaml || test $$? -eq 100
+
+# Model-graded assertions against the same fake, which also plays the grader, the embedding model
+# and Llama Guard: every check passes.
+demo-graded: $(STAMP)
+	$(BIN)/python -m tests.fake_replicate.demo configs/replicate-graded.yaml
 
 # Speed and memory of reval against the fake Replicate API, next to a bare baseline client.
 # A measurement, not a test: it prints numbers (about two minutes on 2 cores).

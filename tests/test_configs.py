@@ -91,3 +91,24 @@ def test_replicate_image_runs_against_the_fake(
     ]
     assert "768x768: width 768, expected at least 1024" in poster["reason"]
     assert (tmp_path / "images" / f"reval-report-{run['run_id']}.html").is_file()
+
+
+def test_replicate_graded_runs_against_the_fake(
+    fake_replicate: FakeReplicate, run_cli: RunCli, tmp_path: Path
+) -> None:
+    serve_demo_models(fake_replicate)
+    out = tmp_path / "results.json"
+    result = run_cli("run", CONFIGS / "replicate-graded.yaml", "-o", out)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    run = json.loads(out.read_text())
+    totals = run["totals"]
+    assert (totals["passed"], totals["predictions"]) == (3, 3)
+    # 3 moderations, 2 rubrics, factuality, closed QA, and 2 embeddings for `similar`.
+    assert totals["grader_predictions"] == 9
+    origins = {a["type"]: a["grader"]["provider"] for c in run["cells"] for a in c["assertions"]}
+    assert origins["similar"].startswith("replicate:replicate/all-mpnet-base-v2:")
+    assert origins["moderation"].startswith("replicate:meta/llama-guard-3-8b:")
+    colours = run["cells"][2]["assertions"][1]
+    assert colours["grader"]["provider"] == "replicate:meta/meta-llama-3.1-405b-instruct"
+    bigger = "/v1/models/meta/meta-llama-3.1-405b-instruct/predictions"
+    assert len(fake_replicate.received("POST", bigger)) == 1

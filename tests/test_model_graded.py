@@ -601,3 +601,31 @@ def test_preflight_checks_graders_too(
     assert "`temperature` must be at most 5" in error
     assert "the default guard model" in error and "`assistant` is not an input" in error
     assert fake.received("POST") == []
+
+
+def test_a_grader_that_does_not_exist_is_asked_once(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    rubric = (
+        "    assert:\n      - type: llm-rubric\n        value: x\n"
+        "        provider: replicate:acme/no-such-grader\n"
+    )
+    tests = "".join(f"  - vars: {{question: q{n}}}\n{rubric}" for n in range(3))
+    text = f"prompts: ['<<question>>']\nproviders: [replicate:{MODEL}]\ntests:\n{tests}"
+    run = run_config(text, "--no-preflight", "-j", "1")
+    asked = fake.received("POST", "/v1/models/acme/no-such-grader/predictions")
+    assert len(asked) == 1  # a 404 is the same for every call: not asked again
+    reasons = [cell["assertions"][0]["reason"] for cell in run.cells]
+    assert all("404" in reason or "not found" in reason.lower() for reason in reasons), reasons
+    assert "not sent again" in reasons[2]
+    assert run.result.exit_code == 100
+
+
+def test_the_html_report_names_the_grader(
+    fake: FakeReplicate, run_config: RunConfig, tmp_path: Path
+) -> None:
+    report = tmp_path / "report.html"
+    run_config(config("      - type: llm-rubric\n        value: mentions 'Paris'\n"), "-o", report)
+    page = report.read_text()
+    assert f"(judged by replicate:{GRADER})" in page
+    assert "grader: passes: The output mentions Paris." in page

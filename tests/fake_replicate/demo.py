@@ -4,8 +4,9 @@
     python -m tests.fake_replicate.demo models show stability-ai/sdxl   (any reval command)
 
 The fake plays Llama 2 and Gemma with canned answers to the questions in
-configs/replicate-llm.yaml (anything else is echoed), so the table looks like a real run, and
-SDXL and FLUX schnell for configs/replicate-image.yaml, drawing real (if simple) pictures. The
+configs/replicate-llm.yaml (anything else is echoed), so the table looks like a real run,
+SDXL and FLUX schnell for configs/replicate-image.yaml, drawing real (if simple) pictures, and
+the judges of configs/replicate-graded.yaml (a grader, an embedding model, Llama Guard). The
 rest of its catalogue is 605 real public models (names, descriptions, run counts) from a 2025
 snapshot, for `reval models`.
 """
@@ -26,6 +27,7 @@ from tests.fake_replicate import (
     sdxl_schema,
     tokens,
 )
+from tests.fake_replicate.judges import grader, serve_judges
 
 GEMMA_VERSION = "2790a695e5dcae15506138cc4718d1106d0d475e6dca4b1d43f42414647993d5"
 SDXL_VERSION = "7762fd07cf82c948538e41f63f77d685e02b063e37e496e96eefd46c929f9bdc"
@@ -96,8 +98,11 @@ def serve_demo_models(fake: FakeReplicate) -> None:
             flux_schnell,
             {"official": True, "openapi_schema": flux_schnell_schema()},
         ),
+        # The bigger grader one test of configs/replicate-graded.yaml asks for.
+        ("meta/meta-llama-3.1-405b-instruct", grader, {"official": True}),
     ]:
         fake.add_model(slug, behaviour, **extra, **known(slug))
+    serve_judges(fake)  # for model-graded assertions (configs/replicate-graded.yaml)
 
 
 def main(argv: list[str]) -> int:

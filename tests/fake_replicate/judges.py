@@ -167,9 +167,18 @@ def guard_schema() -> dict[str, Any]:
 
 
 def serve_judges(fake: FakeReplicate) -> None:
-    """reval's default grader, embedding model and guard model, on ``fake``."""
-    fake.add_model(GRADER, grader, official=True, openapi_schema=llm_schema())
-    fake.add_model(
-        EMBEDDING, embedding, versions=[EMBEDDING_VERSION], openapi_schema=embedding_schema()
-    )
-    fake.add_model(GUARD, llama_guard, versions=[GUARD_VERSION], openapi_schema=guard_schema())
+    """reval's default grader, embedding model and guard model, on ``fake`` (keeping what its
+    catalogue says of them, if it is loaded)."""
+    for slug, behaviour, extra in [
+        (GRADER, grader, {"official": True, "openapi_schema": llm_schema()}),
+        (
+            EMBEDDING,
+            embedding,
+            {"versions": [EMBEDDING_VERSION], "openapi_schema": embedding_schema()},
+        ),
+        (GUARD, llama_guard, {"versions": [GUARD_VERSION], "openapi_schema": guard_schema()}),
+    ]:
+        known = fake.models.get(slug)
+        if known is not None:
+            extra = {**extra, "description": known.description, "run_count": known.run_count}
+        fake.add_model(slug, behaviour, **extra)
