@@ -366,6 +366,26 @@ def test_the_json_schema_accepts_the_shipped_configs(run_cli: RunCli) -> None:
         validator.validate(yaml.safe_load(path.read_text()))
     with pytest.raises(jsonschema.ValidationError):
         validator.validate({"prompts": ["x"], "providers": ["replicate:a/b"], "tset": []})
+    # Graders: one provider, or one per role; per assertion too.
+    graded = {
+        "prompts": ["x"],
+        "providers": ["replicate:a/b"],
+        "defaultTest": {"options": {"provider": {"id": "replicate:a/g", "temperature": 0}}},
+        "tests": [
+            {
+                "options": {
+                    "provider": {"text": "replicate:a/g", "embedding": {"id": "replicate:a/e"}},
+                    "rubricPrompt": [{"role": "system", "content": "grade"}],
+                    "factuality": {"disagree": 0.5},
+                },
+                "assert": [{"type": "moderation", "provider": "replicate:a/guard"}],
+            }
+        ],
+    }
+    validator.validate(graded)
+    for wrong in ({"provider": {"txt": "replicate:a/g"}}, {"rubric_prompt": "x"}):
+        with pytest.raises(jsonschema.ValidationError):
+            validator.validate({**graded, "tests": [{"options": wrong}]})
 
 
 def test_reports_count_every_repeat(

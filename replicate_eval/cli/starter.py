@@ -127,6 +127,20 @@ def config_schema() -> dict[str, Any]:
             },
         ]
     }
+    # Graders are provider entries; `options.provider` is one (the grader) or one per role.
+    definitions["ProviderEntry"] = provider
+    definitions["GraderProviders"] = {
+        "anyOf": [
+            provider,
+            {
+                "type": "object",
+                "properties": {role: provider for role in ("text", "embedding", "moderation")},
+                "additionalProperties": False,
+            },
+        ]
+    }
+    for name in ("TestOptions", "FactualityScores", "ChatMessage"):
+        definitions[name] = {**definitions[name], "additionalProperties": False}
     tests = {"$ref": "#/$defs/TestEntry"}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
