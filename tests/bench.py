@@ -26,11 +26,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from tests.fake_replicate import FakeReplicate, Reply, tokens
+from tests.fake_replicate.judges import EMBEDDING, GRADER, serve_judges
 
 MODEL = "bench/echo"
 CREATE = f"/v1/models/{MODEL}/predictions"
@@ -234,15 +235,84 @@ def throttled(folder: Path, cases: int = 10, per_minute: int = 30) -> None:
     report(f"{cases} cases under {per_minute} creations a minute, burst 1", rows)
 
 
+def graded(folder: Path, cache: Path) -> None:
+    """Every case judged twice: an llm-rubric (the grader) and a `similar` to one shared
+    expected text (the embedding model). Model and judges each take ``latency``.
+
+    25 cells at a time make up to 50 requests at once (a cell's two judges run side by side):
+    past about 50 the fake server itself slows down on 2 cores (a bare client making 1500
+    creates 100 at a time takes five times as long as 50 at a time), which would measure it,
+    not reval."""
+    cases, concurrency, latency = 500, 25, 0.2
+    tests = "".join(f"  - vars: {{n: {n}}}\n" for n in range(cases))
+    config = folder / "bench-graded.yaml"
+    config.write_text(
+        "prompts: ['case <<n>>']\n"
+        f"providers: [replicate:{MODEL}]\n"
+        "defaultTest:\n  assert:\n"
+        "    - {type: llm-rubric, value: \"mentions 'ok'\"}\n"
+        "    - {type: similar, value: ok case, threshold: 0.5}\n"
+        f"tests:\n{tests}"
+    )
+
+    def slow(behaviour: Callable[[dict[str, Any]], Reply]) -> Callable[[dict[str, Any]], Reply]:
+        return lambda model_input: replace(behaviour(model_input), processing=latency)
+
+    def start() -> FakeReplicate:
+        fake = FakeReplicate(check_contract=False).start()
+        fake.add_model(MODEL, slow(lambda i: Reply(tokens(f"ok {i['prompt']}"))), official=True)
+        serve_judges(fake)
+        for model in (GRADER, EMBEDDING):
+            fake.models[model].behaviour = slow(fake.models[model].behaviour)
+        return fake
+
+    fake = start()
+    try:
+        m = run_reval(fake, config, concurrency, "--cache-dir", str(cache))
+        rows = common(cases, concurrency, latency, m, fake)
+    finally:
+        fake.stop()
+    # A cell is the model's prediction, then its two judges side by side.
+    ideal = cases * 2 * latency / concurrency
+    t = m.totals
+    rows += [
+        ("ideal (cases x 2 latencies / conc.)", f"{ideal:.2f} s -> reval {m.run_s / ideal:.2f}x"),
+        (
+            "predictions: model / graders",
+            f"{t['predictions']} / {t['grader_predictions']} "
+            f"(ideal {cases} / {2 * cases + 1}: the shared expected text embedded once)",
+        ),
+        ("graders' time, added up", f"{t['grader_time_s']:.1f} s"),
+    ]
+    report(f"{cases} cases, each judged by a grader and an embedding model", rows)
+    fake = start()
+    try:
+        again = run_reval(fake, config, concurrency, "--cache-dir", str(cache))
+    finally:
+        fake.stop()
+    report(
+        "the same graded cases again, from the cache",
+        [
+            ("reval run time (process)", f"{again.run_s:.2f} s ({again.process_s:.2f} s)"),
+            (
+                "predictions: model / graders; grader answers cached",
+                f"{again.totals['predictions']} / {again.totals['grader_predictions']}; "
+                f"{again.totals['grader_cached']}",
+            ),
+        ],
+    )
+
+
 SCENARIOS: dict[str, Callable[[Path, Path], None]] = {
     "throughput": throughput,
     "overhead": lambda folder, cache: overhead(folder),
     "polling": lambda folder, cache: polling_at_two_concurrencies(folder),
     "throttled": lambda folder, cache: throttled(folder),
+    "graded": lambda folder, cache: graded(folder, folder / "graded-cache"),
     # The issue's real-time case: five minutes, so only on request (--only six-per-minute).
     "six-per-minute": lambda folder, cache: throttled(folder, cases=30, per_minute=6),
 }
-DEFAULT = ["throughput", "overhead", "polling", "throttled"]
+DEFAULT = ["throughput", "overhead", "polling", "throttled", "graded"]
 
 
 def main(argv: list[str]) -> int:
