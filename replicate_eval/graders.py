@@ -2,23 +2,26 @@
 
 A grader is an ordinary Replicate provider: the run's session (rate limiter, retries, polls)
 and response cache serve it like the models under test, but its predictions are counted apart.
-The same question asked twice in a run (an expected text embedded for every cell, say) is
-asked once: later askers share the first answer.
+A question asked again while the first ask is in flight (an expected text embedded for every
+cell, say) shares that answer; once answered, the cache has it. An answer goes into the cache
+only after its assertion could read it: an unreadable one is asked again next run.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from replicate_eval.assertions import KINDS, AssertionProblem, AssertionSpec
 from replicate_eval.cache import CacheKey, ResponseCache
 from replicate_eval.config import ProviderConfig
 from replicate_eval.errors import ApiError, CellError, ProviderError
+from replicate_eval.providers.base import ProviderResponse
 from replicate_eval.providers.replicate.session import ReplicateSession
 from replicate_eval.providers.replicate.text import ReplicateTextProvider
+from replicate_eval.providers.text_input import text_model_input
 from replicate_eval.results import GraderCallResult, GraderResult
 
 
@@ -28,6 +31,8 @@ class GraderAnswer:
     prediction_id: str | None
     latency_ms: float
     cached: bool  # no prediction was made for this asker: the cache or an earlier ask had it
+    key: CacheKey | None = None
+    fresh: ProviderResponse | None = None  # a new prediction's response, not yet cached
 
 
 class Graders:
@@ -54,33 +59,47 @@ class Graders:
 
     def for_assertion(self, spec: AssertionSpec) -> AssertionGrader:
         assert spec.grading is not None, f"`{spec.kind}` is not model-graded"
-        config = self._configs[spec.grading.grader]
-        keep_answers = KINDS[spec.kind].grader != "embedding"  # vectors are long and unread
-        return AssertionGrader(self, config, keep_answers=keep_answers)
+        role = KINDS[spec.kind].grader
+        return AssertionGrader(
+            self,
+            self._configs[spec.grading.grader],
+            origin=spec.grading.origin,
+            # A grader reads a prompt (a chat rubricPrompt too); the others read data.
+            chat=role == "text",
+            keep_answers=role != "embedding",  # vectors are long and unread
+        )
 
     async def answer(
-        self, config: ProviderConfig, prompt: str, extra_input: Mapping[str, Any] | None
+        self,
+        config: ProviderConfig,
+        prompt: str,
+        extra_input: Mapping[str, Any] | None,
+        *,
+        chat: bool,
     ) -> GraderAnswer:
-        provider = self._providers[config.index]
         try:
-            model_input = provider.build_input(prompt)
+            model_input = text_model_input(config, prompt, chat=chat)
         except CellError as exc:
             raise AssertionProblem(f"{_name(config)}: {exc}") from None
         model_input.update(extra_input or {})
         key = ResponseCache.key(config, model_input)
         earlier = self._asked.get(key)
         if earlier is not None:
-            found = await earlier
+            # Shielded: a waiter given up on does not cancel the ask others wait for.
+            found = await asyncio.shield(earlier)
             self.cached += 1
-            return GraderAnswer(found.output, found.prediction_id, found.latency_ms, cached=True)
+            return replace(found, cached=True, fresh=None)
         asking = asyncio.ensure_future(self._ask(config, key, model_input))
         self._asked[key] = asking
         try:
             return await asking
-        except BaseException:
-            # A failed or interrupted ask is not an answer: the next asker tries again.
+        finally:
             self._asked.pop(key, None)
-            raise
+
+    async def store(self, answer: GraderAnswer) -> None:
+        """Keep a new answer in the cache (once its assertion could read it)."""
+        if self._cache is not None and answer.fresh is not None and answer.key is not None:
+            await asyncio.to_thread(self._cache.put, answer.key, answer.fresh)
 
     async def _ask(
         self, config: ProviderConfig, key: CacheKey, model_input: dict[str, Any]
@@ -100,10 +119,13 @@ class Graders:
                 self._blocked[config.index] = exc
             raise AssertionProblem(f"{_name(config)} could not answer: {exc}") from None
         self.time_ms += response.latency_ms
-        if self._cache is not None:
-            await asyncio.to_thread(self._cache.put, key, response)
         return GraderAnswer(
-            response.output, response.prediction_id, response.latency_ms, cached=False
+            response.output,
+            response.prediction_id,
+            response.latency_ms,
+            cached=False,
+            key=key,
+            fresh=response,
         )
 
 
@@ -113,18 +135,24 @@ class AssertionGrader:
 
     graders: Graders
     config: ProviderConfig
+    origin: str
+    chat: bool = True
     keep_answers: bool = True
     calls: list[GraderAnswer] = field(default_factory=list)
 
     async def ask(self, prompt: str, extra_input: Mapping[str, Any] | None = None) -> str:
-        answer = await self.graders.answer(self.config, prompt, extra_input)
+        answer = await self.graders.answer(self.config, prompt, extra_input, chat=self.chat)
         self.calls.append(answer)
         return answer.output
+
+    async def store_answers(self) -> None:
+        for call in self.calls:
+            await self.graders.store(call)
 
     def result(self) -> GraderResult:
         return GraderResult(
             provider=self.config.id,
-            origin=self.config.where,
+            origin=self.origin,
             calls=[
                 GraderCallResult(
                     prediction_id=call.prediction_id,

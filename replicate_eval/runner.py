@@ -283,6 +283,8 @@ class _CellRunner:
             return evaluate(spec, output, context), None
         grader = self._graders.for_assertion(spec)
         verdict = await evaluate_graded(spec, output, context, grader)
+        if not verdict.problem:  # an answer that could not be read is not worth keeping
+            await grader.store_answers()
         return verdict, grader.result()
 
 

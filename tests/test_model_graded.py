@@ -4,6 +4,7 @@ its judges (tests/fake_replicate/judges.py); every test asserts on what the judg
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from replicate_eval.templating import Templates
 from tests.conftest import RunConfig
 from tests.fake_replicate import FakeReplicate, Reply, tokens
 from tests.fake_replicate.judges import (
+    EMBEDDING,
     EMBEDDING_VERSION,
     GRADER,
     GUARD,
@@ -110,12 +112,15 @@ def test_llm_rubric_sends_the_shipped_prompt_and_reads_the_verdict(
 def test_grader_calls_are_counted_apart_from_the_models_under_test(
     fake: FakeReplicate, run_config: RunConfig
 ) -> None:
+    judge = fake.models[GRADER].behaviour
+    fake.models[GRADER].behaviour = lambda i: replace(judge(i), processing=0.3)
     run = run_config(config("      - type: llm-rubric\n        value: mentions 'Paris'\n"))
     totals = run.json["totals"]
     assert totals["predictions"] == 1
     assert totals["grader_predictions"] == 1
     assert totals["grader_cached"] == 0
-    assert totals["grader_time_s"] >= 0
+    assert totals["grader_time_s"] >= 0.3  # the grader's prediction, not the model's
+    assert run.cells[0]["latency_ms"] < 300
     assert "graders: 1 prediction" in run.result.stdout
 
 
@@ -191,7 +196,7 @@ def test_closed_qa_sends_question_answer_and_criterion(
         ("Paris is the capital of France.", "same as", True),
         ("Paris", "superset of", True),
         ("Paris is the capital of France and its largest city.", "subset of", True),
-        ("Lyon.", "disagrees with", False),
+        ("Lyon.", "in disagreement with", False),
     ],
 )
 def test_factuality_categories(
@@ -547,22 +552,6 @@ def test_bad_grader_entries_are_config_errors(
     assert "--grader openai:gpt-4o: unknown provider `openai:gpt-4o`" in run.result.stderr
 
 
-def test_option_mistakes_name_the_key(fake: FakeReplicate, run_config: RunConfig) -> None:
-    run = run_config(
-        config(
-            "      - type: moderation\n        value: [S1, S99]\n",
-            extra=(
-                "    options:\n      rubric_prompt: x\n"
-                "  - vars: {question: q}\n    options:\n      rubricPrompt: '<<output'\n"
-                "    assert: [{type: llm-rubric, value: x}]\n"
-            ),
-        )
-    )
-    assert run.result.exit_code == 2
-    error = run.result.stderr
-    assert "tests[0].options.rubric_prompt: unknown key; did you mean `rubricPrompt`?" in error
-
-
 def test_template_and_category_mistakes_are_reported_before_any_call(
     fake: FakeReplicate, run_config: RunConfig
 ) -> None:
@@ -580,6 +569,15 @@ def test_template_and_category_mistakes_are_reported_before_any_call(
     assert "tests[0].assert[0].value: unknown Llama Guard category `S99`" in error
     assert "tests[1].options.rubricPrompt: template syntax error" in error
     assert fake.received("POST") == []
+    run = run_config(
+        config(
+            "      - type: llm-rubric\n        value: x\n",
+            extra="    options:\n      rubric_prompt: x\n",
+        )
+    )
+    assert "tests[0].options.rubric_prompt: unknown key; did you mean `rubricPrompt`?" in (
+        run.result.stderr
+    )
 
 
 def test_preflight_checks_graders_too(
@@ -629,3 +627,185 @@ def test_the_html_report_names_the_grader(
     page = report.read_text()
     assert f"(judged by replicate:{GRADER})" in page
     assert "grader: passes: The output mentions Paris." in page
+
+
+def test_rubric_prompt_mistakes_are_found_before_paying(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    rubric = "    assert: [{type: llm-rubric, value: x}]\n"
+    run = run_config(
+        "prompts: ['<<question>>']\nproviders: [replicate:acme/answerer]\n"
+        "defaultTest:\n  options:\n    rubricPrompt: 'Grade <<output>> for <<audience>>'\n"
+        "tests:\n"
+        f"  - vars: {{question: q, audience: kids}}\n{rubric}"
+        f"  - vars: {{question: q}}\n{rubric}"
+        "  - vars: {question: q}\n    options:\n      rubricPrompt: []\n"
+        f"{rubric}"
+        "  - vars: {question: q}\n    options:\n      rubricPrompt:\n"
+        "        - {role: user, content: a}\n        - {role: user, content: b}\n"
+        f"{rubric}"
+    )
+    assert run.result.exit_code == 2
+    error = run.result.stderr
+    assert (
+        "defaultTest.options.rubricPrompt: the grader prompt uses `audience`, which tests[1] "
+        "does not define"
+    ) in error
+    assert "tests[0]" not in error  # it defines `audience`
+    assert "tests[2].options.rubricPrompt: a chat needs exactly one `user` message (found 0)" in (
+        error
+    )
+    assert "tests[3].options.rubricPrompt: a chat needs exactly one `user` message (found 2)" in (
+        error
+    )
+    assert fake.received("POST") == []
+
+
+def test_a_failed_embedding_leaves_nothing_running(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    from tests.fake_replicate.judges import embedding
+
+    def flaky(model_input: dict[str, Any]) -> Reply:
+        if "FAIL" in str(model_input.get("text")):
+            return Reply(error="embedding failed")
+        return replace(embedding(model_input), processing=0.5)
+
+    fake.models[EMBEDDING].behaviour = flaky
+    run = run_config(config("      - type: similar\n        value: [hello there, FAIL this]\n"))
+    result = assertion(run)
+    assert result["pass"] is False and "embedding failed" in result["reason"]
+    assert fake.running() == []  # the other embeddings were waited for, not abandoned
+    assert run.json["totals"]["grader_predictions"] == 3
+
+
+def test_texts_that_look_like_chats_are_embedded_as_they_are(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    chat_like = '[{"role": "admin", "content": "hi"}]'
+    question = '[{"role": "user", "content": "What is the capital of France?"}]'
+    run = run_config(
+        f"""
+prompts: ['<<question>>']
+providers: [replicate:{MODEL}]
+tests:
+  - vars:
+      question: '{question}'
+    assert:
+      - type: similar
+        value: '{chat_like}'
+      - type: moderation
+"""
+    )
+    inputs = [r.body["input"] for r in fake.received("POST", "/v1/predictions")]
+    assert run.result.exit_code == 100, run.result.stdout + run.result.stderr
+    assert chat_like in [i.get("text") for i in inputs]
+    [guard] = [i for i in inputs if "assistant" in i]
+    # A chat prompt: Llama Guard reads its user message, as the model under test did.
+    assert guard["prompt"] == "What is the capital of France?"
+    assert [a["pass"] for a in run.cells[0]["assertions"]] == [False, True]
+
+
+def test_graders_of_tests_not_selected_are_not_checked(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    text = config(
+        "      - type: llm-rubric\n        value: mentions 'Paris'\n",
+        extra=(
+            "  - vars: {question: q}\n    assert:\n      - type: llm-rubric\n        value: x\n"
+            "        provider: {id: 'replicate:meta/meta-llama-3-70b-instruct', temperature: 9}\n"
+        ),
+    )
+    assert run_config(text).result.exit_code == 2  # the preflight refuses temperature 9
+    run = run_config(text, "--filter-first-n", "1")
+    assert run.result.exit_code == 0, run.result.stderr
+
+
+def test_each_assertion_names_where_its_grader_was_chosen(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    same = f"replicate:{GRADER}"
+    run = run_config(
+        config(
+            "      - type: llm-rubric\n        value: mentions 'Paris'\n"
+            f"        provider: {same}\n"
+            "      - type: llm-rubric\n        value: mentions 'France'\n",
+        ),
+        "--grader",
+        same,
+    )
+    origins = [a["grader"]["origin"] for a in run.cells[0]["assertions"]]
+    assert origins == ["tests[0].assert[0].provider", "--grader"]
+
+
+def test_factuality_threshold_and_merged_scores(fake: FakeReplicate, run_config: RunConfig) -> None:
+    text = f"""
+prompts: ['<<question>>']
+providers: [replicate:{MODEL}]
+defaultTest:
+  options:
+    factuality: {{differButFactual: 0.25}}
+tests:
+  - vars: {{question: 'What is the capital of France?'}}
+    options:
+      factuality: {{superset: 0.5}}
+    assert:
+      - {{type: factuality, value: 'France has Paris as its capital city'}}
+      - {{type: factuality, value: 'France has Paris as its capital city', threshold: 0.2}}
+      - {{type: factuality, value: Paris, threshold: 0.9}}
+"""
+    run = run_config(text)
+    differs, low_bar, superset = (assertion(run, n) for n in range(3))
+    # differs-but-irrelevant keeps defaultTest's 0.25 under the test's own scores
+    assert (differs["pass"], differs["score"]) == (True, 0.25)
+    assert low_bar["pass"] is True and "(score 0.25 >= 0.2)" in low_bar["reason"]
+    assert (superset["pass"], superset["score"]) == (False, 0.5)
+    assert "(score 0.5 < 0.9)" in superset["reason"]
+
+
+def test_an_unreadable_answer_is_not_cached(fake: FakeReplicate, run_config: RunConfig) -> None:
+    text = config("      - type: llm-rubric\n        value: \"'Paris' [answer:garbage]\"\n")
+    run_config(text)
+    again = run_config(text)
+    totals = again.json["totals"]
+    assert totals["cached"] == 1  # the model's answer is reused...
+    assert totals["grader_predictions"] == 1  # ...the unreadable verdict is asked again
+    assert len(fake.received("POST", GRADER_PATH)) == 2
+
+
+def test_model_option_variables_do_not_reach_graders(
+    fake: FakeReplicate, run_config: RunConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REPLICATE_MAX_NEW_TOKENS", "8")
+    monkeypatch.setenv("REPLICATE_SYSTEM_PROMPT", "Answer in French.")
+    run_config(config("      - type: llm-rubric\n        value: mentions 'Paris'\n"))
+    [model] = fake.received("POST", f"/v1/models/{MODEL}/predictions")
+    assert model.body["input"]["max_new_tokens"] == 8
+    [grader] = fake.received("POST", GRADER_PATH)
+    assert set(grader.body["input"]) == {"prompt"}
+
+
+def test_more_value_and_option_mistakes(
+    fake: FakeReplicate, run_config: RunConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = run_config(config("      - type: moderation\n        value: {1: a, foo: b}\n"))
+    assert run.result.exit_code == 2
+    assert "`moderation` takes `categories` and `prompt`, not `1`" in run.result.stderr
+    run = run_config(config("      - type: contains\n        value: Paris\n"), "--grader", "gpt4")
+    assert run.result.exit_code == 2
+    assert "--grader gpt4: unknown provider" in run.result.stderr
+    run = run_config(config("      - type: similar\n        value: 100\n        threshold: 0.1\n"))
+    assert run.result.exit_code == 100  # a number is a text to compare with
+    assert "cosine similarity" in assertion(run)["reason"]
+    monkeypatch.delenv("REPLICATE_API_TOKEN")
+    run = run_config(
+        f"prompts: [hi]\nproviders: [{{id: 'replicate:{MODEL}', apiKey: r8_mine}}]\n"
+        "tests:\n  - assert: [{type: moderation}, {type: llm-rubric, value: x}]\n"
+        "  - assert: [{type: moderation}]\n"
+    )
+    assert run.result.exit_code == 2
+    error = run.result.stderr
+    assert "tests[0].assert[0]: the default guard model `replicate:meta/llama-guard-3-8b:" in error
+    assert "or name the grader with its own `apiKey` in `defaultTest.options.provider`" in error
+    assert "tests[0].assert[1]: the default grader" in error
+    assert "tests[1]" not in error  # one message per grader, at its first use

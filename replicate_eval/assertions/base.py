@@ -40,6 +40,7 @@ class Grading:
     """How a model-graded assertion is judged, settled at load time."""
 
     grader: int  # the grader's index in the run (EvalConfig.graders)
+    origin: str = ""  # where it was chosen: `tests[0].options.provider`, `--grader`...
     prompt: GraderPrompt | None = None  # `options.rubricPrompt`, replacing the shipped one
     prompt_syntax: Literal["angle", "curly"] = "angle"  # the config's template syntax
     factuality: Mapping[str, float] = field(default_factory=dict)  # category -> score

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -48,11 +49,11 @@ DEFAULT_FACTUALITY: dict[str, float] = {
     "differButFactual": 1.0,
 }
 _FACTUALITY_NAMES = {
-    "subset": "subset of the reference",
-    "superset": "superset of the reference",
-    "agree": "same as the reference",
-    "disagree": "disagrees with the reference",
-    "differButFactual": "differs from the reference, but not in facts",
+    "subset": "a subset of the reference",
+    "superset": "a superset of the reference",
+    "agree": "the same as the reference",
+    "disagree": "in disagreement with the reference",
+    "differButFactual": "different from the reference, but not in facts",
 }
 
 
@@ -63,6 +64,11 @@ def shipped_prompt(kind: str) -> str:
 
 
 _TEMPLATES = {"angle": Templates("angle"), "curly": Templates("curly")}
+
+# What a grader prompt may use besides the test's vars (promptfoo's names included).
+GRADER_VARIABLES = frozenset(
+    {"output", "completion", "rubric", "criteria", "ideal", "prompt", "input"}
+)
 
 
 def grader_prompt(spec: AssertionSpec, output: str, ctx: CheckContext) -> str:
@@ -130,15 +136,27 @@ async def factuality(
     category, why = parse_factuality(await grader.ask(grader_prompt(spec, output, ctx)))
     scores = {**DEFAULT_FACTUALITY, **spec.grading.factuality}
     score = scores[category]
-    reason = f"grader: the output is a {_FACTUALITY_NAMES[category]}"
-    if score == 0:
-        reason += " (a category this test does not accept)"
-    return Outcome(score > 0, reason + (f": {why}" if why else ""), score)
+    reason = f"grader: the output is {_FACTUALITY_NAMES[category]}"
+    if spec.threshold is not None:
+        passed = score >= spec.threshold
+        reason += f" (score {score:g} {'>=' if passed else '<'} {spec.threshold:g})"
+    else:
+        passed = score > 0
+        if not passed:
+            reason += " (a category this test does not accept)"
+    return Outcome(passed, reason + (f": {why}" if why else ""), score)
+
+
+def _texts(value: Any) -> list[str] | None:
+    """The expected texts: one text (or number), or a list of them."""
+    items = value if isinstance(value, list) else [value]
+    if not items or any(isinstance(i, bool) or not isinstance(i, (str, int, float)) for i in items):
+        return None
+    return [str(item) for item in items]
 
 
 def prepare_similar(value: Any, base_dir: Path) -> None:
-    texts = [value] if isinstance(value, str) else value
-    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+    if not _texts(value):
         raise InvalidAssertion("value", "`similar` needs the expected text, or a list of them")
 
 
@@ -147,9 +165,9 @@ async def similar(
 ) -> Outcome:
     """Cosine similarity of the embeddings; the closest expected text counts."""
     _text_only(spec, ctx)
-    expected = [value] if isinstance(value, str) else list(value)
+    expected = _texts(value) or []
     threshold = spec.threshold if spec.threshold is not None else DEFAULT_SIMILARITY
-    answers = await asyncio.gather(*(grader.ask(text) for text in [output, *expected]))
+    answers = await _every_answer(*(grader.ask(text) for text in [output, *expected]))
     mine, *theirs = (parse_embedding(answer) for answer in answers)
     similarities = [cosine_similarity(mine, other) for other in theirs]
     best = max(range(len(similarities)), key=similarities.__getitem__)
@@ -158,6 +176,16 @@ async def similar(
     passed = value_best >= threshold
     reason = f"cosine similarity {value_best:.3f}{which} is {'>=' if passed else '<'} {threshold:g}"
     return Outcome(passed, reason, min(1.0, max(0.0, value_best)))
+
+
+async def _every_answer(*asks: Awaitable[str]) -> list[str]:
+    """Every call's answer. A failed call's problem is raised only once the others have ended:
+    none is left running (and billing) unwatched."""
+    answers = await asyncio.gather(*asks, return_exceptions=True)
+    for answer in answers:
+        if isinstance(answer, BaseException):
+            raise answer
+    return [answer for answer in answers if isinstance(answer, str)]
 
 
 @dataclass(frozen=True)
@@ -171,7 +199,7 @@ def prepare_moderation(value: Any, base_dir: Path) -> ModerationSettings:
     ``{categories: [...], prompt: true}``."""
     include_prompt = False
     if isinstance(value, dict):
-        unknown = sorted(set(value) - {"categories", "prompt"})
+        unknown = sorted(set(map(str, value)) - {"categories", "prompt"})
         if unknown:
             raise InvalidAssertion(
                 "value", f"`moderation` takes `categories` and `prompt`, not `{unknown[0]}`"
@@ -211,7 +239,7 @@ async def moderation(
     checks = [grader.ask(user, {"assistant": output})]
     if settings.include_prompt:
         checks.append(grader.ask(user))
-    flagged = [parse_guard(answer) for answer in await asyncio.gather(*checks)]
+    flagged = [parse_guard(answer) for answer in await _every_answer(*checks)]
     findings = []
     for what, codes in zip(("the output", "the prompt"), flagged, strict=False):
         counted = [c for c in codes if settings.categories is None or c in settings.categories]

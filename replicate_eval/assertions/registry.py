@@ -129,6 +129,7 @@ class Verdict:
     passed: bool
     score: float
     reason: str
+    problem: bool = False  # the assertion could not judge the output (see AssertionProblem)
 
 
 def evaluate(spec: AssertionSpec, output: str, ctx: CheckContext) -> Verdict:
@@ -158,7 +159,7 @@ async def evaluate_graded(
 
 
 def _problem(spec: AssertionSpec, problem: AssertionProblem) -> Verdict:
-    return Verdict(spec.type, spec.value, spec.weight, False, 0.0, str(problem))
+    return Verdict(spec.type, spec.value, spec.weight, False, 0.0, str(problem), problem=True)
 
 
 def _verdict(spec: AssertionSpec, outcome: Outcome) -> Verdict:

@@ -9,8 +9,8 @@ The most specific setting wins:
 5. reval's default for the role (``DEFAULT_GRADERS``)
 
 A grader is an ordinary provider entry, resolved like the ones under ``providers:`` (options,
-``apiKey``, token, environment fallbacks for text graders). Graders with the same entry are one
-grader: one preflight check, one cache namespace, calls counted together.
+``apiKey``, token), except that the ``REPLICATE_*`` option fallbacks are not applied. Graders
+with the same entry are one grader: one preflight check, one cache namespace.
 """
 
 from __future__ import annotations
@@ -18,10 +18,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jinja2 import TemplateSyntaxError
 
 from replicate_eval.assertions import KINDS, AssertionSpec, GraderPrompt, GraderRole, Grading
+from replicate_eval.assertions.graded import GRADER_VARIABLES
 from replicate_eval.canonical import canonical_json
 from replicate_eval.config.problems import Problem, format_loc
+from replicate_eval.config.provider_ids import parse_provider_id
 from replicate_eval.config.providers import (
     TOKEN_ENV_VARS,
     ProviderConfig,
@@ -30,7 +35,10 @@ from replicate_eval.config.providers import (
 )
 from replicate_eval.config.schema import ChatMessage, ProviderEntry, TestOptions
 from replicate_eval.config.yaml_source import Loc
-from replicate_eval.templating import TemplateSyntax
+from replicate_eval.templating import Templates, TemplateSyntax
+
+if TYPE_CHECKING:
+    from replicate_eval.config.load import TestCase
 
 # Pinned where the model is not an official one (those run only by version).
 DEFAULT_GRADERS: dict[GraderRole, ProviderEntry] = {
@@ -71,6 +79,19 @@ class GraderResolver:
     default_options: TestOptions | None = None
     graders: list[ProviderConfig] = field(default_factory=list)
     _known: dict[str, int] = field(default_factory=dict)
+    _failed: set[str] = field(default_factory=set)  # entries already reported as wrong
+
+    def check_cli_grader(self) -> list[Problem]:
+        """``--grader`` is checked even when no test needs it: a typo should not pass."""
+        if self.cli_grader is None:
+            return []
+        try:
+            target = parse_provider_id(self.cli_grader)
+        except ValueError as exc:
+            return [Problem((), f"--grader {self.cli_grader}: {exc}")]
+        if target.kind != "text":
+            return [Problem((), f"--grader {self.cli_grader}: a grader must be a text model")]
+        return []
 
     def settle(
         self,
@@ -98,20 +119,23 @@ class GraderResolver:
                 )
             return spec
         choice = self._choose(role, provider, options, assertion_loc, test_loc)
-        grader = self._grader(role, choice)
+        grader = self._grader(role, choice, assertion_loc)
         given = options.rubricPrompt if options and options.rubricPrompt is not None else None
         if given is None and self.default_options is not None:
             given = self.default_options.rubricPrompt
-        scores = options.factuality if options and options.factuality else None
-        if scores is None and self.default_options is not None:
-            scores = self.default_options.factuality
+        # A test's factuality scores refine defaultTest's, category by category.
+        scores: dict[str, float] = {}
+        for source in (self.default_options, options):
+            if source is not None and source.factuality is not None:
+                scores.update(source.factuality.model_dump(exclude_unset=True))
         return replace(
             spec,
             grading=Grading(
                 grader=grader,
+                origin=choice.origin,
                 prompt=_prompt(given) if role == "text" else None,
                 prompt_syntax=syntax,
-                factuality=scores.model_dump() if scores else {},
+                factuality=scores,
             ),
         )
 
@@ -139,7 +163,7 @@ class GraderResolver:
             return _Choice(shared, where, format_loc(where))
         return _Choice(DEFAULT_GRADERS[role], None, f"the default {_ROLE_NAMES[role]}")
 
-    def _grader(self, role: GraderRole, choice: _Choice) -> int:
+    def _grader(self, role: GraderRole, choice: _Choice, assertion_loc: Loc) -> int:
         entry = choice.entry
         key = canonical_json(
             {"role": role, "id": entry.id, "config": entry.config, "flat": entry.flat}
@@ -147,32 +171,104 @@ class GraderResolver:
         known = self._known.get(key)
         if known is not None:
             return known
+        if key in self._failed:
+            raise ProviderProblems([])  # reported at its first use
         index = self.first_index + len(self.graders)
-        # Sampling fallbacks (REPLICATE_TEMPERATURE...) are for text models, not for embedding
-        # or guard models; the token variables apply to every grader.
-        env = self.env
-        if role != "text":
-            env = {name: value for name, value in env.items() if name in TOKEN_ENV_VARS}
+        # Only the token variables: REPLICATE_MAX_NEW_TOKENS and the like are meant for the
+        # models under test, and would cut a grader's verdict short.
+        env = {name: value for name, value in self.env.items() if name in TOKEN_ENV_VARS}
         try:
             config = resolve_provider(
                 entry, index, env, self.base_dir, here=choice.loc or (), origin=choice.origin
             )
-        except ProviderProblems as exc:
-            if choice.loc is None:  # --grader: no place in the file to point at
+            if config.is_cog or config.kind != "text":
+                name = _ROLE_NAMES[role]
+                article = "an" if name[0] in "aeiou" else "a"
                 raise ProviderProblems(
-                    [Problem((), f"{choice.origin} {entry.id}: {p.message}") for p in exc.problems]
-                ) from None
-            raise
-        if config.is_cog or config.kind != "text":
-            name = _ROLE_NAMES[role]
-            problem = f"a{'n' if name[0] in 'aeiou' else ''} {name} must be a `replicate:` text "
-            problem += f"model, not `{entry.id}`"
-            if choice.loc is None:
-                problem = f"{choice.origin}: {problem}"
-            raise ProviderProblems([Problem(choice.loc or (), problem)])
+                    [
+                        Problem(
+                            choice.loc or (),
+                            f"{article} {name} must be a `replicate:` text model, not `{entry.id}`",
+                        )
+                    ]
+                )
+        except ProviderProblems as exc:
+            self._failed.add(key)
+            if choice.loc is not None:
+                raise
+            # --grader or a default: point at the first assertion that needs it.
+            raise ProviderProblems(
+                [
+                    Problem(
+                        assertion_loc,
+                        f"{choice.origin} `{entry.id}`: {_for_unwritten(p.message)}",
+                    )
+                    for p in exc.problems
+                ]
+            ) from None
         self.graders.append(config)
         self._known[key] = index
         return index
+
+
+def check_grader_prompt(
+    options: TestOptions | None, owner: Loc, templates: Templates
+) -> list[Problem]:
+    """A `rubricPrompt`'s template syntax, and a chat's shape: one user message, after any
+    system messages (a Replicate text model takes one prompt and one system prompt)."""
+    given = options.rubricPrompt if options else None
+    if given is None:
+        return []
+    here = (*owner, "options", "rubricPrompt")
+    problems = []
+    if not isinstance(given, str):
+        users = [message for message in given if message.role == "user"]
+        if len(users) != 1:
+            problems.append(
+                Problem(here, f"a chat needs exactly one `user` message (found {len(users)})")
+            )
+    sources = [given] if isinstance(given, str) else [message.content for message in given]
+    for source in sources:
+        syntax = templates.check(source)
+        if syntax:
+            where = f" (line {syntax.line})" if syntax.line else ""
+            problems.append(Problem(here, f"template syntax error{where}: {syntax.message}"))
+    return problems
+
+
+def unknown_grader_variables(test: TestCase, owner: Loc, templates: Templates) -> list[Problem]:
+    """Names a test's grader prompt uses that neither the grader nor the test's vars give."""
+    problems = []
+    for spec in test.assertions:
+        prompt = spec.grading.prompt if spec.grading else None
+        if prompt is None:
+            continue
+        sources = [prompt] if isinstance(prompt, str) else [content for _, content in prompt]
+        known = GRADER_VARIABLES | set(test.vars)
+        try:
+            missing = sorted({n for s in sources for n in templates.variables(s)} - known)
+        except TemplateSyntaxError:
+            continue  # reported by check_grader_prompt
+        if missing:
+            names = ", ".join(f"`{name}`" for name in missing)
+            problems.append(
+                Problem(
+                    (*owner, "options", "rubricPrompt"),
+                    f"the grader prompt uses {names}, which tests[{test.index}] does not define "
+                    f"(a grader prompt has {', '.join(sorted(GRADER_VARIABLES))} and the "
+                    "test's vars)",
+                )
+            )
+            break
+    return problems
+
+
+def _for_unwritten(message: str) -> str:
+    """A message about a grader the file does not write: no entry to add `apiKey` to."""
+    return message.replace(
+        "or add `apiKey` to this provider",
+        "or name the grader with its own `apiKey` in `defaultTest.options.provider`",
+    )
 
 
 def _prompt(given: str | list[ChatMessage] | None) -> GraderPrompt | None:

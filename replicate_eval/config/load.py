@@ -19,7 +19,11 @@ from replicate_eval.config.datasets import (
     expand_tests,
     read_var_file,
 )
-from replicate_eval.config.graders import GraderResolver
+from replicate_eval.config.graders import (
+    GraderResolver,
+    check_grader_prompt,
+    unknown_grader_variables,
+)
 from replicate_eval.config.problems import Problem, problems_from_validation, raise_problems
 from replicate_eval.config.providers import ProviderConfig, ProviderProblems, resolve_provider
 from replicate_eval.config.schema import (
@@ -28,7 +32,6 @@ from replicate_eval.config.schema import (
     PromptEntry,
     ProviderEntry,
     TestEntry,
-    TestOptions,
 )
 from replicate_eval.config.yaml_source import Loc, YamlDocument, read_yaml
 from replicate_eval.errors import ConfigError
@@ -97,6 +100,7 @@ def load_config(path: Path, env: Mapping[str, str], *, grader: str | None = None
         cli_grader=grader,
         default_options=file.default_test.options if file.default_test else None,
     )
+    problems.extend(resolver.check_cli_grader())
     tests = _resolve_tests(file, base_dir, resolver, templates, problems)
     if problems:
         raise_problems(doc, problems)
@@ -203,13 +207,13 @@ def _resolve_tests(
     problems: list[Problem],
 ) -> list[TestCase]:
     default = file.default_test or TestEntry()
-    _check_grader_prompt(default.options, ("defaultTest",), templates, problems)
+    problems.extend(check_grader_prompt(default.options, ("defaultTest",), templates))
     default_asserts = _compile_all(default.assert_, ("defaultTest",), base_dir, problems)
     entries = file.tests or [TestEntry()]
     tests = []
     for index, entry in enumerate(entries):
         test_loc: Loc = ("tests", index)
-        _check_grader_prompt(entry.options, test_loc, templates, problems)
+        problems.extend(check_grader_prompt(entry.options, test_loc, templates))
         compiled = _compile_all(entry.assert_, test_loc, base_dir, problems)
         asserts = []
         # defaultTest's assertions too: the test's own options choose their grader.
@@ -233,15 +237,17 @@ def _resolve_tests(
                 variables[name] = read_var_file(value, base_dir)
             except ValueError as exc:
                 problems.append(Problem(("tests", index, "vars", name), str(exc)))
-        tests.append(
-            TestCase(
-                index=index,
-                description=entry.description,
-                vars=variables,
-                assertions=tuple(asserts),
-                threshold=entry.threshold if entry.threshold is not None else default.threshold,
-            )
+        test = TestCase(
+            index=index,
+            description=entry.description,
+            vars=variables,
+            assertions=tuple(asserts),
+            threshold=entry.threshold if entry.threshold is not None else default.threshold,
         )
+        owner = test_loc if entry.options and entry.options.rubricPrompt else ("defaultTest",)
+        found = unknown_grader_variables(test, owner, templates)
+        problems.extend(p for p in found if p not in problems)
+        tests.append(test)
     return tests
 
 
@@ -265,25 +271,6 @@ def _compile_all(
             continue
         compiled.append((spec, entry.provider, loc))
     return compiled
-
-
-def _check_grader_prompt(
-    options: TestOptions | None, owner: Loc, templates: Templates, problems: list[Problem]
-) -> None:
-    given = options.rubricPrompt if options else None
-    if given is None:
-        return
-    sources = [given] if isinstance(given, str) else [message.content for message in given]
-    for source in sources:
-        syntax = templates.check(source)
-        if syntax:
-            where = f" (line {syntax.line})" if syntax.line else ""
-            problems.append(
-                Problem(
-                    (*owner, "options", "rubricPrompt"),
-                    f"template syntax error{where}: {syntax.message}",
-                )
-            )
 
 
 def _syntax_warnings(

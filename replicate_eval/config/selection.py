@@ -49,4 +49,7 @@ def select_tests(config: EvalConfig, selection: Selection) -> EvalConfig:
         except ValueError as exc:
             raise ConfigError(f"--var: {exc}") from None
         tests = [replace(t, vars={**t.vars, **overrides}) for t in tests]
-    return replace(config, tests=tuple(tests))
+    # Only the judges of the selected tests: the others are not checked or called.
+    used = {s.grading.grader for t in tests for s in t.assertions if s.grading is not None}
+    graders = tuple(g for g in config.graders if g.index in used)
+    return replace(config, tests=tuple(tests), graders=graders)

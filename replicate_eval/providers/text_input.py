@@ -8,12 +8,15 @@ from replicate_eval.chat import parse_chat
 from replicate_eval.config import ProviderConfig
 
 
-def text_model_input(config: ProviderConfig, prompt: str) -> dict[str, Any]:
+def text_model_input(config: ProviderConfig, prompt: str, *, chat: bool = True) -> dict[str, Any]:
     """A text model's input: options, then ``system_prompt`` (a chat's system message wins
-    over the provider's), then the prompt (with prefix and suffix) under ``prompt_input``."""
-    chat = parse_chat(prompt)
-    user = chat.user if chat else prompt
-    system = (chat.system if chat else None) or config.system_prompt
+    over the provider's), then the prompt (with prefix and suffix) under ``prompt_input``.
+
+    ``chat=False`` sends ``prompt`` as it is, even when it reads like a chat (a text to embed
+    or to moderate is data, not instructions)."""
+    parsed = parse_chat(prompt) if chat else None
+    user = parsed.user if parsed else prompt
+    system = (parsed.system if parsed else None) or config.system_prompt
     model_input = dict(config.input_options)
     if system:
         model_input["system_prompt"] = system
