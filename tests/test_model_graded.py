@@ -529,9 +529,7 @@ def test_the_grader_option_sits_between_test_and_default_test(
     assert run.cells[2]["assertions"][0]["grader"]["origin"] == "--grader"
 
 
-def test_bad_grader_entries_are_config_errors(
-    fake: FakeReplicate, run_config: RunConfig, write_config: Any, run_cli: Any
-) -> None:
+def test_bad_grader_entries_are_config_errors(fake: FakeReplicate, run_config: RunConfig) -> None:
     run = run_config(
         config(
             "      - type: llm-rubric\n        value: x\n        provider: replicat:acme/g\n"
@@ -580,9 +578,7 @@ def test_template_and_category_mistakes_are_reported_before_any_call(
     )
 
 
-def test_preflight_checks_graders_too(
-    fake: FakeReplicate, run_config: RunConfig, tmp_path: Path
-) -> None:
+def test_preflight_checks_graders_too(fake: FakeReplicate, run_config: RunConfig) -> None:
     fake.models[GUARD].openapi_schema["components"]["schemas"]["Input"]["properties"].pop(
         "assistant"
     )
