@@ -110,11 +110,15 @@ def test_llm_rubric_sends_the_shipped_prompt_and_reads_the_verdict(
 
 
 def test_grader_calls_are_counted_apart_from_the_models_under_test(
-    fake: FakeReplicate, run_config: RunConfig
+    fake: FakeReplicate, run_config: RunConfig, tmp_path: Path
 ) -> None:
     judge = fake.models[GRADER].behaviour
     fake.models[GRADER].behaviour = lambda i: replace(judge(i), processing=0.3)
-    run = run_config(config("      - type: llm-rubric\n        value: mentions 'Paris'\n"))
+    markdown = tmp_path / "summary.md"
+    run = run_config(
+        config("      - type: llm-rubric\n        value: mentions 'Paris'\n"), "-o", markdown
+    )
+    assert "1 predictions · graders: 1 prediction, 0.3s" in markdown.read_text()
     totals = run.json["totals"]
     assert totals["predictions"] == 1
     assert totals["grader_predictions"] == 1
