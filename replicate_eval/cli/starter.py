@@ -62,6 +62,10 @@ tests:
         value: you had
       - type: regex
         value: "(?i)(don't|do not|cannot|can't) know"
+      # A model on Replicate judges what string checks cannot (by default Llama 3 70B;
+      # choose another with `provider:` here or `reval run --grader PROVIDER_ID`).
+      - type: llm-rubric
+        value: Says it cannot know what the user ate, without guessing a meal
 """
 
 
