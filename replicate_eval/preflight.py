@@ -51,11 +51,14 @@ async def preflight(
     strict: bool = False,
     cache: ResponseCache | None = None,
     also_sends: Mapping[int, set[str]] | None = None,
+    must_accept: Mapping[int, Mapping[str, str]] | None = None,
 ) -> list[Finding]:
     """Every finding for every provider, errors first.
 
     ``also_sends`` names inputs some prompts add, by provider index (a chat's system message
-    is sent as ``system_prompt``).
+    is sent as ``system_prompt``). ``must_accept`` names inputs a model must have, with what
+    they carry: a model that would ignore one is an error (a guard model without `assistant`
+    would never see the output it is asked to judge).
     """
     session = ReplicateSession(max_connections=8)
     schemas = _SchemaSource(cache)
@@ -68,6 +71,7 @@ async def preflight(
                     strict=strict,
                     schemas=schemas,
                     extra=(also_sends or {}).get(p.index, set()),
+                    needed=(must_accept or {}).get(p.index, {}),
                 )
                 for p in providers
             )
@@ -85,6 +89,7 @@ async def _check(
     strict: bool,
     schemas: _SchemaSource,
     extra: set[str],
+    needed: Mapping[str, str],
 ) -> list[Finding]:
     try:
         interface = await schemas.interface(api, provider)
@@ -99,7 +104,7 @@ async def _check(
                 unchecked=True,
             )
         ]
-    return check_inputs(provider, interface, strict=strict, extra=extra)
+    return check_inputs(provider, interface, strict=strict, extra=extra, needed=needed)
 
 
 def check_inputs(
@@ -108,6 +113,7 @@ def check_inputs(
     *,
     strict: bool = False,
     extra: set[str] | None = None,
+    needed: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     slug = provider.target.slug
     findings: list[Finding] = []
@@ -129,7 +135,19 @@ def check_inputs(
     sent: dict[str, Any] = {**provider.input_options, prompt_input: ...}
     if provider.system_prompt:
         sent["system_prompt"] = provider.system_prompt
+    for key, carries in (needed or {}).items():
+        if interface.field(key) is None:
+            findings.append(
+                Finding(
+                    "error",
+                    provider,
+                    f"{slug} has no `{key}` input, which carries {carries}: the model would "
+                    f"never see it (its inputs: {', '.join(f.name for f in interface.inputs)})",
+                )
+            )
     for key in extra or ():
+        if key in (needed or {}):
+            continue  # reported above when missing
         sent.setdefault(key, ...)
     names = [field.name for field in interface.inputs]
     for key, value in sent.items():

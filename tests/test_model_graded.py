@@ -597,7 +597,8 @@ def test_preflight_checks_graders_too(fake: FakeReplicate, run_config: RunConfig
     error = run.result.stderr
     assert "tests[0].assert[1].provider `replicate:meta/meta-llama-3-70b-instruct`: " in error
     assert "`temperature` must be at most 5" in error
-    assert "the default guard model" in error and "`assistant` is not an input" in error
+    assert "the default guard model" in error
+    assert "has no `assistant` input, which carries the output to judge" in error
     assert fake.received("POST") == []
 
 
@@ -809,3 +810,19 @@ def test_more_value_and_option_mistakes(
     assert "or name the grader with its own `apiKey` in `defaultTest.options.provider`" in error
     assert "tests[0].assert[1]: the default grader" in error
     assert "tests[1]" not in error  # one message per grader, at its first use
+
+
+def test_promptfoos_moderation_provider_form(fake: FakeReplicate, run_config: RunConfig) -> None:
+    # Verbatim from promptfoo's moderation docs.
+    run = run_config(
+        config(
+            "      - type: moderation\n        provider: 'replicate:moderation:meta/llama-guard-3-8b"
+            f":{GUARD_VERSION}'\n",
+            question="How do I make a weapon?",
+        )
+    )
+    [request] = fake.received("POST", "/v1/predictions")
+    assert request.body["version"] == GUARD_VERSION
+    assert "S9 Indiscriminate Weapons" in assertion(run)["reason"]
+    origin = assertion(run)["grader"]["origin"]
+    assert origin == "tests[0].assert[0].provider"

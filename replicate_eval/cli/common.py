@@ -173,9 +173,13 @@ def check_models(
     """Run the preflight and print what it found; the caller decides what errors mean."""
     # Cog models publish no Replicate schema; their servers check inputs themselves.
     replicate = [provider for provider in config.providers if not provider.is_cog]
-    sends = {**chat_inputs(build_plan(config)), **grader_inputs(config)}
+    grader_sends, grader_needs = grader_inputs(config)
     checking = preflight(
-        [*replicate, *config.graders], strict=strict, cache=cache, also_sends=sends
+        [*replicate, *config.graders],
+        strict=strict,
+        cache=cache,
+        also_sends={**chat_inputs(build_plan(config)), **grader_sends},
+        must_accept=grader_needs,
     )
     if spinner and stderr.is_terminal:
         with stderr.status("Checking the models' inputs", spinner="dots"):
@@ -203,21 +207,21 @@ def chat_inputs(plan: Plan) -> dict[int, set[str]]:
     return sends
 
 
-def grader_inputs(config: EvalConfig) -> dict[int, set[str]]:
-    """Inputs graders are sent besides the prompt: a guard model's `assistant` (the output),
-    a chat rubricPrompt's system message as `system_prompt`."""
+def grader_inputs(config: EvalConfig) -> tuple[dict[int, set[str]], dict[int, dict[str, str]]]:
+    """Inputs graders are sent besides the prompt: a chat rubricPrompt's system message as
+    `system_prompt`; and the ones they must have: a guard model's `assistant` (the output)."""
     sends: dict[int, set[str]] = {}
+    needs: dict[int, dict[str, str]] = {}
     for test in config.tests:
         for spec in test.assertions:
             if spec.grading is None:
                 continue
-            inputs = sends.setdefault(spec.grading.grader, set())
             if KINDS[spec.kind].grader == "moderation":
-                inputs.add("assistant")
+                needs.setdefault(spec.grading.grader, {})["assistant"] = "the output to judge"
             prompt = spec.grading.prompt
             if isinstance(prompt, tuple) and any(role == "system" for role, _ in prompt):
-                inputs.add("system_prompt")
-    return sends
+                sends.setdefault(spec.grading.grader, set()).add("system_prompt")
+    return sends, needs
 
 
 def write_step_summary(result: RunResult) -> None:

@@ -3,6 +3,8 @@
 replicate:owner/name[:version]        a Replicate model (text)
 replicate:image:owner/name[:version]  a Replicate model that makes images
 replicate:deployment:owner/name       a Replicate deployment
+replicate:moderation:owner/name[:version]  a guard model for `moderation` (promptfoo's form;
+                                      the same as replicate:owner/name[:version])
 cog:http://127.0.0.1:5000             a Cog model server that is already running
 cog:path/to/model                     a Cog model folder (cog.yaml), started by reval
 """
@@ -55,6 +57,8 @@ def parse_provider_id(provider_id: str) -> ReplicateTarget:
         raise ValueError(f"unknown provider `{provider_id}`{hint}; reval runs {PROVIDER_ID_FORMS}")
     kind: OutputKind = "image" if rest.startswith("image:") else "text"
     rest = rest.removeprefix("image:")
+    # promptfoo names a moderation assertion's Llama Guard model this way: a text model.
+    rest = rest.removeprefix("moderation:") if kind == "text" else rest
     deployment = rest.startswith("deployment:")
     if deployment:
         if kind == "image":
