@@ -580,6 +580,11 @@ def test_template_and_category_mistakes_are_reported_before_any_call(
     assert "tests[0].options.rubric_prompt: unknown key; did you mean `rubricPrompt`?" in (
         run.result.stderr
     )
+    misplaced = "      - type: llm-rubric\n        value: x\n        rubricPrompt: y\n"
+    run = run_config(config(misplaced))
+    assert "tests[0].assert[0].rubricPrompt: unknown key; a grader prompt is set for a test" in (
+        run.result.stderr
+    )
 
 
 def test_preflight_checks_graders_too(fake: FakeReplicate, run_config: RunConfig) -> None:

@@ -49,6 +49,11 @@ class StrictModel(BaseModel):
 
 
 class AssertionEntry(StrictModel):
+    key_hints: ClassVar[dict[str, str]] = {
+        "rubricPrompt": "; a grader prompt is set for a test: `options.rubricPrompt` in the test "
+        "or in defaultTest",
+    }
+
     type: str
     value: Any = None
     weight: float = Field(1.0, ge=0)
