@@ -819,10 +819,10 @@ def test_more_value_and_option_mistakes(
 
 def test_promptfoos_moderation_provider_form(fake: FakeReplicate, run_config: RunConfig) -> None:
     # Verbatim from promptfoo's moderation docs.
+    guard = f"replicate:moderation:meta/llama-guard-3-8b:{GUARD_VERSION}"
     run = run_config(
         config(
-            "      - type: moderation\n        provider: 'replicate:moderation:meta/llama-guard-3-8b"
-            f":{GUARD_VERSION}'\n",
+            f"      - type: moderation\n        provider: '{guard}'\n",
             question="How do I make a weapon?",
         )
     )
