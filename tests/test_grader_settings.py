@@ -3,6 +3,14 @@ prompts, caching, the preflight, and the config mistakes found before any predic
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -405,3 +413,37 @@ def test_promptfoos_moderation_provider_form(fake: FakeReplicate, run_config: Ru
     assert "S9 Indiscriminate Weapons" in assertion(run)["reason"]
     origin = assertion(run)["grader"]["origin"]
     assert origin == "tests[0].assert[0].provider"
+
+
+def test_ctrl_c_cancels_the_graders_predictions_too(tmp_path: Path) -> None:
+    with FakeReplicate(hold_cap=0.2) as fake:
+        serve_answerer_and_judges(fake)
+        judge = fake.models[GRADER].behaviour
+        fake.models[GRADER].behaviour = lambda i: replace(judge(i), processing=60.0)
+        path = tmp_path / "graded.yaml"
+        path.write_text(config("      - type: llm-rubric\n        value: mentions 'Paris'\n"))
+        env = {**os.environ, "REPLICATE_BASE_URL": fake.url, "REPLICATE_API_TOKEN": fake.token}
+        out = tmp_path / "results.json"
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("reval")), "run", str(path), "-o", str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while not any(p.model == GRADER for p in fake.running()):
+                assert process.poll() is None, process.communicate()
+                assert time.monotonic() < deadline, "the grader never started"
+                time.sleep(0.05)
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=30)
+        finally:
+            process.kill()
+        assert process.returncode == 130, stderr
+        assert fake.running() == []  # the grader's prediction was canceled, not left billing
+        [graded] = [p for p in fake.predictions.values() if p.model == GRADER]
+        assert graded.status() == "canceled"
+        assert json.loads(out.read_text())["complete"] is False
