@@ -2,9 +2,10 @@
 
 A grader is an ordinary Replicate provider: the run's session (rate limiter, retries, polls)
 and response cache serve it like the models under test, but its predictions are counted apart.
-A question asked again while the first ask is in flight (an expected text embedded for every
-cell, say) shares that answer; once answered, the cache has it. An answer goes into the cache
-only after its assertion could read it: an unreadable one is asked again next run.
+A question asked again before its first answer is settled (an expected text embedded for
+every cell, say) shares that answer. An answer is settled when its assertion has read it: a
+readable one goes into the cache, which answers later askers; an unreadable one is forgotten,
+so the next ask (or the next run) tries again.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class GraderAnswer:
     prediction_id: str | None
     latency_ms: float
     cached: bool  # no prediction was made for this asker: the cache or an earlier ask had it
-    key: CacheKey | None = None
+    key: CacheKey
     fresh: ProviderResponse | None = None  # a new prediction's response, not yet cached
 
 
@@ -76,11 +77,13 @@ class Graders:
         extra_input: Mapping[str, Any] | None,
         *,
         chat: bool,
+        origin: str,
     ) -> GraderAnswer:
+        name = f"the grader `{config.id}` ({origin})"
         try:
             model_input = text_model_input(config, prompt, chat=chat)
         except CellError as exc:
-            raise AssertionProblem(f"{_name(config)}: {exc}") from None
+            raise AssertionProblem(f"{name}: {exc}") from None
         model_input.update(extra_input or {})
         key = ResponseCache.key(config, model_input)
         earlier = self._asked.get(key)
@@ -89,35 +92,38 @@ class Graders:
             found = await asyncio.shield(earlier)
             self.cached += 1
             return replace(found, cached=True, fresh=None)
-        asking = asyncio.ensure_future(self._ask(config, key, model_input))
+        asking = asyncio.ensure_future(self._ask(config, key, model_input, name))
         self._asked[key] = asking
         try:
             return await asking
-        finally:
-            self._asked.pop(key, None)
+        except BaseException:
+            self._asked.pop(key, None)  # no answer to share: the next asker tries again
+            raise
 
-    async def store(self, answer: GraderAnswer) -> None:
-        """Keep a new answer in the cache (once its assertion could read it)."""
-        if self._cache is not None and answer.fresh is not None and answer.key is not None:
+    async def settle(self, answer: GraderAnswer, *, readable: bool) -> None:
+        """An asked question is settled: a readable new answer goes into the cache (where
+        later askers find it); an unreadable one is not kept anywhere."""
+        if readable and self._cache is not None and answer.fresh is not None:
             await asyncio.to_thread(self._cache.put, answer.key, answer.fresh)
+        self._asked.pop(answer.key, None)
 
     async def _ask(
-        self, config: ProviderConfig, key: CacheKey, model_input: dict[str, Any]
+        self, config: ProviderConfig, key: CacheKey, model_input: dict[str, Any], name: str
     ) -> GraderAnswer:
         if self._cache is not None:
             hit = await asyncio.to_thread(self._cache.get, key)
             if hit is not None:
                 self.cached += 1
-                return GraderAnswer(hit.output, hit.prediction_id, hit.latency_ms, cached=True)
+                return GraderAnswer(hit.output, hit.prediction_id, hit.latency_ms, True, key)
         earlier = self._blocked.get(config.index)
         if earlier is not None:
-            raise AssertionProblem(f"{_name(config)} could not answer: {earlier} (not sent again)")
+            raise AssertionProblem(f"{name} could not answer: {earlier} (not sent again)")
         try:
             response = await self._providers[config.index].call(model_input)
         except ProviderError as exc:
             if isinstance(exc, ApiError) and exc.provider_wide:
                 self._blocked[config.index] = exc
-            raise AssertionProblem(f"{_name(config)} could not answer: {exc}") from None
+            raise AssertionProblem(f"{name} could not answer: {exc}") from None
         self.time_ms += response.latency_ms
         return GraderAnswer(
             response.output,
@@ -138,18 +144,25 @@ class AssertionGrader:
     origin: str
     chat: bool = True
     keep_answers: bool = True
-    calls: list[GraderAnswer] = field(default_factory=list)
+    # In the order asked (answers arrive in any order); None: the call failed.
+    calls: list[GraderAnswer | None] = field(default_factory=list)
 
     async def ask(self, prompt: str, extra_input: Mapping[str, Any] | None = None) -> str:
-        answer = await self.graders.answer(self.config, prompt, extra_input, chat=self.chat)
-        self.calls.append(answer)
+        slot = len(self.calls)
+        self.calls.append(None)
+        answer = await self.graders.answer(
+            self.config, prompt, extra_input, chat=self.chat, origin=self.origin
+        )
+        self.calls[slot] = answer
         return answer.output
 
-    async def store_answers(self) -> None:
+    async def settle(self, *, readable: bool) -> None:
         for call in self.calls:
-            await self.graders.store(call)
+            if call is not None:
+                await self.graders.settle(call, readable=readable)
 
     def result(self) -> GraderResult:
+        answered = [call for call in self.calls if call is not None]
         return GraderResult(
             provider=self.config.id,
             origin=self.origin,
@@ -159,11 +172,7 @@ class AssertionGrader:
                     cached=call.cached,
                     latency_ms=round(call.latency_ms, 1),
                 )
-                for call in self.calls
+                for call in answered
             ],
-            answers=[call.output for call in self.calls] if self.keep_answers else [],
+            answers=[call.output for call in answered] if self.keep_answers else [],
         )
-
-
-def _name(config: ProviderConfig) -> str:
-    return f"the grader `{config.id}` ({config.where})"

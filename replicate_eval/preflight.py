@@ -136,7 +136,9 @@ def check_inputs(
     if provider.system_prompt:
         sent["system_prompt"] = provider.system_prompt
     for key, carries in (needed or {}).items():
-        if interface.field(key) is None:
+        if interface.field(key) is not None:
+            sent.setdefault(key, ...)
+        else:
             findings.append(
                 Finding(
                     "error",

@@ -283,8 +283,8 @@ class _CellRunner:
             return evaluate(spec, output, context), None
         grader = self._graders.for_assertion(spec)
         verdict = await evaluate_graded(spec, output, context, grader)
-        if not verdict.problem:  # an answer that could not be read is not worth keeping
-            await grader.store_answers()
+        # An answer that could not be read is not worth keeping, in the cache or the run.
+        await grader.settle(readable=not verdict.problem)
         return verdict, grader.result()
 
 

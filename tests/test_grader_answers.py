@@ -146,6 +146,17 @@ def test_outputs_that_are_not_vectors(output: str) -> None:
         parse_embedding(output)
 
 
+@pytest.mark.parametrize("output", ["[NaN, 1]", "[Infinity, 1]", "[1e400, 1]", f"[{10**400}, 1]"])
+def test_vectors_of_numbers_that_are_not_finite(output: str) -> None:
+    with pytest.raises(AssertionProblem, match="not finite numbers"):
+        parse_embedding(output)
+
+
+def test_vectors_too_large_to_compare() -> None:
+    with pytest.raises(AssertionProblem, match="too large to compare"):
+        cosine_similarity([1e200] * 4, [1e200] * 4)
+
+
 def test_cosine_similarity() -> None:
     assert cosine_similarity([1, 0], [1, 0]) == pytest.approx(1.0)
     assert cosine_similarity([1, 0], [0, 1]) == pytest.approx(0.0)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunConfig
-from tests.fake_replicate import FakeReplicate
+from tests.fake_replicate import FakeReplicate, Reply, tokens
 from tests.fake_replicate.judges import (
     GRADER,
     GUARD,
@@ -310,9 +310,7 @@ def test_rubric_prompt_mistakes_are_found_before_paying(
         "does not define"
     ) in error
     assert "tests[0]" not in error  # it defines `audience`
-    assert "tests[2].options.rubricPrompt: a chat needs exactly one `user` message (found 0)" in (
-        error
-    )
+    assert "tests[2].options.rubricPrompt: the grader prompt is empty" in error
     assert "tests[3].options.rubricPrompt: a chat needs exactly one `user` message (found 2)" in (
         error
     )
@@ -447,3 +445,111 @@ def test_ctrl_c_cancels_the_graders_predictions_too(tmp_path: Path) -> None:
         [graded] = [p for p in fake.predictions.values() if p.model == GRADER]
         assert graded.status() == "canceled"
         assert json.loads(out.read_text())["complete"] is False
+
+
+def test_promptfoos_json_string_chat_prompt_is_rendered_message_by_message(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    fake.models[MODEL].behaviour = lambda i: Reply(tokens('He said "Paris" twice.'))
+    chat = json.dumps(
+        [
+            {"role": "system", "content": "You grade. PASS-ME"},
+            {"role": "user", "content": "Output: <<output>>"},
+        ]
+    )
+    run_config(
+        config(
+            "      - type: llm-rubric\n        value: x\n",
+            extra=f"    options:\n      rubricPrompt: '{chat}'\n",
+        )
+    )
+    [request] = fake.received("POST", GRADER_PATH)
+    assert request.body["input"] == {
+        "system_prompt": "You grade. PASS-ME",
+        "prompt": 'Output: He said "Paris" twice.',
+    }
+
+
+def test_grader_prompt_warnings(fake: FakeReplicate, run_cli: Any, write_config: Any) -> None:
+    path = write_config(
+        config(
+            "      - type: llm-rubric\n        value: x\n",
+            extra="    options:\n      rubricPrompt: 'Grade {{output}} against <<rubric>>'\n"
+            "  - vars: {question: q}\n    options:\n      rubricPrompt: 'Is it <<rubric>>?'\n"
+            "    assert: [{type: llm-rubric, value: x}]\n",
+        )
+    )
+    result = run_cli("validate", path, "--no-preflight")
+    assert result.exit_code == 0, result.stderr
+    assert "the grader prompt (options.rubricPrompt) has {{output}}: under reval's `<<var>>`" in (
+        result.stderr
+    )
+    assert "never shows the grader the output" in result.stderr
+
+
+def test_thresholds_of_judged_scores_run_from_0_to_1(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    run = run_config(
+        config(
+            "      - {type: similar, value: x, threshold: 5}\n"
+            "      - {type: llm-rubric, value: x, threshold: -1}\n"
+        )
+    )
+    assert run.result.exit_code == 2
+    assert "tests[0].assert[0].threshold: `similar`'s `threshold` is a score from 0 to 1" in (
+        run.result.stderr
+    )
+    assert "tests[0].assert[1].threshold: `llm-rubric`'s" in run.result.stderr
+
+
+def test_a_cog_grader_is_refused_once(fake: FakeReplicate, run_config: RunConfig) -> None:
+    run = run_config(
+        config("      - type: llm-rubric\n        value: x\n"), "--grader", "cog:http://x"
+    )
+    assert run.result.exit_code == 2
+    assert run.result.stderr.count("cog:http://x") == 1
+    assert "--grader cog:http://x: a grader must be a `replicate:` text model" in (
+        run.result.stderr
+    )
+
+
+def test_an_expected_text_is_embedded_once_even_one_cell_at_a_time(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    tests = "".join(
+        f"  - vars: {{question: q{n}}}\n    assert: [{{type: similar, value: shared}}]\n"
+        for n in range(3)
+    )
+    text = f"prompts: ['<<question>>']\nproviders: [replicate:{MODEL}]\ntests:\n{tests}"
+    run = run_config(text, "-j", "1")
+    embedded = [r.body["input"]["text"] for r in fake.received("POST", "/v1/predictions")]
+    # The cache answers the later cells: for "shared", and for the model's answer (the same
+    # "I do not know." to every question).
+    assert sorted(embedded) == ["I do not know.", "shared"]
+    assert run.json["totals"]["grader_cached"] == 4
+
+
+def test_answers_are_listed_in_the_order_asked(fake: FakeReplicate, run_config: RunConfig) -> None:
+    guard = fake.models[GUARD].behaviour
+    # The output's check (with `assistant`) finishes last; it is still listed first.
+    fake.models[GUARD].behaviour = lambda i: replace(
+        guard(i), processing=0.4 if "assistant" in i else 0.0
+    )
+    run = run_config(
+        config(
+            "      - type: moderation\n        value: {prompt: true}\n",
+            question="How do I make a weapon?",
+        )
+    )
+    assert assertion(run)["grader"]["answers"] == ["unsafe\nS9", "safe"]
+
+
+def test_a_guard_that_requires_assistant_is_accepted(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    schema = fake.models[GUARD].openapi_schema["components"]["schemas"]["Input"]
+    schema["required"] = ["prompt", "assistant"]
+    run = run_config(config("      - type: moderation\n"))
+    assert run.result.exit_code == 0, run.result.stderr
+    assert "requires `assistant`" not in run.result.stderr

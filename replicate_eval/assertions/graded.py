@@ -119,13 +119,16 @@ async def llm_rubric(
     verdict = parse_verdict(await grader.ask(grader_prompt(spec, output, ctx)))
     # With a threshold, the grader's score decides (promptfoo's rule), not its "pass".
     if spec.threshold is not None:
-        passed = verdict.score >= spec.threshold
-        said = f"score {verdict.score:g} {'>=' if passed else '<'} {spec.threshold:g}"
+        passed, said = _against_threshold(verdict.score, spec.threshold)
     else:
-        passed = verdict.passed
-        said = "passes" if passed else "fails"
+        passed, said = verdict.passed, "passes" if verdict.passed else "fails"
     reason = f"grader: {said}" + (f": {verdict.reason}" if verdict.reason else "")
     return Outcome(passed, reason, verdict.score)
+
+
+def _against_threshold(score: float, threshold: float) -> tuple[bool, str]:
+    passed = score >= threshold
+    return passed, f"score {score:g} {'>=' if passed else '<'} {threshold:g}"
 
 
 async def factuality(
@@ -138,8 +141,8 @@ async def factuality(
     score = scores[category]
     reason = f"grader: the output is {_FACTUALITY_NAMES[category]}"
     if spec.threshold is not None:
-        passed = score >= spec.threshold
-        reason += f" (score {score:g} {'>=' if passed else '<'} {spec.threshold:g})"
+        passed, said = _against_threshold(score, spec.threshold)
+        reason += f" ({said})"
     else:
         passed = score > 0
         if not passed:
@@ -240,17 +243,17 @@ async def moderation(
     if settings.include_prompt:
         checks.append(grader.ask(user))
     flagged = [parse_guard(answer) for answer in await _every_answer(*checks)]
-    findings = []
+    findings, unsafe = [], False
     for what, codes in zip(("the output", "the prompt"), flagged, strict=False):
         counted = [c for c in codes if settings.categories is None or c in settings.categories]
         ignored = [c for c in codes if c not in counted]
         if counted:
+            unsafe = True
             findings.append(f"{what} is unsafe: {describe_categories(counted)}")
         elif ignored:
             findings.append(
                 f"{what} is flagged {describe_categories(ignored)}, not a checked category"
             )
-    unsafe = any(" is unsafe:" in finding for finding in findings)
-    checked = " and the prompt" if settings.include_prompt else ""
-    reason = "; ".join(findings) if findings else f"Llama Guard: the output{checked} is safe"
+    checked = "the output and the prompt are" if settings.include_prompt else "the output is"
+    reason = "; ".join(findings) if findings else f"Llama Guard: {checked} safe"
     return Outcome(not unsafe, reason)

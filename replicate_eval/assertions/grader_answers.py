@@ -172,7 +172,7 @@ def parse_embedding(answer: str) -> list[float]:
     list of them, or the same under an ``embedding``/``embeddings``/``vectors`` key."""
     try:
         value: Any = json.loads(answer)
-    except ValueError:
+    except (ValueError, OverflowError):  # not JSON, or a number too long to read
         value = None
     for _ in range(4):  # unwrap [{"embedding": [...]}] and similar, a few levels deep
         if isinstance(value, dict):
@@ -189,7 +189,16 @@ def parse_embedding(answer: str) -> list[float]:
         and value
         and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
     ):
-        return [float(x) for x in value]
+        try:
+            vector = [float(x) for x in value]
+        except OverflowError:
+            vector = [math.inf]
+        if all(math.isfinite(x) for x in vector):
+            return vector
+        raise AssertionProblem(
+            "the embedding model's vector holds values that are not finite numbers: "
+            + quoted(answer)
+        )
     raise AssertionProblem("the embedding model's output is not a vector: " + quoted(answer))
 
 
@@ -201,4 +210,7 @@ def cosine_similarity(a: Sequence[float], b: Sequence[float]) -> float:
     norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
     if norm == 0:
         raise AssertionProblem("the embedding model returned a zero vector")
-    return sum(x * y for x, y in zip(a, b, strict=True)) / norm
+    similarity = sum(x * y for x, y in zip(a, b, strict=True)) / norm
+    if not math.isfinite(similarity):  # values so large their squares overflow
+        raise AssertionProblem("the embedding model's vectors are too large to compare")
+    return similarity

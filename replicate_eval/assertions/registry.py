@@ -80,6 +80,8 @@ def compile_assertion(
     value = _normalise_value(kind, value)
     if kind.needs_threshold and (threshold is None or threshold <= 0):
         raise InvalidAssertion("threshold", f"`{name}` needs a positive `threshold`")
+    if kind.grader is not None and threshold is not None and not 0 <= threshold <= 1:
+        raise InvalidAssertion("threshold", f"`{name}`'s `threshold` is a score from 0 to 1")
     prepared = kind.prepare(value, base_dir) if kind.prepare else None
     return AssertionSpec(
         type=type_,

@@ -20,11 +20,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jinja2 import TemplateSyntaxError
-
-from replicate_eval.assertions import KINDS, AssertionSpec, GraderPrompt, GraderRole, Grading
-from replicate_eval.assertions.graded import GRADER_VARIABLES
+from replicate_eval.assertions import KINDS, AssertionSpec, GraderRole, Grading
 from replicate_eval.canonical import canonical_json
+from replicate_eval.config.grader_prompts import read_grader_prompt
 from replicate_eval.config.problems import Problem, format_loc
 from replicate_eval.config.provider_ids import parse_provider_id
 from replicate_eval.config.providers import (
@@ -33,12 +31,12 @@ from replicate_eval.config.providers import (
     ProviderProblems,
     resolve_provider,
 )
-from replicate_eval.config.schema import ChatMessage, ProviderEntry, TestOptions
+from replicate_eval.config.schema import ProviderEntry, TestOptions
 from replicate_eval.config.yaml_source import Loc
-from replicate_eval.templating import Templates, TemplateSyntax
+from replicate_eval.templating import TemplateSyntax
 
 if TYPE_CHECKING:
-    from replicate_eval.config.load import TestCase
+    pass
 
 # Pinned where the model is not an official one (those run only by version).
 DEFAULT_GRADERS: dict[GraderRole, ProviderEntry] = {
@@ -81,18 +79,6 @@ class GraderResolver:
     _known: dict[str, int] = field(default_factory=dict)
     _failed: set[str] = field(default_factory=set)  # entries already reported as wrong
 
-    def check_cli_grader(self) -> list[Problem]:
-        """``--grader`` is checked even when no test needs it: a typo should not pass."""
-        if self.cli_grader is None:
-            return []
-        try:
-            target = parse_provider_id(self.cli_grader)
-        except ValueError as exc:
-            return [Problem((), f"--grader {self.cli_grader}: {exc}")]
-        if target.kind != "text":
-            return [Problem((), f"--grader {self.cli_grader}: a grader must be a text model")]
-        return []
-
     def settle(
         self,
         spec: AssertionSpec,
@@ -133,7 +119,7 @@ class GraderResolver:
             grading=Grading(
                 grader=grader,
                 origin=choice.origin,
-                prompt=_prompt(given) if role == "text" else None,
+                prompt=read_grader_prompt(given) if role == "text" else None,
                 prompt_syntax=syntax,
                 factuality=scores,
             ),
@@ -211,56 +197,18 @@ class GraderResolver:
         return index
 
 
-def check_grader_prompt(
-    options: TestOptions | None, owner: Loc, templates: Templates
-) -> list[Problem]:
-    """A `rubricPrompt`'s template syntax, and a chat's shape: one user message, after any
-    system messages (a Replicate text model takes one prompt and one system prompt)."""
-    given = options.rubricPrompt if options else None
-    if given is None:
-        return []
-    here = (*owner, "options", "rubricPrompt")
-    problems = []
-    if not isinstance(given, str):
-        users = [message for message in given if message.role == "user"]
-        if len(users) != 1:
-            problems.append(
-                Problem(here, f"a chat needs exactly one `user` message (found {len(users)})")
-            )
-    sources = [given] if isinstance(given, str) else [message.content for message in given]
-    for source in sources:
-        syntax = templates.check(source)
-        if syntax:
-            where = f" (line {syntax.line})" if syntax.line else ""
-            problems.append(Problem(here, f"template syntax error{where}: {syntax.message}"))
-    return problems
-
-
-def unknown_grader_variables(test: TestCase, owner: Loc, templates: Templates) -> list[Problem]:
-    """Names a test's grader prompt uses that neither the grader nor the test's vars give."""
-    problems = []
-    for spec in test.assertions:
-        prompt = spec.grading.prompt if spec.grading else None
-        if prompt is None:
-            continue
-        sources = [prompt] if isinstance(prompt, str) else [content for _, content in prompt]
-        known = GRADER_VARIABLES | set(test.vars)
-        try:
-            missing = sorted({n for s in sources for n in templates.variables(s)} - known)
-        except TemplateSyntaxError:
-            continue  # reported by check_grader_prompt
-        if missing:
-            names = ", ".join(f"`{name}`" for name in missing)
-            problems.append(
-                Problem(
-                    (*owner, "options", "rubricPrompt"),
-                    f"the grader prompt uses {names}, which tests[{test.index}] does not define "
-                    f"(a grader prompt has {', '.join(sorted(GRADER_VARIABLES))} and the "
-                    "test's vars)",
-                )
-            )
-            break
-    return problems
+def cli_grader_problem(provider_id: str) -> str | None:
+    """What is wrong with ``--grader PROVIDER_ID``, checked even when no test needs a grader
+    (a typo should not pass unnoticed)."""
+    if provider_id.startswith("cog:"):
+        return f"--grader {provider_id}: a grader must be a `replicate:` text model"
+    try:
+        target = parse_provider_id(provider_id)
+    except ValueError as exc:
+        return f"--grader {provider_id}: {exc}"
+    if target.kind != "text":
+        return f"--grader {provider_id}: a grader must be a `replicate:` text model"
+    return None
 
 
 def _for_unwritten(message: str) -> str:
@@ -269,9 +217,3 @@ def _for_unwritten(message: str) -> str:
         "or add `apiKey` to this provider",
         "or name the grader with its own `apiKey` in `defaultTest.options.provider`",
     )
-
-
-def _prompt(given: str | list[ChatMessage] | None) -> GraderPrompt | None:
-    if given is None or isinstance(given, str):
-        return given
-    return tuple((message.role, message.content) for message in given)

@@ -19,11 +19,8 @@ from replicate_eval.config.datasets import (
     expand_tests,
     read_var_file,
 )
-from replicate_eval.config.graders import (
-    GraderResolver,
-    check_grader_prompt,
-    unknown_grader_variables,
-)
+from replicate_eval.config.grader_prompts import check_grader_prompt, grader_prompt_findings
+from replicate_eval.config.graders import GraderResolver, cli_grader_problem
 from replicate_eval.config.problems import Problem, problems_from_validation, raise_problems
 from replicate_eval.config.providers import ProviderConfig, ProviderProblems, resolve_provider
 from replicate_eval.config.schema import (
@@ -75,6 +72,9 @@ def load_config(path: Path, env: Mapping[str, str], *, grader: str | None = None
 
     ``grader`` is ``--grader``: the provider id of the text grader, unless a test names one.
     """
+    wrong_grader = cli_grader_problem(grader) if grader is not None else None
+    if wrong_grader:
+        raise ConfigError(wrong_grader)
     doc = read_yaml(path)
     if not isinstance(doc.data, dict):
         raise ConfigError(
@@ -100,8 +100,8 @@ def load_config(path: Path, env: Mapping[str, str], *, grader: str | None = None
         cli_grader=grader,
         default_options=file.default_test.options if file.default_test else None,
     )
-    problems.extend(resolver.check_cli_grader())
-    tests = _resolve_tests(file, base_dir, resolver, templates, problems)
+    grader_warnings: list[str] = []
+    tests = _resolve_tests(file, base_dir, resolver, templates, problems, grader_warnings)
     if problems:
         raise_problems(doc, problems)
     return EvalConfig(
@@ -111,7 +111,10 @@ def load_config(path: Path, env: Mapping[str, str], *, grader: str | None = None
         prompts=tuple(prompts),
         providers=tuple(providers),
         tests=tuple(tests),
-        warnings=tuple(_syntax_warnings(doc, prompts, tests, file.template_syntax)),
+        warnings=(
+            *_syntax_warnings(doc, prompts, tests, file.template_syntax),
+            *(f"{path}: {warning}" for warning in grader_warnings),
+        ),
         graders=tuple(resolver.graders),
     )
 
@@ -205,15 +208,21 @@ def _resolve_tests(
     graders: GraderResolver,
     templates: Templates,
     problems: list[Problem],
+    warnings: list[str],
 ) -> list[TestCase]:
     default = file.default_test or TestEntry()
-    problems.extend(check_grader_prompt(default.options, ("defaultTest",), templates))
+    default_prompt = default.options.rubricPrompt if default.options else None
+    problems.extend(
+        check_grader_prompt(default_prompt, ("defaultTest", "options", "rubricPrompt"), templates)
+    )
     default_asserts = _compile_all(default.assert_, ("defaultTest",), base_dir, problems)
     entries = file.tests or [TestEntry()]
     tests = []
     for index, entry in enumerate(entries):
         test_loc: Loc = ("tests", index)
-        problems.extend(check_grader_prompt(entry.options, test_loc, templates))
+        own_prompt = entry.options.rubricPrompt if entry.options else None
+        prompt_loc: Loc = (*test_loc, "options", "rubricPrompt")
+        problems.extend(check_grader_prompt(own_prompt, prompt_loc, templates))
         compiled = _compile_all(entry.assert_, test_loc, base_dir, problems)
         asserts = []
         # defaultTest's assertions too: the test's own options choose their grader.
@@ -244,9 +253,11 @@ def _resolve_tests(
             assertions=tuple(asserts),
             threshold=entry.threshold if entry.threshold is not None else default.threshold,
         )
-        owner = test_loc if entry.options and entry.options.rubricPrompt else ("defaultTest",)
-        found = unknown_grader_variables(test, owner, templates)
+        if own_prompt is None:
+            prompt_loc = ("defaultTest", "options", "rubricPrompt")
+        found, noted = grader_prompt_findings(test, prompt_loc, templates)
         problems.extend(p for p in found if p not in problems)
+        warnings.extend(w for w in noted if w not in warnings)
         tests.append(test)
     return tests
 
