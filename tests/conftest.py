@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from replicate_eval.cli import app
 from tests.fake_replicate import FakeReplicate
+from tests.graded_support import serve_answerer_and_judges
 
 
 @pytest.fixture(autouse=True)
@@ -52,6 +53,13 @@ def fake_replicate(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeReplicate]:
         monkeypatch.setenv("REPLICATE_API_TOKEN", fake.token)
         yield fake
     assert fake.contract_violations == []
+
+
+@pytest.fixture
+def fake(fake_replicate: FakeReplicate) -> FakeReplicate:
+    """The fake Replicate API with a model under test and reval's default judges, for the
+    model-graded tests (tests/graded_support.py)."""
+    return serve_answerer_and_judges(fake_replicate)
 
 
 @dataclass

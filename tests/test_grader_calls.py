@@ -11,8 +11,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import RunConfig
 from tests.fake_replicate import FakeReplicate
 from tests.fake_replicate.judges import (
@@ -26,11 +24,6 @@ from tests.graded_support import (
     config,
     serve_answerer_and_judges,
 )
-
-
-@pytest.fixture
-def fake(fake_replicate: FakeReplicate) -> FakeReplicate:
-    return serve_answerer_and_judges(fake_replicate)
 
 
 def test_grader_answers_are_cached_between_runs(fake: FakeReplicate, run_config: RunConfig) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from tests.conftest import RunConfig
 from tests.fake_replicate import FakeReplicate, Reply, tokens
 from tests.graded_support import (
@@ -16,13 +14,7 @@ from tests.graded_support import (
     assertion,
     config,
     grader_prompts,
-    serve_answerer_and_judges,
 )
-
-
-@pytest.fixture
-def fake(fake_replicate: FakeReplicate) -> FakeReplicate:
-    return serve_answerer_and_judges(fake_replicate)
 
 
 def test_a_custom_rubric_prompt_string_and_chat(fake: FakeReplicate, run_config: RunConfig) -> None:

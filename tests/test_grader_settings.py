@@ -19,14 +19,7 @@ from tests.graded_support import (
     MODEL,
     assertion,
     config,
-    serve_answerer_and_judges,
 )
-
-
-@pytest.fixture
-def fake(fake_replicate: FakeReplicate) -> FakeReplicate:
-    return serve_answerer_and_judges(fake_replicate)
-
 
 ORDER = """
 prompts: ['<<question>>']

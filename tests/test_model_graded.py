@@ -30,13 +30,7 @@ from tests.graded_support import (
     assertion,
     config,
     grader_prompts,
-    serve_answerer_and_judges,
 )
-
-
-@pytest.fixture
-def fake(fake_replicate: FakeReplicate) -> FakeReplicate:
-    return serve_answerer_and_judges(fake_replicate)
 
 
 def test_every_model_graded_kind_is_tested_here() -> None:
