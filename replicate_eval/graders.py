@@ -45,7 +45,6 @@ class Graders:
         session: ReplicateSession,
         cache: ResponseCache | None,
     ) -> None:
-        self._configs = {config.index: config for config in configs}
         self._providers = {
             config.index: ReplicateTextProvider(
                 config, session.prediction_client(config, grader=True), any_output=True
@@ -63,7 +62,7 @@ class Graders:
         role = KINDS[spec.kind].grader
         return AssertionGrader(
             self,
-            self._configs[spec.grading.grader],
+            self._providers[spec.grading.grader].config,
             origin=spec.grading.origin,
             # A grader reads a prompt (a chat rubricPrompt too); the others read data.
             chat=role == "text",

@@ -271,9 +271,13 @@ class _CellRunner:
             provider_id=cell.provider.id,
             images=response.images,
         )
-        judged = await asyncio.gather(
-            *(self._judge(spec, response.output, context) for spec in cell.assertions)
-        )
+        judged: Sequence[tuple[Verdict, GraderResult | None]]
+        if any(spec.grading for spec in cell.assertions):
+            judged = await asyncio.gather(
+                *(self._judge(spec, response.output, context) for spec in cell.assertions)
+            )
+        else:  # the usual cell: no model to wait for, no task per assertion (hot path)
+            judged = [(evaluate(spec, response.output, context), None) for spec in cell.assertions]
         return _with_verdicts(cell, model_input, response, judged, cached=cached)
 
     async def _judge(

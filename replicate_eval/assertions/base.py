@@ -15,7 +15,8 @@ from replicate_eval.media import SavedImage
 #   any        any YAML value; strings inside are rendered
 #   code       Python source, never rendered
 #   none       no value
-ValueKind = Literal["text", "texts", "any", "code", "none"]
+#   optional   like any, or no value at all
+ValueKind = Literal["text", "texts", "any", "optional", "code", "none"]
 
 
 class InvalidAssertion(ValueError):

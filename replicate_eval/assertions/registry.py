@@ -58,7 +58,7 @@ KINDS: dict[str, AssertionKind] = {
         AssertionKind(
             "moderation",
             None,
-            "any",
+            "optional",  # no value: every category fails the check
             prepare=graded.prepare_moderation,
             judge=graded.moderation,
             grader="moderation",
@@ -97,8 +97,8 @@ def compile_assertion(
 
 def _normalise_value(kind: AssertionKind, value: Any) -> Any:
     scalar = (str, int, float)
-    if kind.name == "moderation":
-        return value  # optional: no value checks every category
+    if kind.value == "optional":
+        return value
     if kind.value == "none":
         if value is not None:
             raise InvalidAssertion("value", f"`{kind.name}` takes no `value`")
