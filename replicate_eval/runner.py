@@ -25,6 +25,7 @@ from replicate_eval.assertions import (
     Verdict,
     evaluate,
     evaluate_graded,
+    evaluate_user_code,
     grade,
 )
 from replicate_eval.cache import CacheKey, ResponseCache
@@ -49,6 +50,7 @@ from replicate_eval.results import (
     TestInfo,
     count,
 )
+from replicate_eval.usercode.pool import DEFAULT_TIME_LIMIT, UserCodePool
 
 CellCallback = Callable[[CellResult], None]
 
@@ -66,6 +68,7 @@ class RunOptions:
     cache: ResponseCache | None = None  # None: neither read nor write cached responses
     repeat: int = 1  # runs of every cell, each its own prediction
     shard: str | None = None  # "I/N" when the tests were a shard's, for the results
+    check_timeout: float = DEFAULT_TIME_LIMIT  # seconds per call of the config's Python code
 
 
 async def run_eval(
@@ -86,14 +89,16 @@ async def run_eval(
     )
     images = ImageStore(options.output_dir or DEFAULT_OUTPUT_ROOT / run_id)
     cog = CogServers()
+    user_code = UserCodePool(time_limit=options.check_timeout)
     async with contextlib.AsyncExitStack() as cleanup:
+        cleanup.push_async_callback(user_code.aclose)
         cleanup.push_async_callback(session.aclose)
         cleanup.push_async_callback(images.aclose)
         # Local model servers stop however the run ends: done, failed or interrupted.
         cleanup.push_async_callback(cog.aclose)
         providers = build_providers(config.providers, session, images, cog, timeout=options.timeout)
         graders = Graders(config.graders, session, options.cache)
-        runner = _CellRunner(providers, images, options.cache, graders)
+        runner = _CellRunner(providers, images, options.cache, graders, user_code)
         cells = await _execute(plan, runner, options.max_concurrency, on_cell_done, stop)
         interrupted = len(cells) < len(plan.cells)
         if session.has_orphans:
@@ -189,11 +194,13 @@ class _CellRunner:
         images: ImageStore,
         cache: ResponseCache | None,
         graders: Graders,
+        user_code: UserCodePool,
     ) -> None:
         self._providers = providers
         self._images = images
         self._cache = cache
         self._graders = graders
+        self._user_code = user_code
         # A provider that got an account- or model-wide error (401, 404...) is not called again.
         self._blocked: dict[int, ApiError] = {}
 
@@ -273,17 +280,20 @@ class _CellRunner:
         )
         judged: Sequence[tuple[Verdict, GraderResult | None]]
         if any(spec.grading for spec in cell.assertions):
+            # Judges are models: ask them all at once.
             judged = await asyncio.gather(
                 *(self._judge(spec, response.output, context) for spec in cell.assertions)
             )
-        else:  # the usual cell: no model to wait for, no task per assertion (hot path)
-            judged = [(evaluate(spec, response.output, context), None) for spec in cell.assertions]
+        else:  # no model to wait for, no task per assertion (hot path)
+            judged = [await self._judge(spec, response.output, context) for spec in cell.assertions]
         return _with_verdicts(cell, model_input, response, judged, cached=cached)
 
     async def _judge(
         self, spec: AssertionSpec, output: str, context: CheckContext
     ) -> tuple[Verdict, GraderResult | None]:
         if spec.grading is None:
+            if spec.runs_user_code:
+                return await evaluate_user_code(spec, output, context, self._user_code), None
             return evaluate(spec, output, context), None
         grader = self._graders.for_assertion(spec)
         verdict = await evaluate_graded(spec, output, context, grader)

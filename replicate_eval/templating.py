@@ -3,13 +3,21 @@
 Angle delimiters keep ``{{ }}``, ``{% %}`` and ``{# #}`` free for the prompt text itself (JSON,
 code, other template languages). ``template_syntax: curly`` switches to Jinja's usual delimiters
 so promptfoo configs run verbatim. Var values are inserted as text and never rendered again.
+
+A template is the config's code, and rendering it runs it: a mistake (``<<1/0>>``, a string plus
+a number) is that cell's error, and so is a template past the limits below, checked as it runs
+(sizes) and by a timer (time, when rendering on the main thread: a signal interrupts the loop).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterable, Mapping
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,6 +26,12 @@ from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from replicate_eval.errors import TemplateError
+
+# A rendered template (a prompt, an assertion value) holds at most this many characters, and
+# no single value made while rendering is larger: `'a' * 10**10` is refused, not allocated.
+RENDER_MAX_CHARS = 10_000_000
+# Seconds one rendering may take.
+RENDER_TIME_LIMIT = 2.0
 
 TemplateSyntax = Literal["angle", "curly"]
 
@@ -47,12 +61,108 @@ class TemplateSyntaxProblem:
     message: str
 
 
+class _Overrun(Exception):
+    """A template went past a limit; the message says which."""
+
+
+def _too_big(size: int) -> _Overrun:
+    return _Overrun(
+        f"it would make a value of {size:,} characters or items, more than the "
+        f"{RENDER_MAX_CHARS:,} a template may make"
+    )
+
+
+def _sized(value: Any) -> Any:
+    if isinstance(value, (str, bytes, list, tuple, dict)) and len(value) > RENDER_MAX_CHARS:
+        raise _too_big(len(value))
+    return value
+
+
+# Filters and methods whose number argument is the size of what they make.
+_SIZE_ARGUMENTS = frozenset(
+    {"center", "ljust", "rjust", "zfill", "expandtabs", "indent", "wordwrap", "truncate", "batch"}
+)
+
+
+def _check_sizes(name: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    if name not in _SIZE_ARGUMENTS:
+        return
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, int) and not isinstance(value, bool) and value > RENDER_MAX_CHARS:
+            raise _too_big(value)
+
+
+def _guarded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)  # keeps jinja's pass_context/pass_environment marks
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        _check_sizes(name, args, kwargs)
+        return _sized(function(*args, **kwargs))
+
+    return guarded
+
+
+class _BoundedEnvironment(SandboxedEnvironment):
+    """The sandbox, with repetition and powers checked before they are computed."""
+
+    # Also keeps Jinja from folding these at compile time (when the config is loaded).
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.filters = {name: _guarded_filter(name, f) for name, f in self.filters.items()}
+
+    def call_binop(
+        self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
+    ) -> Any:
+        if operator == "*":
+            for sequence, count in ((left, right), (right, left)):
+                if isinstance(sequence, (str, list, tuple)) and isinstance(count, int):
+                    _sized_product(len(sequence), count)
+        elif operator == "**" and isinstance(left, int) and isinstance(right, int):
+            bits = abs(right) * max(abs(left), 2).bit_length()
+            if right > 0 and bits > 4 * RENDER_MAX_CHARS:
+                raise _Overrun(f"{left} ** {right} is a number too large to compute")
+        elif operator == "%":
+            for value in right if isinstance(right, tuple) else (right,):
+                if isinstance(value, int) and value > RENDER_MAX_CHARS:
+                    raise _too_big(value)
+        return _sized(super().call_binop(context, operator, left, right))
+
+    def call(self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        _check_sizes(getattr(__obj, "__name__", ""), args, kwargs)
+        return _sized(super().call(__context, __obj, *args, **kwargs))
+
+
+def _sized_product(length: int, count: int) -> None:
+    if length * max(count, 0) > RENDER_MAX_CHARS:
+        raise _too_big(length * count)
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` (on the main thread only: signals go there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise _Overrun(f"it did not finish within {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 class Templates:
     """Compiles each template source once and renders it for many tests."""
 
     def __init__(self, syntax: TemplateSyntax = "angle") -> None:
         self.syntax = syntax
-        self._env = SandboxedEnvironment(
+        self._env = _BoundedEnvironment(
             undefined=jinja2.StrictUndefined,
             autoescape=False,
             finalize=_finalize,
@@ -66,6 +176,8 @@ class Templates:
             self._compile(source)
         except jinja2.TemplateSyntaxError as exc:
             return TemplateSyntaxProblem(exc.lineno, exc.message or str(exc))
+        except (_Overrun, RecursionError, MemoryError) as exc:
+            return TemplateSyntaxProblem(None, f"the template cannot be compiled: {exc}")
         return None
 
     def variables(self, source: str) -> frozenset[str]:
@@ -81,11 +193,22 @@ class Templates:
             noun = "var" if len(missing) == 1 else "vars"
             raise TemplateError(f"missing {noun} {names} (this test defines: {defined})")
         try:
-            return template.render(variables)
+            with _time_limit(RENDER_TIME_LIMIT):
+                return _bounded_render(template, variables)
         except jinja2.UndefinedError as exc:
             raise TemplateError(f"undefined value in template: {exc.message}") from None
         except jinja2.TemplateError as exc:
             raise TemplateError(f"template error: {exc}") from None
+        except _Overrun as exc:
+            raise TemplateError(f"the template was stopped: {exc}") from None
+        except RecursionError:
+            raise TemplateError(
+                "the template recurses too deeply (a macro calling itself?)"
+            ) from None
+        except MemoryError:
+            raise TemplateError("the template ran out of memory") from None
+        except Exception as exc:  # the template's own mistake: `<<1/0>>`, `<<topic + 1>>`
+            raise TemplateError(f"the template raised {type(exc).__name__}: {exc}") from None
 
     def _compile(self, source: str) -> tuple[jinja2.Template, frozenset[str]]:
         compiled = self._compiled.get(source)
@@ -95,6 +218,18 @@ class Templates:
             compiled = (self._env.from_string(ast), variables)
             self._compiled[source] = compiled
         return compiled
+
+
+def _bounded_render(template: jinja2.Template, variables: Mapping[str, Any]) -> str:
+    """Render, counting characters as they come: a loop cannot fill the memory."""
+    parts: list[str] = []
+    size = 0
+    for part in template.generate(variables):
+        size += len(part)
+        if size > RENDER_MAX_CHARS:
+            raise _too_big(size)
+        parts.append(part)
+    return "".join(parts)
 
 
 def may_be_template(text: str) -> bool:

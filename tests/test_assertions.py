@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -11,14 +12,17 @@ import pytest
 
 from replicate_eval.assertions import (
     KINDS,
+    AssertionSpec,
     CheckContext,
     InvalidAssertion,
     Verdict,
     compile_assertion,
     evaluate,
+    evaluate_user_code,
     grade,
 )
 from replicate_eval.media import SavedImage
+from replicate_eval.usercode.pool import UserCodePool
 
 CONTEXT = CheckContext(
     vars={"city": "Paris", "words": ["red", "blue"]},
@@ -38,7 +42,17 @@ def check(
     context: CheckContext = CONTEXT,
 ) -> Verdict:
     spec = compile_assertion(type_, value, weight=1.0, threshold=threshold, base_dir=base_dir)
+    if spec.runs_user_code:
+        return asyncio.run(in_a_worker(spec, output, context))
     return evaluate(spec, output, context)
+
+
+async def in_a_worker(spec: AssertionSpec, output: str, context: CheckContext) -> Verdict:
+    pool = UserCodePool(size=1)
+    try:
+        return await evaluate_user_code(spec, output, context, pool)
+    finally:
+        await pool.aclose()
 
 
 # (type, value, threshold, an output that passes, an output that fails)

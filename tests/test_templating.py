@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 
 from replicate_eval.errors import TemplateError
 from replicate_eval.templating import Templates, curly_vars
+from tests.conftest import RunConfig
+from tests.fake_replicate import FakeReplicate
 
 
 def test_angle_syntax_renders_vars_blocks_and_comments() -> None:
@@ -67,3 +72,50 @@ def test_syntax_problems_are_reported_not_raised() -> None:
 
 def test_curly_vars_only_names_defined_vars() -> None:
     assert curly_vars("{{ topic }} {{other}} {{topic}}", ["topic"]) == ["topic"]
+
+
+# --- a template is code: its mistakes and excesses are the cell's error ------------------------
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("<<1/0>>", "the template raised ZeroDivisionError"),
+        ("<<topic + 1>>", "the template raised TypeError"),
+        ("<<'a' * 10**10>>", "more than the 10,000,000 a template may make"),
+        ("<<'x'|center(10**10)>>", "more than the 10,000,000"),
+        ("<<'x'.ljust(10**10)>>", "more than the 10,000,000"),
+        ("<<'%*d' % (10**10, 1)>>", "more than the 10,000,000"),
+        ("<<2 ** (10**9)>>", "a number too large to compute"),
+        ("<<range(10**9)|list>>", "The sandbox blocks ranges"),
+        ("<% for i in range(99999) %><<'x' * 1000>><% endfor %>", "more than the 10,000,000"),
+        ("<% macro f() %><<f()>><% endmacro %><<f()>>", "recurses too deeply"),
+        ("<<topic.__class__.__mro__>>", "template error"),
+    ],
+)
+def test_template_runtime_errors_are_template_errors(source: str, message: str) -> None:
+    with pytest.raises(TemplateError, match=re.escape(message)):
+        Templates().render(source, {"topic": "cats"})
+
+
+def test_a_template_that_runs_too_long_is_stopped() -> None:
+    started = time.monotonic()
+    endless = "<% for i in range(99999) %><% for j in range(99999) %><% endfor %><% endfor %>"
+    with pytest.raises(TemplateError, match="did not finish within 2 s"):
+        Templates().render(endless, {})
+    assert time.monotonic() - started < 10
+    assert Templates().render("still <<fine>>", {"fine": "works"}) == "still works"
+
+
+def test_a_broken_template_errors_its_cells_and_the_run_goes_on(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    fake_replicate.add_model("meta/llama", official=True)
+    run = run_config(
+        "prompts: ['<<1/n>>']\nproviders: [replicate:meta/llama]\n"
+        "tests:\n  - {description: zero, vars: {n: 0}}\n  - {description: two, vars: {n: 2}}\n"
+    )
+    assert run.result.exit_code == 100
+    zero, two = run.cells
+    assert zero["status"] == "error"
+    assert "prompt `<<1/n>>`: the template raised ZeroDivisionError" in zero["error"]
+    assert two["status"] == "passed"
+    assert "internal error" not in run.result.stderr

@@ -17,6 +17,7 @@ from replicate_eval.assertions.registry import (
     compile_assertion,
     evaluate,
     evaluate_graded,
+    evaluate_user_code,
     grade,
 )
 
@@ -35,5 +36,6 @@ __all__ = [
     "compile_assertion",
     "evaluate",
     "evaluate_graded",
+    "evaluate_user_code",
     "grade",
 ]

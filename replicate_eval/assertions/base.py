@@ -61,6 +61,7 @@ class AssertionSpec:
     # Kind-specific data prepared once at load time (a compiled check function, for instance).
     prepared: Any = field(default=None, compare=False)
     grading: Grading | None = None  # for model-graded kinds
+    runs_user_code: bool = False  # a kind that runs the config's code (`python`)
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,8 @@ class GraderCalls(Protocol):
 
 Check = Callable[[str, Any, AssertionSpec, CheckContext], Outcome]
 Judge = Callable[[str, Any, AssertionSpec, CheckContext, GraderCalls], Awaitable[Outcome]]
+# The config's own code, run where it cannot take reval down (replicate_eval.usercode).
+RunUserCode = Callable[[str, Any, AssertionSpec, CheckContext, Any], Awaitable[Outcome]]
 Prepare = Callable[[Any, Path], Any]
 
 
@@ -115,6 +118,8 @@ class AssertionKind:
     # Model-graded kinds: judged by a model in this role instead of `check`.
     judge: Judge | None = None
     grader: GraderRole | None = None
+    # Kinds that run the config's own code: given a UserCodePool instead of `check`.
+    user_code: RunUserCode | None = None
 
 
 class AssertionProblem(Exception):

@@ -1,7 +1,9 @@
-"""The `python` assertion: user code judges the output.
+"""The `python` assertion: the config's own code judges the output.
 
-The config is trusted code, like a test file: the check runs in reval's own process with full
-Python. Three forms are accepted:
+The config is trusted code, like a test file, but code that misbehaves must not take reval
+down: it runs in worker processes (``replicate_eval.usercode``) with a time limit per call, so
+an ``exit(0)``, a ``KeyboardInterrupt``, an endless loop or a crash is a failed assertion that
+says what happened. Three forms are accepted:
 
 * an expression: ``len(output) < 200``
 * a function body (several lines, or any ``return``): receives ``output``, ``vars``, ``context``
@@ -11,20 +13,17 @@ Python. Three forms are accepted:
 
 The result may be a bool, a score (number; passes when above 0, or at least the assertion's
 ``threshold`` when one is set), or a mapping ``{"pass": bool, "score": float, "reason": str}``.
+
+At load time the code is only compiled (and a file's function looked for in its source), so that
+``reval validate`` reports a syntax error without running anything.
 """
 
 from __future__ import annotations
 
-import builtins
-import importlib.util
-import json
-import math
-import re
+import ast
 import textwrap
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from replicate_eval.assertions.base import (
     AssertionProblem,
@@ -33,19 +32,23 @@ from replicate_eval.assertions.base import (
     InvalidAssertion,
     Outcome,
 )
-
-_GLOBALS: dict[str, Any] = {"__builtins__": builtins, "json": json, "re": re, "math": math}
-
-CheckFunction = Callable[[str, Mapping[str, Any], dict[str, Any]], Any]
+from replicate_eval.usercode.worker import CheckProblem, PythonSource
 
 
-@dataclass(frozen=True)
-class PythonCheck:
-    label: str  # how reasons refer to the code
-    function: CheckFunction
+class UserCode(Protocol):
+    """Where the code runs (``replicate_eval.usercode.UserCodePool``)."""
+
+    async def check(
+        self,
+        source: PythonSource,
+        output: str,
+        variables: Any,
+        context: dict[str, Any],
+        threshold: float | None,
+    ) -> Any: ...
 
 
-def prepare_python(value: Any, base_dir: Path) -> PythonCheck:
+def prepare_python(value: Any, base_dir: Path) -> PythonSource:
     if not isinstance(value, str) or not value.strip():
         raise InvalidAssertion("value", "`python` needs its code as text")
     source = value.strip()
@@ -53,58 +56,63 @@ def prepare_python(value: Any, base_dir: Path) -> PythonCheck:
         return _from_file(source.removeprefix("file://"), base_dir)
     label = source if len(source) <= 60 and "\n" not in source else "python check"
     try:
-        code = compile(source, "<python assertion>", "eval")
+        compile(source, "<python assertion>", "eval")
     except SyntaxError:
-        return PythonCheck(label, _function_body(source))
-
-    def evaluate(output: str, variables: Mapping[str, Any], context: dict[str, Any]) -> Any:
-        # Names go in globals so that comprehensions inside the expression can see them.
-        scope = {**_GLOBALS, "output": output, "vars": variables, "context": context}
-        return eval(code, scope)
-
-    return PythonCheck(label, evaluate)
+        _check_body(source)
+        return PythonSource(label, "body", source)
+    return PythonSource(label, "expression", source)
 
 
-def _function_body(source: str) -> CheckFunction:
+def _check_body(source: str) -> None:
     wrapped = "def __reval_check(output, vars, context):\n" + textwrap.indent(source, "    ")
-    namespace = dict(_GLOBALS)
     try:
-        exec(compile(wrapped, "<python assertion>", "exec"), namespace)
+        compile(wrapped, "<python assertion>", "exec")
     except SyntaxError as exc:
         line = (exc.lineno or 2) - 1
         raise InvalidAssertion(
             "value", f"the Python code does not compile: {exc.msg} (line {line} of the check)"
         ) from None
-    function: CheckFunction = namespace["__reval_check"]
-    return function
 
 
-def _from_file(reference: str, base_dir: Path) -> PythonCheck:
+def _from_file(reference: str, base_dir: Path) -> PythonSource:
     path_text, _, name = reference.partition(":")
     name = name or "get_assert"
     path = (base_dir / path_text).resolve()
     if not path.is_file():
         raise InvalidAssertion("value", f"no such Python file: {path}")
-    spec = importlib.util.spec_from_file_location(f"reval_check_{abs(hash(path))}", path)
-    if spec is None or spec.loader is None:
-        raise InvalidAssertion("value", f"cannot load {path} as a Python module")
-    module = importlib.util.module_from_spec(spec)
     try:
-        spec.loader.exec_module(module)
-    except Exception as exc:
-        raise InvalidAssertion("value", f"{path} failed to import: {exc!r}") from None
-    target = getattr(module, name, None)
-    if not callable(target):
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (OSError, ValueError) as exc:
+        raise InvalidAssertion("value", f"cannot read {path}: {exc}") from None
+    except SyntaxError as exc:
+        raise InvalidAssertion(
+            "value", f"{path.name}:{exc.lineno}: the Python code does not compile: {exc.msg}"
+        ) from None
+    names = _top_level_names(tree)
+    if name not in names and "*" not in names:  # `from x import *` may define it
         raise InvalidAssertion("value", f"{path} has no function `{name}`")
-
-    def call(output: str, variables: Mapping[str, Any], context: dict[str, Any]) -> Any:
-        return target(output, context)
-
-    return PythonCheck(f"{path.name}:{name}", call)
+    return PythonSource(f"{path.name}:{name}", "file", str(path), name)
 
 
-def python_check(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext) -> Outcome:
-    check: PythonCheck = spec.prepared
+def _top_level_names(tree: ast.Module) -> set[str]:
+    """Names a module defines at its top level, read from its source without running it."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        else:
+            for child in ast.walk(node):
+                if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+                    names.add(child.id)
+    return names
+
+
+async def python_check(
+    output: str, value: Any, spec: AssertionSpec, ctx: CheckContext, code: UserCode
+) -> Outcome:
+    source: PythonSource = spec.prepared
     context = {
         "vars": dict(ctx.vars),
         "prompt": ctx.prompt,
@@ -114,28 +122,7 @@ def python_check(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext
         "images": [image.as_dict() for image in ctx.images],
     }
     try:
-        result = check.function(output, ctx.vars, context)
-    except Exception as exc:
-        raise AssertionProblem(f"`{check.label}` raised {type(exc).__name__}: {exc}") from None
-    return _interpret(result, check.label, spec.threshold)
-
-
-def _interpret(result: Any, label: str, threshold: float | None) -> Outcome:
-    if isinstance(result, bool):
-        return Outcome(result, f"`{label}` returned {result}")
-    if isinstance(result, (int, float)) and math.isfinite(result):
-        score = float(result)
-        if threshold is None:
-            return Outcome(score > 0, f"`{label}` scored {score:g} (passes above 0)", score)
-        return Outcome(
-            score >= threshold, f"`{label}` scored {score:g} (threshold {threshold:g})", score
-        )
-    if isinstance(result, Mapping) and "pass" in result:
-        passed = bool(result["pass"])
-        given = result.get("score")
-        reason = str(result.get("reason") or f"`{label}` returned pass={passed}")
-        return Outcome(passed, reason, float(given) if isinstance(given, (int, float)) else None)
-    raise AssertionProblem(
-        f"`{label}` returned {result!r}; return True/False, a score, "
-        'or {"pass": ..., "score": ..., "reason": ...}'
-    )
+        answer = await code.check(source, output, ctx.vars, context, spec.threshold)
+    except CheckProblem as problem:
+        raise AssertionProblem(str(problem)) from None
+    return Outcome(answer.passed, answer.reason, answer.score)

@@ -34,7 +34,9 @@ KINDS: dict[str, AssertionKind] = {
         AssertionKind("starts-with", text.starts_with, "text"),
         AssertionKind("regex", text.regex, "text", prepare=text.prepare_regex),
         AssertionKind("is-json", text.is_json, "none"),
-        AssertionKind("python", python.python_check, "code", prepare=python.prepare_python),
+        AssertionKind(
+            "python", None, "code", prepare=python.prepare_python, user_code=python.python_check
+        ),
         AssertionKind("latency", metrics.latency, "none", needs_threshold=True),
         AssertionKind(
             "image-dimensions", image.image_dimensions, "any", prepare=image.prepare_dimensions
@@ -92,6 +94,7 @@ def compile_assertion(
         weight=weight,
         threshold=threshold,
         prepared=prepared,
+        runs_user_code=kind.user_code is not None,
     )
 
 
@@ -139,7 +142,8 @@ def evaluate(spec: AssertionSpec, output: str, ctx: CheckContext) -> Verdict:
     kind = KINDS[spec.kind]
     try:
         if kind.check is None:
-            raise AssertionProblem(f"`{spec.kind}` needs a grader model")
+            needs = "the user-code pool" if kind.user_code else "a grader model"
+            raise AssertionProblem(f"`{spec.kind}` needs {needs}")
         outcome = kind.check(output, spec.value, spec, ctx)
     except AssertionProblem as problem:
         return _problem(spec, problem)
@@ -155,6 +159,20 @@ async def evaluate_graded(
         return evaluate(spec, output, ctx)
     try:
         outcome = await judge(output, spec.value, spec, ctx, grader)
+    except AssertionProblem as problem:
+        return _problem(spec, problem)
+    return _verdict(spec, outcome)
+
+
+async def evaluate_user_code(
+    spec: AssertionSpec, output: str, ctx: CheckContext, code: python.UserCode
+) -> Verdict:
+    """The verdict of an assertion that runs the config's code; ``code`` is where it runs."""
+    run = KINDS[spec.kind].user_code
+    if run is None:
+        return evaluate(spec, output, ctx)
+    try:
+        outcome = await run(output, spec.value, spec, ctx, code)
     except AssertionProblem as problem:
         return _problem(spec, problem)
     return _verdict(spec, outcome)

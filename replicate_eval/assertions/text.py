@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
+
+import regex as regex_engine
 
 from replicate_eval.assertions.base import (
     AssertionProblem,
@@ -75,9 +76,21 @@ def starts_with(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext)
     )
 
 
+# A pattern that backtracks catastrophically (`(a|aa)+$` on "aaaa…!") would hold the event loop
+# for hours; the `regex` engine stops a match after this many seconds (it checks the clock now
+# and then, so it may overrun a little).
+REGEX_TIME_LIMIT = 0.5
+
+
 def regex(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext) -> Outcome:
     pattern = _compile_regex(str(value), lambda message: AssertionProblem(message))
-    match = pattern.search(output)
+    try:
+        match = pattern.search(output, timeout=REGEX_TIME_LIMIT)
+    except TimeoutError:
+        raise AssertionProblem(
+            f"/{pattern.pattern}/ did not finish matching the output within "
+            f"{REGEX_TIME_LIMIT:g} s (a pattern that backtracks catastrophically?); stopped"
+        ) from None
     if match:
         return Outcome(True, f"output matches /{pattern.pattern}/ at {quote(match.group(0))}")
     return Outcome(False, f"output does not match /{pattern.pattern}/")
@@ -90,10 +103,10 @@ def prepare_regex(value: Any, base_dir: Path) -> None:
         _compile_regex(text, lambda message: InvalidAssertion("value", message))
 
 
-def _compile_regex(pattern: str, error: Any) -> re.Pattern[str]:
+def _compile_regex(pattern: str, error: Any) -> regex_engine.Pattern[str]:
     try:
-        return re.compile(pattern)
-    except re.error as exc:
+        return regex_engine.compile(pattern)
+    except (regex_engine.error, ValueError, OverflowError, RecursionError) as exc:
         raise error(f"invalid regular expression /{pattern}/: {exc}") from None
 
 

@@ -60,6 +60,7 @@ from replicate_eval.report.html import ImageMode
 from replicate_eval.report.table import results_table, summary_line
 from replicate_eval.results import CellResult, RunResult
 from replicate_eval.runner import RunOptions, run_eval
+from replicate_eval.usercode.pool import DEFAULT_TIME_LIMIT
 
 
 @app.command()
@@ -188,6 +189,18 @@ def run(
     var: VarOption = None,
     shard: ShardOption = None,
     grader: GraderOption = None,
+    check_timeout: Annotated[
+        float,
+        typer.Option(
+            "--check-timeout",
+            metavar="SECONDS",
+            min=0.1,
+            help=(
+                "How long one call of the config's Python code (a `python` assertion) may "
+                "take; past it the code is stopped and the assertion fails."
+            ),
+        ),
+    ] = DEFAULT_TIME_LIMIT,
 ) -> None:
     """Run the evals in CONFIG and print a results table.
 
@@ -237,6 +250,7 @@ def run(
             cache=cache,
             repeat=repeat,
             shard=shard.replace(" ", "") if shard else None,
+            check_timeout=check_timeout,
         )
         bar = not no_progress and stderr.is_terminal and not os.environ.get("NO_COLOR")
         try:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Annotated
 
+import regex
 import typer
 
 from replicate_eval.cli.common import fail
@@ -78,8 +79,8 @@ def selection(
     compiled = None
     if pattern is not None:
         try:
-            compiled = re.compile(pattern)
-        except re.error as exc:
+            compiled = regex.compile(pattern)
+        except (regex.error, ValueError, OverflowError, RecursionError) as exc:
             fail(f"--filter-pattern {pattern!r}: not a regular expression ({exc})")
     overrides = {}
     for item in variables or []:

@@ -8,9 +8,10 @@ Tests keep their index in the config, so shard results merge back into one repor
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+
+import regex
 
 from replicate_eval.canonical import canonical_json
 from replicate_eval.config.datasets import read_var_file
@@ -20,10 +21,27 @@ from replicate_eval.errors import ConfigError
 
 @dataclass(frozen=True)
 class Selection:
-    pattern: re.Pattern[str] | None = None  # on test descriptions
+    pattern: regex.Pattern[str] | None = None  # on test descriptions
     shard: tuple[int, int] | None = None  # (I, N), I counted from 1
     first_n: int | None = None
     overrides: Mapping[str, str] = field(default_factory=dict)  # --var KEY=VALUE
+
+
+# A description is short: a pattern that takes longer than this on one backtracks
+# catastrophically (the `regex` engine checks the clock now and then, so it may overrun a little).
+FILTER_TIME_LIMIT = 0.5
+
+
+def _matches(pattern: regex.Pattern[str], test: TestCase) -> bool:
+    assert test.description is not None
+    try:
+        return pattern.search(test.description, timeout=FILTER_TIME_LIMIT) is not None
+    except TimeoutError:
+        raise ConfigError(
+            f"--filter-pattern /{pattern.pattern}/ did not finish matching the description of "
+            f"tests[{test.index}] within {FILTER_TIME_LIMIT:g} s: the pattern backtracks "
+            "catastrophically; simplify it (nested repeats such as `(a+)+` are the usual cause)"
+        ) from None
 
 
 def shard_of(test: TestCase, shards: int) -> int:
@@ -35,8 +53,7 @@ def shard_of(test: TestCase, shards: int) -> int:
 def select_tests(config: EvalConfig, selection: Selection) -> EvalConfig:
     tests = list(config.tests)
     if selection.pattern is not None:
-        pattern = selection.pattern
-        tests = [t for t in tests if t.description and pattern.search(t.description)]
+        tests = [t for t in tests if t.description and _matches(selection.pattern, t)]
     if selection.shard is not None:
         number, shards = selection.shard
         tests = [t for t in tests if shard_of(t, shards) == number]

@@ -1,0 +1,192 @@
+"""The config's Python code cannot take reval down: exits, raises, loops and crashes are failed
+assertions; Ctrl-C and SIGTERM still stop the run cleanly while such code runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunCli, RunConfig
+from tests.fake_replicate import FakeReplicate
+
+CONFIG = """
+prompts: ['hi <<n>>']
+providers: [replicate:meta/llama]
+tests:
+  - vars: {n: 1}
+    assert: [{type: python, value: %s}]
+  - vars: {n: 2}
+    assert: [{type: contains, value: hi}]
+"""
+
+
+@pytest.fixture
+def llama(fake_replicate: FakeReplicate) -> FakeReplicate:
+    fake_replicate.add_model("meta/llama", official=True)
+    return fake_replicate
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("'exit(0)'", "called exit(0) instead of returning a verdict"),
+        ("'__import__(\"sys\").exit(0)'", "called exit(0)"),
+        ("'quit()'", "called exit(None)"),
+        ('"raise SystemExit(3)"', "called exit(3)"),
+        ('"raise KeyboardInterrupt"', "raised KeyboardInterrupt"),
+        ("\"raise BaseException('boom')\"", "raised BaseException: boom"),
+        ('"1/0"', "raised ZeroDivisionError"),
+        ('"while True:\\n  pass"', "did not finish within 1 s (--check-timeout)"),
+        ("'__import__(\"time\").sleep(30)'", "did not finish within 1 s"),
+        ("'__import__(\"os\")._exit(0)'", "ended its process (exit status 0)"),
+        ('\'__import__("os").kill(__import__("os").getpid(), 9)\'', "exit status -9"),
+    ],
+    ids=[
+        "exit",
+        "sys.exit",
+        "quit",
+        "SystemExit",
+        "KeyboardInterrupt",
+        "BaseException",
+        "error",
+        "loop",
+        "sleep",
+        "os._exit",
+        "SIGKILL",
+    ],
+)
+def test_misbehaving_code_is_a_failed_assertion_and_the_run_goes_on(
+    llama: FakeReplicate, run_config: RunConfig, code: str, reason: str
+) -> None:
+    run = run_config(CONFIG % code, "--check-timeout", "1", "--no-cache")
+    assert run.result.exit_code == 100, run.result.stderr  # never the code's own exit code
+    assert "internal error" not in run.result.stderr
+    broken, fine = run.cells
+    assert broken["status"] == "failed"
+    assert reason in broken["assertions"][0]["reason"]
+    assert fine["status"] == "passed"  # the next cell's check ran in a fresh worker
+    assert "FAIL" in run.result.stdout  # the table was printed
+
+
+def test_a_slow_check_is_stopped_at_the_limit(llama: FakeReplicate, run_config: RunConfig) -> None:
+    started = time.monotonic()
+    run = run_config(CONFIG % "'__import__(\"time\").sleep(30)'", "--check-timeout", "0.5")
+    assert run.result.exit_code == 100
+    assert time.monotonic() - started < 10
+
+
+def test_code_at_import_time_of_a_module(
+    llama: FakeReplicate, run_config: RunConfig, tmp_path: Path
+) -> None:
+    (tmp_path / "exits.py").write_text("raise SystemExit(0)\ndef get_assert(o, c): return True\n")
+    (tmp_path / "hangs.py").write_text("while True: pass\ndef get_assert(o, c): return True\n")
+    run = run_config(
+        """
+prompts: ['hi <<n>>']
+providers: [replicate:meta/llama]
+tests:
+  - {vars: {n: 1}, assert: [{type: python, value: 'file://exits.py'}]}
+  - {vars: {n: 2}, assert: [{type: python, value: 'file://exits.py'}]}
+  - {vars: {n: 3}, assert: [{type: python, value: 'file://hangs.py'}]}
+  - {vars: {n: 4}, assert: [{type: python, value: 'file://hangs.py'}]}
+""",
+        "--check-timeout",
+        "1",
+        "-j",
+        "1",
+    )
+    assert run.result.exit_code == 100
+    reasons = [cell["assertions"][0]["reason"] for cell in run.cells]
+    expected = "exits.py failed to import: called exit(0) instead of returning a verdict"
+    assert reasons[0] == reasons[1] == expected
+    assert "importing" in reasons[2] and "did not finish within 1 s" in reasons[2]
+    assert reasons[3] == reasons[2]  # not imported again: it would only hang again
+
+
+def test_a_module_is_imported_once_per_worker_and_validate_runs_no_code(
+    llama: FakeReplicate, run_config: RunConfig, run_cli: RunCli, tmp_path: Path
+) -> None:
+    marker = tmp_path / "imports.log"
+    (tmp_path / "checks.py").write_text(
+        f"open({str(marker)!r}, 'a').write('x')\n"
+        "def get_assert(output, context):\n    return 'hi' in output\n"
+    )
+    config = "prompts: ['hi <<n>>']\nproviders: [replicate:meta/llama]\n"
+    config += "defaultTest: {assert: [{type: python, value: 'file://checks.py'}]}\ntests:\n"
+    config += "".join(f"  - vars: {{n: {n}}}\n" for n in range(20))
+    (tmp_path / "c.yaml").write_text(config)
+    assert run_cli("validate", tmp_path / "c.yaml", "--no-preflight").exit_code == 0
+    assert not marker.exists()
+    run = run_config(config)
+    assert run.result.exit_code == 0, run.cells[0]
+    assert 1 <= len(marker.read_text()) <= 4  # once per worker process, not per cell
+
+
+def test_load_time_checks_need_no_code_to_run(
+    run_cli: RunCli, write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    folder = tmp_path
+    (folder / "broken.py").write_text("def get_assert(o, c):\n  return (\n")
+    (folder / "other.py").write_text("def something(o, c): return True\n")
+    path = write_config(
+        "prompts: [hi]\nproviders: [replicate:meta/llama]\ntests:\n"
+        "  - assert: [{type: python, value: 'file://broken.py'}]\n"
+        "  - assert: [{type: python, value: 'file://other.py'}]\n"
+        '  - assert: [{type: python, value: "if x:\\n return ("}]\n'
+    )
+    result = run_cli("validate", path, "--no-preflight")
+    assert result.exit_code == 2
+    assert "broken.py:2: the Python code does not compile" in result.stderr
+    assert "other.py has no function `get_assert`" in result.stderr
+    assert "the Python code does not compile" in result.stderr
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_and_sigterm_stop_the_run_while_a_check_loops(
+    tmp_path: Path, how: signal.Signals
+) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "prompts: ['hi <<n>>']\nproviders: [replicate:meta/llama]\n"
+        'defaultTest: {assert: [{type: python, value: "while True:\\n  pass"}]}\n'
+        "tests:\n" + "".join(f"  - vars: {{n: {n}}}\n" for n in range(6))
+    )
+    out = tmp_path / "results.json"
+    with FakeReplicate() as fake:
+        fake.add_model("meta/llama", official=True)
+        env = {**os.environ, "REPLICATE_BASE_URL": fake.url, "REPLICATE_API_TOKEN": fake.token}
+        reval = str(Path(sys.executable).with_name("reval"))
+        process = subprocess.Popen(
+            [reval, "run", str(config), "-o", str(out), "--check-timeout", "60", "--no-cache"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while len(fake.predictions) < 6 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.5)  # the checks are looping now
+            process.send_signal(how)
+            stdout, stderr = process.communicate(timeout=15)
+        finally:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert json.loads(out.read_text())["complete"] is False
+    assert "Interrupted" in stdout
+    # No worker process outlives reval.
+    workers = subprocess.run(
+        ["pgrep", "-f", "replicate_eval.usercode.worker"], capture_output=True, text=True
+    )
+    assert workers.stdout.strip() == ""
