@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,15 @@ def test_a_broken_check_fails_even_when_negated() -> None:
 
     broken = evaluate(replace(regex_after_render, value="(unclosed"), "x", CONTEXT)
     assert not broken.passed and "invalid regular expression" in broken.reason
+
+
+def test_a_catastrophically_backtracking_regex_fails_instead_of_hanging() -> None:
+    started = time.monotonic()
+    for type_ in ("regex", "not-regex"):
+        verdict = check(type_, "a" * 40 + "!", r"^(a|aa)+$")
+        assert not verdict.passed
+        assert "did not finish matching the output within 0.5 s" in verdict.reason
+    assert time.monotonic() - started < 15
 
 
 # --- python ----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import csv
 import io
 import itertools
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -244,6 +245,19 @@ def test_filters_and_var_overrides(llama: FakeReplicate, run_config: RunConfig) 
     assert [c["test_description"] for c in run.cells] == ["passes"]
     run = run_config(THREE, "--filter-pattern", "nothing")
     assert run.result.exit_code == 2 and "no test is selected" in run.result.stderr
+
+
+def test_a_backtracking_filter_pattern_is_stopped(
+    llama: FakeReplicate, run_config: RunConfig
+) -> None:
+    config = "prompts: [hi]\nproviders: [replicate:meta/llama]\n"
+    config += "tests: [{description: '" + "a" * 40 + "!'}]\n"
+    started = time.monotonic()
+    run = run_config(config, "--filter-pattern", "^(a|aa)+$")
+    assert run.result.exit_code == 2
+    assert "did not finish matching the description of tests[0]" in run.result.stderr
+    assert time.monotonic() - started < 15
+    assert llama.received("POST") == []
 
 
 def test_repeat_shows_pass_rates_and_keeps_every_run(
