@@ -1,3 +1,3 @@
-from replicate_eval.cli import main
+from replicate_eval.entry import main
 
 main()

@@ -11,20 +11,24 @@ made; reval fetches each model's version schema once and finds those mistakes fi
 * ``replicate:`` on a model that makes files, or ``replicate:image:`` on a text model: an error
   naming the right prefix.
 
-A schema that cannot be fetched is a warning, not a stop. Schemas are kept in the response
-cache's file: pinned versions for good, a model's latest version for an hour.
+A model or version that does not exist (404), a token Replicate refuses (401/403) and an API
+that cannot be reached are errors: every cell would fail, after retries, so nothing is run. A
+schema that cannot be fetched otherwise (a server error, an unreadable answer) is a warning.
+Schemas are kept in the response cache's file: pinned versions for good, a model's latest
+version for an hour.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from replicate_eval.cache import ResponseCache
 from replicate_eval.config import ProviderConfig
-from replicate_eval.errors import ProviderError
+from replicate_eval.errors import ApiError, NetworkError, ProviderError
 from replicate_eval.model_schema import ModelInterface, read_interface
 from replicate_eval.providers.replicate.api import ReplicateApi
 from replicate_eval.providers.replicate.session import ReplicateSession
@@ -93,6 +97,10 @@ async def _check(
 ) -> list[Finding]:
     try:
         interface = await schemas.interface(api, provider)
+    except (ApiError, NetworkError) as exc:
+        if isinstance(exc, NetworkError) or exc.status in (401, 403, 404):
+            return [Finding("error", provider, _unusable(exc), unchecked=True)]
+        return [Finding("warning", provider, f"inputs not checked: {exc}", unchecked=True)]
     except ProviderError as exc:
         return [Finding("warning", provider, f"inputs not checked: {exc}", unchecked=True)]
     if interface is None:
@@ -105,6 +113,15 @@ async def _check(
             )
         ]
     return check_inputs(provider, interface, strict=strict, extra=extra, needed=needed)
+
+
+def _unusable(exc: ApiError | NetworkError) -> str:
+    if isinstance(exc, NetworkError):
+        where = os.environ.get("REPLICATE_BASE_URL") or "https://api.replicate.com"
+        return f"cannot reach Replicate at {where}: {exc}"
+    if exc.status == 404:
+        return str(exc)
+    return f"{exc}; no prediction can be made with it"
 
 
 def check_inputs(

@@ -15,7 +15,11 @@ from __future__ import annotations
 import json
 import re
 import threading
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+Model = TypeVar("Model", bound=BaseModel)
 
 MASK = "[REDACTED]"
 # Shorter "tokens" are not secrets worth the damage of masking them everywhere they occur.
@@ -81,3 +85,12 @@ def _prefix_pattern(secret: str) -> str:
 
 # One for the process: a token known once is hidden everywhere.
 REDACT = Redactor()
+
+
+def redacted(model: Model) -> Model:
+    """A copy of a results model with every known token masked, wherever it sits."""
+    if not REDACT:
+        return model
+    text = model.model_dump_json(by_alias=True)
+    masked = REDACT(text)
+    return model if masked == text else type(model).model_validate_json(masked)

@@ -119,9 +119,9 @@ class Totals(_Model):
 
     @property
     def pass_rate(self) -> float:
-        """Passed cells over planned ones: cells an interruption skipped count as not passed."""
-        total = max(self.cells, self.planned)
-        return self.passed / total if total else 1.0
+        """Passed cells over the cells that ran (an interrupted run's rate is of what it saw;
+        its exit code says it is incomplete). No cell ran: 0, never a pass."""
+        return self.passed / self.cells if self.cells else 0.0
 
 
 class RunResult(_Model):

@@ -20,6 +20,7 @@ from replicate_eval.cli.starter import config_schema
 from replicate_eval.results import wilson_interval
 from tests.conftest import RunCli, RunConfig
 from tests.fake_replicate import FakeReplicate, Reply, tokens
+from tests.graded_support import serve_answerer_and_judges
 
 WriteConfig = Callable[..., Path]
 
@@ -359,9 +360,10 @@ def test_shards_do_not_move_when_other_tests_change(
 
 # --- starting out ----------------------------------------------------------------------------
 def test_init_writes_a_config_that_validate_accepts(
-    fake_replicate: FakeReplicate, run_cli: RunCli, tmp_path: Path
+    fake: FakeReplicate, run_cli: RunCli, tmp_path: Path
 ) -> None:
-    fake_replicate.load_catalogue()
+    fake.load_catalogue()
+    serve_answerer_and_judges(fake)  # the default grader, which the catalogue lacks
     path = tmp_path / "reval.yaml"
     assert run_cli("init", path).exit_code == 0
     assert "# A reval eval" in path.read_text()

@@ -135,14 +135,80 @@ def test_versions_and_deployments_are_checked_at_their_version(
     assert models.received("GET", "/v1/deployments/acme/chat")
 
 
-def test_an_unreachable_schema_is_a_warning_and_the_run_goes_on(
+def test_a_schema_the_server_fails_to_give_is_a_warning_and_the_run_goes_on(
     models: FakeReplicate, run_config: RunConfig
 ) -> None:
-    models.fail_next("GET", "^/v1/models/meta/llama$", 404, {"status": 404, "detail": "gone"})
+    models.fail_next("GET", "^/v1/models/meta/llama$", 500, {"status": 500, "detail": "oops"})
     run = run_config(one("replicate:meta/llama"))
     assert run.result.exit_code == 0
     assert "warning: providers[0] `replicate:meta/llama`: inputs not checked" in run.result.stderr
     assert created(models) == 1
+
+
+UNKNOWN_VERSION = "0" * 64
+
+
+@pytest.mark.parametrize(
+    ("provider", "message"),
+    [
+        ("replicate:nobody/nothing", "model `nobody/nothing` was not found on Replicate (404)"),
+        (
+            f"replicate:meta/llama:{UNKNOWN_VERSION}",
+            "version `000000000000…` of `meta/llama` was not found on Replicate (404)",
+        ),
+        ("replicate:deployment:acme/none", "deployment `acme/none` was not found on Replicate"),
+    ],
+)
+def test_a_model_that_does_not_exist_stops_validate_and_run_before_any_prediction(
+    models: FakeReplicate, run_config: RunConfig, run_cli: RunCli, provider: str, message: str
+) -> None:
+    run = run_config(one(provider))
+    assert run.result.exit_code == 2, run.result.stderr
+    assert message in run.result.stderr
+    assert "nothing was run" in run.result.stderr
+    assert models.received("POST") == []
+    validated = run_cli("validate", Path.cwd() / "config.yaml")
+    assert validated.exit_code == 2 and message in validated.stderr
+
+
+def test_a_rejected_token_stops_validate_and_run_before_any_prediction(
+    models: FakeReplicate,
+    run_config: RunConfig,
+    run_cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_this_token_is_not_known_to_the_fake_0000")
+    run = run_config(one("replicate:meta/llama"))
+    assert run.result.exit_code == 2
+    assert "Replicate answered 401" in run.result.stderr
+    assert "The token from REPLICATE_API_TOKEN was rejected" in run.result.stderr
+    assert models.received("POST") == []
+    assert run_cli("validate", Path.cwd() / "config.yaml").exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("base_url", "message"),
+    [
+        ("http://127.0.0.1:1", "cannot reach Replicate at http://127.0.0.1:1"),
+        ("localhost:8000", "REPLICATE_BASE_URL='localhost:8000' needs http:// or https://"),
+        ("http://", "REPLICATE_BASE_URL='http://'"),
+    ],
+)
+def test_an_unusable_base_url_stops_validate_and_run(
+    models: FakeReplicate,
+    run_config: RunConfig,
+    run_cli: RunCli,
+    monkeypatch: pytest.MonkeyPatch,
+    base_url: str,
+    message: str,
+) -> None:
+    monkeypatch.setenv("REPLICATE_BASE_URL", base_url)
+    run = run_config(one("replicate:meta/llama"))
+    assert run.result.exit_code == 2, run.result.stderr
+    assert message in run.result.stderr
+    assert "internal error" not in run.result.stderr
+    validated = run_cli("validate", Path.cwd() / "config.yaml")
+    assert validated.exit_code == 2 and message in validated.stderr
 
 
 def test_no_preflight_skips_it(models: FakeReplicate, run_config: RunConfig) -> None:

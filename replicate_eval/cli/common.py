@@ -7,12 +7,14 @@ warnings and errors go to stderr, so ``reval run ... > table.txt`` keeps the tab
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 import sys
+from collections.abc import Callable
 from enum import IntEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, TextIO
 
 import typer
 from rich.console import Console
@@ -24,10 +26,13 @@ from replicate_eval.cache import ResponseCache, default_cache_dir
 from replicate_eval.chat import parse_chat
 from replicate_eval.config import EvalConfig, load_config
 from replicate_eval.config.envfile import environment
+from replicate_eval.config.providers import TOKEN_ENV_VARS
 from replicate_eval.config.selection import Selection, select_tests
 from replicate_eval.errors import CellError, RevalError
 from replicate_eval.plan import Plan, build_plan
 from replicate_eval.preflight import Finding, preflight
+from replicate_eval.providers.replicate.session import base_url_problem
+from replicate_eval.redact import REDACT
 from replicate_eval.report.files import append_step_summary
 from replicate_eval.results import RunResult
 
@@ -49,9 +54,63 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-stdout = Console()
+
+class TerminalStream:
+    """What reval writes to a standard stream: tokens masked, and a closed pipe (`reval run |
+    head`) no reason to stop: the run goes on, writes its files and exits with its own code."""
+
+    def __init__(self, stream: Callable[[], TextIO]) -> None:
+        self._stream = stream
+        self.closed_pipe = False
+
+    def write(self, text: str) -> int:
+        if not self.closed_pipe:
+            try:
+                self._stream().write(REDACT(text))
+            except BrokenPipeError:
+                self._drop()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_pipe:
+            try:
+                self._stream().flush()
+            except BrokenPipeError:
+                self._drop()
+
+    def _drop(self) -> None:
+        """Whatever is still buffered, and everything after, goes nowhere (no error at exit)."""
+        self.closed_pipe = True
+        stream = self._stream()
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+
+    def isatty(self) -> bool:
+        return self._stream().isatty()
+
+    def fileno(self) -> int:
+        return self._stream().fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._stream(), "encoding", None) or "utf-8"
+
+
+def _current(name: str) -> Callable[[], TextIO]:
+    """The stream as it is when written to (tests swap them), not Rich's own stand-in for it
+    while a spinner runs, which would send the text back to the console it came from."""
+
+    def stream() -> TextIO:
+        found = getattr(sys, name)
+        proxied: TextIO = getattr(found, "rich_proxied_file", found)
+        return proxied
+
+    return stream
+
+
+stdout = Console(file=TerminalStream(_current("stdout")))  # type: ignore[arg-type]
 # Messages are single paragraphs: never wrap them at 80 columns (CI logs, pipes, grep).
-stderr = Console(stderr=True, soft_wrap=True)
+stderr = Console(file=TerminalStream(_current("stderr")), soft_wrap=True)  # type: ignore[arg-type]
 
 
 def _show_version(value: bool) -> None:
@@ -80,8 +139,21 @@ def _main(
 
 
 def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
-    stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    say_error(message)
     raise typer.Exit(code)
+
+
+def say_error(message: str) -> None:
+    stderr.print(f"[bold red]error:[/] {_shown(message)}", highlight=False)
+
+
+def warn(message: str) -> None:
+    stderr.print(f"[yellow]warning:[/] {_shown(message)}", highlight=False)
+
+
+def _shown(message: str) -> str:
+    """A message as the terminal may show it: no markup of its own."""
+    return escape(message)
 
 
 # Options that several commands share.
@@ -137,11 +209,22 @@ def load_or_fail(
     selection: Selection | None = None,
     grader: str | None = None,
 ) -> EvalConfig:
-    """The config, with the env file's variables and only the selected tests."""
+    """The config, with the env file's variables and only the selected tests.
+
+    Every token found on the way is registered with ``REDACT`` before anything is printed."""
     try:
-        config = load_config(path, environment(path, env_file, os.environ), grader=grader)
+        env = environment(path, env_file, os.environ)
     except RevalError as exc:
         fail(str(exc))
+    for name in TOKEN_ENV_VARS:
+        remember_secret(env.get(name))
+    use_base_url(env)
+    try:
+        config = load_config(path, env, grader=grader)
+    except RevalError as exc:
+        fail(str(exc))
+    for provider in (*config.providers, *config.graders):
+        remember_secret(provider.token.get_secret_value())
     if selection is not None:
         try:
             config = select_tests(config, selection)
@@ -152,12 +235,29 @@ def load_or_fail(
         if not config.tests:
             # A small suite split many ways can leave a shard empty: that job has nothing
             # to do, and its (empty) results still merge.
-            stderr.print(
-                f"[yellow]warning:[/] shard {selection.shard} has no tests", highlight=False
-            )
+            warn(f"shard {selection.shard} has no tests")
     for warning in config.warnings:
-        stderr.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        warn(warning)
     return config
+
+
+def remember_secret(value: str | None) -> None:
+    """A token, however it is written (a stray newline or space inside it too)."""
+    for secret in {value or "", *(value or "").split()}:
+        REDACT.add(secret)
+
+
+def use_base_url(env: dict[str, str]) -> None:
+    """Check REPLICATE_BASE_URL (also from the env file, which the SDK does not read)."""
+    value = env.get("REPLICATE_BASE_URL", "")
+    problem = base_url_problem(value)
+    if problem:
+        fail(
+            f"environment variable REPLICATE_BASE_URL={value!r} {problem}; unset it to use "
+            "https://api.replicate.com"
+        )
+    if value:
+        os.environ.setdefault("REPLICATE_BASE_URL", value)
 
 
 def open_cache(cache_dir: Path | None) -> ResponseCache:
@@ -187,8 +287,7 @@ def check_models(
     else:
         findings = asyncio.run(checking)
     for finding in findings:
-        colour = "bold red" if finding.severity == "error" else "yellow"
-        stderr.print(f"[{colour}]{finding.severity}:[/] {escape(str(finding))}", highlight=False)
+        (say_error if finding.severity == "error" else warn)(str(finding))
     return findings
 
 
@@ -229,13 +328,20 @@ def write_step_summary(result: RunResult) -> None:
     try:
         append_step_summary(result, os.environ)
     except OSError as exc:
-        stderr.print(f"[yellow]warning:[/] could not write the step summary: {exc}")
+        warn(f"could not write the step summary: {exc}")
+
+
+def _fixed(stream: TextIO) -> Callable[[], TextIO]:
+    return lambda: stream
 
 
 def main() -> None:
-    """Console-script entry point: no traceback for anything but a bug in reval."""
+    """The command line (``replicate_eval.entry`` calls it): no traceback for anything but a bug
+    in reval, exit 130 for Ctrl-C at any moment, and no token in anything printed."""
+    for name in ("stdout", "stderr"):
+        setattr(sys, name, TerminalStream(_fixed(getattr(sys, name))))
     try:
-        app()
+        app()  # Typer turns Ctrl-C inside a command into exit code 130
     except Exception as exc:
         if os.environ.get("REVAL_DEBUG"):
             raise

@@ -8,12 +8,12 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.markup import escape
 
-from replicate_eval.cli.common import app, fail, stderr, stdout, write_step_summary
-from replicate_eval.cli.run import exit_code
+from replicate_eval.cli.common import ExitCode, app, fail, stdout, write_step_summary
+from replicate_eval.cli.run import exit_code, report_written
 from replicate_eval.cli.selecting import FailUnderOption
 from replicate_eval.errors import RevalError
+from replicate_eval.redact import redacted
 from replicate_eval.report.files import (
     ReportOptions,
     check_output_paths,
@@ -54,14 +54,12 @@ def merge(
             fail(f"{path}: not a reval results file ({type(exc).__name__}: {str(exc)[:200]})")
     try:
         check_output_paths(output)
-        merged = merge_results(parts)
-        written = write_outputs(merged, output, ReportOptions())
+        merged = redacted(merge_results(parts))
     except RevalError as exc:
         fail(str(exc))
-    except OSError as exc:
-        fail(f"could not write the merged results: {exc}")
+    written = write_outputs(merged, output, ReportOptions())
     stdout.print(summary_line(merged))
-    for path in written:
-        stderr.print(f"Wrote {escape(str(path))}", highlight=False)
+    report_written(written)
     write_step_summary(merged)
-    raise typer.Exit(exit_code(merged, fail_under))
+    code = exit_code(merged, fail_under)
+    raise typer.Exit(ExitCode.FAILURES if written.failures and code == ExitCode.OK else code)

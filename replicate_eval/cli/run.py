@@ -33,8 +33,10 @@ from replicate_eval.cli.common import (
     fail,
     load_or_fail,
     open_cache,
+    say_error,
     stderr,
     stdout,
+    warn,
     write_step_summary,
 )
 from replicate_eval.cli.selecting import (
@@ -47,11 +49,14 @@ from replicate_eval.cli.selecting import (
     selection,
 )
 from replicate_eval.config import EvalConfig
+from replicate_eval.entry import install_stop_handlers
 from replicate_eval.errors import RevalError, UsageError
 from replicate_eval.providers.cog.server import kill_all_now
 from replicate_eval.providers.replicate.predictions import RetryPolicy
+from replicate_eval.redact import redacted
 from replicate_eval.report.files import (
     ReportOptions,
+    Written,
     check_output_paths,
     html_report_path,
     write_outputs,
@@ -265,19 +270,27 @@ def run(
             if cache is not None:
                 cache.close()
         for problem in dict.fromkeys(cache.problems if cache else []):
-            stderr.print(f"[yellow]warning:[/] {escape(problem)}", highlight=False)
+            warn(problem)
+        # Whatever a model or a server echoed, no token reaches the table or a file.
+        result = redacted(result)
 
         plain = not stdout.is_terminal or bool(os.environ.get("NO_COLOR"))
         stdout.print(results_table(result, max_cell_length=max_cell_length, plain=plain))
-        try:
-            written = write_outputs(result, output, ReportOptions(html_images=html_images))
-        except OSError as exc:
-            fail(f"could not write the results: {exc}", ExitCode.FAILURES)
+        written = write_outputs(result, output, ReportOptions(html_images=html_images))
         stdout.print(summary_line(result, html_report=html_report_path(result, output)))
-        for path in written:
-            stderr.print(f"Wrote {escape(str(path))}", highlight=False)
+        report_written(written)
         write_step_summary(result)
-        raise typer.Exit(exit_code(result, fail_under))
+        code = exit_code(result, fail_under)
+        if written.failures and code == ExitCode.OK:
+            code = ExitCode.FAILURES  # a gate that cannot leave its reports is not a pass
+        raise typer.Exit(code)
+
+
+def report_written(written: Written) -> None:
+    for path in written.files:
+        stderr.print(f"Wrote {escape(str(path))}", highlight=False)
+    for failure in written.failures:
+        say_error(failure)
 
 
 def exit_code(result: RunResult, fail_under: float | None) -> ExitCode:
@@ -285,6 +298,8 @@ def exit_code(result: RunResult, fail_under: float | None) -> ExitCode:
     if not result.complete:
         return ExitCode.INTERRUPTED
     totals = result.totals
+    if totals.cells == 0 and result.shard is None:
+        return ExitCode.FAILURES  # nothing evaluated is not a pass (an empty shard may be)
     if fail_under is not None:
         # Compare in whole cells: 2 of 3 passed is at 66.66...%, not below 66.67 by rounding.
         needed = fail_under / 100 * totals.planned
@@ -336,6 +351,8 @@ async def _interruptible(
     finally:
         for number in signals:
             loop.remove_signal_handler(number)
+        if signals:
+            install_stop_handlers()  # asyncio put the defaults back: a stop is quiet again
 
 
 def _progress(*, enabled: bool) -> Progress:

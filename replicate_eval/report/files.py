@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,10 @@ def _json(result: RunResult, path: Path, options: ReportOptions) -> str:
 
 def _html(result: RunResult, path: Path, options: ReportOptions) -> str:
     return render_html(result, report_path=path, images=options.html_images)
+
+
+def _linked_html(result: RunResult, path: Path, options: ReportOptions) -> str:
+    return render_html(result, report_path=path, images="link")
 
 
 WRITERS: dict[str, Callable[[RunResult, Path, ReportOptions], str]] = {
@@ -67,16 +72,39 @@ def html_report_path(result: RunResult, paths: Sequence[Path]) -> Path | None:
     return folder / name
 
 
-def write_outputs(result: RunResult, paths: Sequence[Path], options: ReportOptions) -> list[Path]:
-    """Write the files asked for, and the HTML report beside the images when none was asked."""
-    for path in paths:
-        atomic_write_text(path, WRITERS[path.suffix.lower()](result, path, options))
+@dataclass(frozen=True)
+class Written:
+    files: list[Path]
+    failures: list[str]  # one message per file that could not be written
+
+
+def write_outputs(result: RunResult, paths: Sequence[Path], options: ReportOptions) -> Written:
+    """Write the files asked for, and the HTML report beside the images when none was asked.
+
+    One file that cannot be written does not stop the others: the predictions are paid for."""
+    jobs: list[tuple[Path, Callable[[RunResult, Path, ReportOptions], str]]] = [
+        (path, WRITERS[path.suffix.lower()]) for path in paths
+    ]
     report = html_report_path(result, paths)
-    if report is None or report in paths:
-        return list(paths)
-    # Beside the images it shows, linking keeps it small; the folder travels as a whole.
-    atomic_write_text(report, render_html(result, report_path=report, images="link"))
-    return [*paths, report]
+    if report is not None and report not in paths:
+        # Beside the images it shows, linking keeps it small; the folder travels as a whole.
+        jobs.append((report, _linked_html))
+    written, failures = [], []
+    for path, writer in jobs:
+        try:
+            atomic_write_text(path, writer(result, path, options))
+        except OSError as exc:
+            failures.append(f"could not write {path}: {exc.strerror or exc}")
+        except Exception as exc:  # a bug in a writer must not cost the other files
+            failures.append(
+                f"could not write {path}: {type(exc).__name__}: {exc} (a bug in reval; "
+                "REVAL_DEBUG=1 shows the traceback)"
+            )
+            if os.environ.get("REVAL_DEBUG"):
+                raise
+        else:
+            written.append(path)
+    return Written(written, failures)
 
 
 def append_step_summary(result: RunResult, env: Mapping[str, str]) -> Path | None:

@@ -30,6 +30,22 @@ from replicate_eval.providers.replicate.predictions import (
     RetryPolicy,
 )
 from replicate_eval.providers.replicate.transport import ObservingTransport
+from replicate_eval.redact import REDACT
+
+
+def base_url_problem(value: str) -> str | None:
+    """Why ``value`` cannot be the API's base URL (REPLICATE_BASE_URL), or None; "" is unset."""
+    if not value.strip():
+        return None
+    try:
+        url = httpx.URL(value.strip())
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        return f"is not a URL ({exc})"
+    if url.scheme not in ("http", "https"):
+        return "needs http:// or https:// before the host"
+    if not url.host:
+        return "has no host name"
+    return None
 
 
 @dataclass
@@ -135,6 +151,7 @@ class ReplicateSession:
         key = token.get_secret_value()
         account = self._accounts.get(key)
         if account is None:
+            REDACT.add(key)  # whatever reval prints from now on, this token is not in it
             transport = ObservingTransport(
                 httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=self._max_connections))
             )

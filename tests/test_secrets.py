@@ -1,0 +1,145 @@
+"""The token never leaves: whatever echoes it, nothing reval prints or writes holds it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from replicate_eval.redact import MASK, Redactor
+from tests.conftest import RunConfig
+from tests.fake_replicate import FakeReplicate, Reply, tokens
+
+CREATE = "/v1/models/meta/llama/predictions"
+
+
+def test_a_token_and_its_long_prefixes_are_masked() -> None:
+    redact = Redactor()
+    token = "r8_0123456789abcdefghijklmnopqrstuvwxyzAB"
+    redact.add(token)
+    redact.add("short")  # too short to be worth masking everywhere
+    text = f"Bearer {token}; cut: {token[:20]}...; {token[:11]} is too short to tell; short"
+    assert (
+        redact(text) == f"Bearer {MASK}; cut: {MASK}...; {token[:11]} is too short to tell; short"
+    )
+    assert redact.data({"a": [token, 1]}) == {"a": [MASK, 1]}
+
+
+def test_nothing_written_holds_the_token_however_a_server_echoes_it(
+    fake_replicate: FakeReplicate,
+    run_config: RunConfig,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = fake_replicate.token
+    # A model that repeats its input, and a server whose 401 quotes the Authorization header.
+    fake_replicate.add_model(
+        "meta/llama", lambda i: Reply(tokens(f"you said {i['prompt']}")), official=True
+    )
+    fake_replicate.fail_next(
+        "POST",
+        CREATE,
+        401,
+        {"title": "Unauthenticated", "detail": f"bad header 'Bearer {token}'", "status": 401},
+    )
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    outputs = [tmp_path / f"out.{ext}" for ext in ("csv", "xml", "md", "html")]
+    run = run_config(
+        "prompts: ['<<secret>>']\nproviders: [replicate:meta/llama]\n"
+        f"tests:\n  - vars: {{secret: 'first {token}'}}\n  - vars: {{secret: 'then {token}'}}\n",
+        "-j",
+        "1",
+        *[arg for path in outputs for arg in ("-o", str(path))],
+    )
+    assert run.result.exit_code == 100
+    assert [cell["status"] for cell in run.cells] == ["error", "error"]  # the 401 blocks both
+    assert "bad header 'Bearer [REDACTED]'" in run.cells[0]["error"]
+    written = [run.result.stdout, run.result.stderr, summary.read_text()]
+    written += [(tmp_path / "results.json").read_text()] + [p.read_text() for p in outputs]
+    for text in written:
+        assert token not in text and token[:16] not in text
+
+
+def test_a_model_output_holding_the_token_is_masked_in_the_table_and_files(
+    fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
+) -> None:
+    token = fake_replicate.token
+    fake_replicate.add_model("meta/llama", lambda i: Reply(tokens(f"key={token}")), official=True)
+    run = run_config("prompts: [hi]\nproviders: [replicate:meta/llama]\n")
+    assert run.cells[0]["output"] == f"key={MASK}"
+    assert token not in run.result.stdout
+    assert token not in (tmp_path / "results.json").read_text()
+
+
+def test_a_closed_stdout_still_writes_the_files_and_exits_with_the_runs_code(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "c.yaml"
+    tests = "".join(f"  - vars: {{n: {n}}}\n" for n in range(30))
+    tests += "  - {vars: {n: 99}, assert: [{type: contains, value: nope}]}\n"
+    config.write_text(f"prompts: ['hi <<n>>']\nproviders: [replicate:meta/llama]\ntests:\n{tests}")
+    out = tmp_path / "results.json"
+    with FakeReplicate() as fake:
+        fake.add_model("meta/llama", official=True)
+        env = {**os.environ, "REPLICATE_BASE_URL": fake.url, "REPLICATE_API_TOKEN": fake.token}
+        reval = str(Path(sys.executable).with_name("reval"))
+        # `true` reads nothing and is gone before reval prints: every write meets a closed pipe.
+        shell = f"'{reval}' run '{config}' -o '{out}' --no-cache | true"
+        done = subprocess.run(
+            ["bash", "-o", "pipefail", "-c", shell],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    assert done.returncode == 100, done.stderr  # the run's own code (a test fails)
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    assert "BrokenPipe" not in done.stderr
+    assert out.exists()
+
+
+def test_a_file_that_cannot_be_written_does_not_stop_the_others(
+    fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
+) -> None:
+    fake_replicate.add_model("meta/llama", official=True)
+    junit = tmp_path / "junit.xml"
+    run = run_config(
+        "prompts: [hi]\nproviders: [replicate:meta/llama]\n",
+        "-o",
+        "/proc/reval-results.csv",  # a folder no file can be created in, even by root
+        "-o",
+        junit,
+    )
+    assert run.result.exit_code == 100  # the run passed, but a report is missing
+    assert "could not write /proc/reval-results.csv" in run.result.stderr
+    assert junit.exists() and (tmp_path / "results.json").exists()
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_during_start_up_exits_130_quietly(tmp_path: Path, how: signal.Signals) -> None:
+    """Sent while reval imports its libraries (once the interpreter itself is up: a signal
+    during Python's own start-up is Python's business)."""
+    config = tmp_path / "c.yaml"
+    config.write_text("prompts: [hi]\nproviders: [replicate:meta/llama]\n")
+    reval = str(Path(sys.executable).with_name("reval"))
+    process = subprocess.Popen(
+        [reval, "validate", str(config), "--no-preflight"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "REPLICATE_API_TOKEN": "r8_" + "x" * 37},
+    )
+    maps = Path(f"/proc/{process.pid}/maps")
+    deadline = time.monotonic() + 20
+    while "pydantic_core" not in maps.read_text() and time.monotonic() < deadline:
+        time.sleep(0.002)  # reval is importing its libraries once pydantic's core is loaded
+    process.send_signal(how)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
