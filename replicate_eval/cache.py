@@ -147,6 +147,7 @@ class ResponseCache:
         deadline = time.monotonic() + self._busy_timeout
         while True:
             try:
+                self._check_tables(db)  # before writing anything to someone else's database
                 mode = db.execute("PRAGMA journal_mode").fetchone()[0]
                 if str(mode).lower() != "wal":
                     db.execute("PRAGMA journal_mode=WAL")
@@ -159,11 +160,15 @@ class ResponseCache:
                     raise
                 time.sleep(0.05)
         # Reading each table's first page finds most damage now rather than mid-run.
+        for table in _COLUMNS:
+            db.execute(f"SELECT * FROM {table} LIMIT 1").fetchall()
+
+    @staticmethod
+    def _check_tables(db: sqlite3.Connection) -> None:
         for table, columns in _COLUMNS.items():
             found = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
-            if found != columns:
+            if found and found != columns:
                 raise NotACache(f"its table `{table}` is not a reval cache's")
-            db.execute(f"SELECT * FROM {table} LIMIT 1").fetchall()
 
     def _execute(self, sql: str, parameters: tuple[Any, ...]) -> list[Any]:
         """One statement; a damaged file is set aside and the statement made on a fresh one."""
