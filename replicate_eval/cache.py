@@ -295,12 +295,23 @@ class ResponseCache:
         )
 
     def clear(self) -> Cleared:
-        """Every response and schema, and the damaged files set aside earlier. Raises
-        sqlite3.Error when the file cannot be written (another reval writing)."""
+        """Every response and schema, and the damaged files set aside earlier. A file found
+        damaged on the way is deleted (listed in ``repaired``). Raises sqlite3.Error when the
+        file cannot be written (another reval writing)."""
         with self._lock:
-            responses: int = self._db.execute("DELETE FROM responses").rowcount
-            schemas: int = self._db.execute("DELETE FROM schemas").rowcount
-            self._db.execute("VACUUM")
+            try:
+                responses: int = self._db.execute("DELETE FROM responses").rowcount
+                schemas: int = self._db.execute("DELETE FROM schemas").rowcount
+                self._db.execute("VACUUM")
+            except sqlite3.Error as exc:
+                reason = damage_reason(exc, self.path)
+                if reason is None:
+                    raise
+                self._db.close()
+                done = set_aside(self.path, self._identity, reason, delete=True)
+                self.repaired += [done] if done else []
+                self._db = self._open()
+                responses = schemas = 0  # unknown: they went with the file
         return Cleared(responses, schemas, remove_copies(self.path))
 
     def close(self) -> None:

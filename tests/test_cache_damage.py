@@ -131,15 +131,20 @@ def cache_and_keys(tmp_path: Path, n: int) -> tuple[ResponseCache, list[CacheKey
     ]
 
 
+def zero_from_page(path: Path, page: int) -> None:
+    """Damage SQLite finds only when it reads those pages (4 KiB each)."""
+    with path.open("r+b") as file:
+        file.seek(4096 * page)
+        file.write(b"\0" * (path.stat().st_size - 4096 * page))
+
+
 def test_damage_found_mid_run_is_a_warning_and_a_fresh_file(tmp_path: Path) -> None:
     cache, keys = cache_and_keys(tmp_path, 300)
     for key in keys:
         cache.put(key, ProviderResponse(output="x" * 2000, latency_ms=1.0))
     cache.close()
     cache = ResponseCache(tmp_path / "cache")  # opens cleanly: the first pages are whole
-    with cache.path.open("r+b") as file:  # then the disk loses most of the tables' pages
-        file.seek(4096 * 20)
-        file.write(b"\0" * (cache.path.stat().st_size - 4096 * 20))
+    zero_from_page(cache.path, 20)  # then the disk loses most of the tables' pages
 
     assert cache.get(keys[-1]) is None
     [problem] = cache.problems
@@ -198,6 +203,25 @@ def test_clear_deletes_a_damaged_file_and_the_copies_set_aside(
     assert run_config(cases(1)).json["totals"]["predictions"] == 1  # the fresh file works
 
 
+def test_clear_deletes_a_file_whose_damage_only_a_full_read_finds(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    cache, keys = cache_and_keys(tmp_path, 300)
+    for key in keys:
+        cache.put(key, ProviderResponse(output="x" * 2000, latency_ms=1.0))
+    cache.close()
+    zero_from_page(cache.path, 20)
+    ResponseCache(tmp_path / "cache").close()  # opening does not see it
+    cleared = run_cli("cache", "clear", "--cache-dir", tmp_path / "cache")
+    assert cleared.exit_code == 0, cleared.stderr
+    assert cleared.stdout.startswith(
+        f"The cache file {cache.path} was damaged (database disk image is malformed): "
+        "deleted it and started an empty one\n"
+    )
+    assert copies_of(cache.path) == []
+    assert "Responses: 0" in run_cli("cache", "info", "--cache-dir", tmp_path / "cache").stdout
+
+
 def test_info_on_a_damaged_file_says_so(
     fake_replicate: FakeReplicate, run_config: RunConfig, run_cli: RunCli
 ) -> None:
@@ -254,7 +278,7 @@ def test_two_processes_opening_one_damaged_cache(
     processes = []
     for name in ("a", "b"):
         config = tmp_path / f"{name}.yaml"
-        config.write_text(cases(20).replace("case", f"{name} case"))
+        config.write_text(cases(10).replace("case", f"{name} case"))
         processes.append(
             subprocess.Popen(
                 [reval, "run", str(config), "-j", "8", "--no-progress"],
@@ -267,4 +291,4 @@ def test_two_processes_opening_one_damaged_cache(
         assert process.wait(timeout=60) == 0, process.stderr.read() if process.stderr else ""
     assert len(copies_of(path)) == 1  # one process moved it; the other used the fresh file
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT COUNT(*) FROM responses").fetchone() == (40,)
+        assert db.execute("SELECT COUNT(*) FROM responses").fetchone() == (20,)

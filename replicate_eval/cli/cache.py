@@ -63,7 +63,14 @@ def clear(cache_dir: CacheDirOption = None) -> None:
         # Not open_cache: a damaged file is deleted here, not moved aside.
         cache = ResponseCache(cache_dir or default_cache_dir(os.environ), delete_damaged=True)
     except (OSError, sqlite3.Error) as exc:
-        fail(f"cannot open the response cache: {exc}; is another reval running?")
+        hint = "; is another reval running?" if "locked" in str(exc) else ""
+        fail(f"cannot open the response cache: {exc}{hint}")
+    try:
+        cleared = cache.clear()
+    except (OSError, sqlite3.Error) as exc:
+        fail(f"cannot empty the response cache {cache.path} ({exc}); is another reval running?")
+    finally:
+        cache.close()
     for damage in cache.repaired:
         stdout.print(
             f"The cache file {escape(str(damage.path))} was damaged ({escape(damage.reason)}): "
@@ -71,12 +78,6 @@ def clear(cache_dir: CacheDirOption = None) -> None:
             highlight=False,
             soft_wrap=True,
         )
-    try:
-        cleared = cache.clear()
-    except (OSError, sqlite3.Error) as exc:
-        fail(f"cannot empty the response cache {cache.path} ({exc}); is another reval running?")
-    finally:
-        cache.close()
     stdout.print(
         f"Removed {cleared.responses} cached responses and {cleared.schemas} model schemas "
         f"from {escape(str(cache.path))}",
