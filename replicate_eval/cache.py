@@ -22,6 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from replicate_eval.cache_repair import (
+    Damage,
+    FileIdentity,
+    NotACache,
+    damage_reason,
+    identity,
+    remove_copies,
+    set_aside,
+)
+from replicate_eval.cache_repair import corrupt_copies as find_corrupt_copies
 from replicate_eval.canonical import canonical_json
 from replicate_eval.config import ProviderConfig
 from replicate_eval.media import SavedImage
@@ -43,6 +53,11 @@ _TABLES = (
         schema     TEXT NOT NULL,
         PRIMARY KEY (namespace, key))""",
 )
+# What _TABLES creates: a file whose tables differ is not a reval cache (or an older one).
+_COLUMNS = {
+    "responses": ["namespace", "key", "created_at", "response"],
+    "schemas": ["namespace", "key", "created_at", "schema"],
+}
 
 
 def default_cache_dir(env: Mapping[str, str]) -> Path:
@@ -61,44 +76,121 @@ class CacheKey:
 class CacheInfo:
     path: Path
     entries: int
+    schemas: int
     size_bytes: int
     oldest: float | None
     newest: float | None
+    corrupt_copies: list[Path]
+
+
+@dataclass(frozen=True)
+class Cleared:
+    responses: int
+    schemas: int
+    copies: list[Path]  # damaged files set aside earlier, now deleted
 
 
 class ResponseCache:
     """The cache file. ``get`` and ``put`` are best effort: a locked or broken file makes a
     miss or a skipped write (noted in ``problems``), never a lost result. They block, so the
-    runner calls them from a worker thread; a lock serialises them."""
+    runner calls them from a worker thread; a lock serialises them.
 
-    def __init__(self, folder: Path, *, busy_timeout: float = 10.0) -> None:
+    A damaged file (not a database, malformed, a directory) is set aside and replaced by a
+    fresh one, when opening (listed in ``repaired``, for the caller to warn about) or mid-run
+    (noted in ``problems``). ``delete_damaged`` deletes it instead (``reval cache clear``)."""
+
+    def __init__(
+        self, folder: Path, *, busy_timeout: float = 10.0, delete_damaged: bool = False
+    ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / CACHE_FILE
-        # Autocommit: each statement is its own short transaction.
-        self._db = sqlite3.connect(
-            self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-        )
+        self._busy_timeout = busy_timeout
+        self._delete_damaged = delete_damaged
         self._lock = threading.Lock()
         self.problems: list[str] = []
-        self._set_up(busy_timeout)
+        self.repaired: list[Damage] = []
+        self._identity: FileIdentity | None = None
+        self._db = self._open()
 
-    def _set_up(self, busy_timeout: float) -> None:
+    def _open(self) -> sqlite3.Connection:
+        """Connect, setting a damaged file aside; a second process that set it aside first
+        leaves a fresh file, so this tries again rather than moving that one too."""
+        for _ in range(3):
+            found = identity(self.path)
+            try:
+                return self._connect()
+            except (sqlite3.Error, NotACache) as exc:
+                reason = damage_reason(exc, self.path)
+                if reason is None:
+                    raise
+            done = set_aside(self.path, found, reason, delete=self._delete_damaged)
+            if done is not None:
+                self.repaired.append(done)
+        return self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        self._identity = identity(self.path)
+        # Autocommit: each statement is its own short transaction.
+        db = sqlite3.connect(
+            self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            self._set_up(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _set_up(self, db: sqlite3.Connection) -> None:
         """WAL mode and the tables. Switching to WAL needs the file to itself, and SQLite does
         not wait for that, so two processes opening a new cache together retry here."""
-        deadline = time.monotonic() + busy_timeout
+        deadline = time.monotonic() + self._busy_timeout
         while True:
             try:
-                mode = self._db.execute("PRAGMA journal_mode").fetchone()[0]
+                self._check_tables(db)  # before writing anything to someone else's database
+                mode = db.execute("PRAGMA journal_mode").fetchone()[0]
                 if str(mode).lower() != "wal":
-                    self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=NORMAL")
+                    db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
                 for table in _TABLES:
-                    self._db.execute(table)
-                return
+                    db.execute(table)
+                break
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
+        # Reading each table's first page finds most damage now rather than mid-run.
+        for table in _COLUMNS:
+            db.execute(f"SELECT * FROM {table} LIMIT 1").fetchall()
+
+    @staticmethod
+    def _check_tables(db: sqlite3.Connection) -> None:
+        for table, columns in _COLUMNS.items():
+            found = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
+            if found and found != columns:
+                raise NotACache(f"its table `{table}` is not a reval cache's")
+
+    def _execute(self, sql: str, parameters: tuple[Any, ...]) -> list[Any]:
+        """One statement; a damaged file is set aside and the statement made on a fresh one."""
+        with self._lock:
+            try:
+                return self._db.execute(sql, parameters).fetchall()
+            except sqlite3.Error as exc:
+                reason = damage_reason(exc, self.path)
+                if reason is None:
+                    raise
+            self._db.close()
+            try:
+                done = set_aside(self.path, self._identity, reason, delete=False)
+                self._db = self._open()
+            except OSError as exc:
+                raise sqlite3.OperationalError(f"{reason}; could not replace it: {exc}") from exc
+            where = f"moved it to {done.moved_to}" if done else "another reval replaced it"
+            self.problems.append(
+                f"the response cache {self.path} is damaged ({reason}): {where}; "
+                "the rest of this run is cached in a fresh file"
+            )
+            return self._db.execute(sql, parameters).fetchall()
 
     @staticmethod
     def namespace(provider: ProviderConfig) -> str:
@@ -119,18 +211,17 @@ class ResponseCache:
 
     def get(self, key: CacheKey) -> ProviderResponse | None:
         try:
-            with self._lock:
-                row = self._db.execute(
-                    "SELECT response FROM responses WHERE namespace = ? AND key = ?",
-                    (key.namespace, key.key),
-                ).fetchone()
+            rows = self._execute(
+                "SELECT response FROM responses WHERE namespace = ? AND key = ?",
+                (key.namespace, key.key),
+            )
         except sqlite3.Error as exc:
             self.problems.append(f"could not read the response cache {self.path}: {exc}")
             return None
-        if row is None:
+        if not rows:
             return None
         try:
-            data = json.loads(row[0])
+            data = json.loads(rows[0][0])
             return ProviderResponse(
                 output=data["output"],
                 latency_ms=data["latency_ms"],
@@ -156,24 +247,24 @@ class ResponseCache:
             ],
         }
         try:
-            with self._lock:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
-                    (key.namespace, key.key, time.time(), json.dumps(data, default=str)),
-                )
+            self._execute(
+                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
+                (key.namespace, key.key, time.time(), json.dumps(data, default=str)),
+            )
         except sqlite3.Error as exc:
             self.problems.append(f"could not write to the response cache {self.path}: {exc}")
 
     def get_schema(self, namespace: str, key: str, max_age: float | None) -> Any:
         """A stored version schema, unless older than ``max_age`` seconds; None otherwise."""
         try:
-            with self._lock:
-                row = self._db.execute(
-                    "SELECT schema, created_at FROM schemas WHERE namespace = ? AND key = ?",
-                    (namespace, key),
-                ).fetchone()
-        except sqlite3.Error:
+            rows = self._execute(
+                "SELECT schema, created_at FROM schemas WHERE namespace = ? AND key = ?",
+                (namespace, key),
+            )
+        except sqlite3.Error as exc:
+            self.problems.append(f"could not read the response cache {self.path}: {exc}")
             return None
+        row = rows[0] if rows else None
         if row is None or (max_age is not None and time.time() - row[1] > max_age):
             return None
         try:
@@ -183,29 +274,45 @@ class ResponseCache:
 
     def put_schema(self, namespace: str, key: str, schema: Any) -> None:
         try:
-            with self._lock:
-                self._db.execute(
-                    "INSERT OR REPLACE INTO schemas VALUES (?, ?, ?, ?)",
-                    (namespace, key, time.time(), json.dumps(schema)),
-                )
+            self._execute(
+                "INSERT OR REPLACE INTO schemas VALUES (?, ?, ?, ?)",
+                (namespace, key, time.time(), json.dumps(schema)),
+            )
         except sqlite3.Error as exc:
             self.problems.append(f"could not write to the response cache {self.path}: {exc}")
 
     def info(self) -> CacheInfo:
         """Raises sqlite3.Error when the file cannot be read."""
-        entries, oldest, newest = self._db.execute(
-            "SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM responses"
-        ).fetchone()
+        [(entries, oldest, newest)] = self._execute(
+            "SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM responses", ()
+        )
+        [(schemas,)] = self._execute("SELECT COUNT(*) FROM schemas", ())
         size = sum(
             path.stat().st_size for path in (self.path, Path(f"{self.path}-wal")) if path.exists()
         )
-        return CacheInfo(self.path, entries, size, oldest, newest)
+        return CacheInfo(
+            self.path, entries, schemas, size, oldest, newest, find_corrupt_copies(self.path)
+        )
 
-    def clear(self) -> int:
-        """Raises sqlite3.Error when the file cannot be written (another reval writing)."""
-        removed: int = self._db.execute("DELETE FROM responses").rowcount
-        self._db.execute("VACUUM")
-        return removed
+    def clear(self) -> Cleared:
+        """Every response and schema, and the damaged files set aside earlier. A file found
+        damaged on the way is deleted (listed in ``repaired``). Raises sqlite3.Error when the
+        file cannot be written (another reval writing)."""
+        with self._lock:
+            try:
+                responses: int = self._db.execute("DELETE FROM responses").rowcount
+                schemas: int = self._db.execute("DELETE FROM schemas").rowcount
+                self._db.execute("VACUUM")
+            except sqlite3.Error as exc:
+                reason = damage_reason(exc, self.path)
+                if reason is None:
+                    raise
+                self._db.close()
+                done = set_aside(self.path, self._identity, reason, delete=True)
+                self.repaired += [done] if done else []
+                self._db = self._open()
+                responses = schemas = 0  # unknown: they went with the file
+        return Cleared(responses, schemas, remove_copies(self.path))
 
     def close(self) -> None:
         self._db.close()

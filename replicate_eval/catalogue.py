@@ -1,8 +1,11 @@
 """Replicate's public models, as ``reval models`` lists and shows them.
 
-Listing follows the API's cursor pagination lazily: pages are fetched only until ``limit``
-models are found. The API has no owner filter: ``--owner`` searches for the owner's name and
-keeps that owner's models, reading at most ``MAX_PAGES`` pages.
+Unsorted, listing follows the API's cursor pagination lazily: pages are fetched only until
+``limit`` models are found. Sorted, every page of the selection is read first, because the API
+sorts only by creation dates (``sort_by`` is ``model_created_at`` or
+``latest_version_created_at``, per Replicate's OpenAPI document), never by run count or name; the
+top 5 of the first pages are not the top 5. Either way at most ``max_pages`` pages are read.
+The API has no owner filter: an owner is searched for by name and only its models are kept.
 """
 
 from __future__ import annotations
@@ -16,8 +19,12 @@ from replicate_eval.model_schema import ModelInterface, OutputKind, read_interfa
 from replicate_eval.providers.replicate.api import ReplicateApi
 
 SortKey = Literal["runs", "name"]
-# How many pages an owner filter may read looking for matches.
-MAX_PAGES = 40
+# The default cap on pages read. A page of `GET /v1/models` holds 25 models (Replicate's changelog,
+# 2023-10-05, "API for listing public models"), so 200 pages are 5,000 models: one request after
+# another, well under Replicate's 3,000 reads a minute (shared/reference/README.md).
+MAX_PAGES = 200
+# Called after each page: pages read so far, models kept so far.
+PageProgress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,16 @@ def summarize(model: dict[str, Any]) -> ModelSummary:
     )
 
 
+@dataclass(frozen=True)
+class Listing:
+    """The models found, and how much of the selection was read to find them."""
+
+    models: list[ModelSummary]
+    pages: int  # pages fetched (0 for a collection: one request, no pages)
+    read: int  # models read from them (only the owner's, with an owner)
+    capped: bool  # max_pages stopped the reading: the selection has more pages
+
+
 async def find_models(
     api: ReplicateApi,
     *,
@@ -81,10 +98,16 @@ async def find_models(
     search: str | None = None,
     collection: str | None = None,
     sort: SortKey | None = None,
-) -> list[ModelSummary]:
+    max_pages: int = MAX_PAGES,
+    progress: PageProgress | None = None,
+) -> Listing:
+    """The selection's models: the first ``limit`` of them unsorted; sorted, the first
+    ``limit`` after sorting everything the first ``max_pages`` pages hold."""
     if collection is not None:
-        models = [summarize(raw) for raw in await api.collection(collection)]
-        models = [m for m in models if _owned_by(m, owner)][:limit]
+        models = [
+            m for m in map(summarize, await api.collection(collection)) if _owned_by(m, owner)
+        ]
+        listing = Listing(models, 0, len(models), capped=False)
     else:
         fetch: Callable[[str | None], Awaitable[tuple[list[dict[str, Any]], str | None]]]
         query = search if search is not None else owner
@@ -92,27 +115,36 @@ async def find_models(
             fetch = lambda cursor: api.search_page(query, cursor)  # noqa: E731
         else:
             fetch = api.models_page
-        models = await _collect(fetch, limit, owner)
+        wanted = None if sort else limit  # sorting needs the whole selection
+        listing = await _collect(fetch, owner, wanted, max_pages, progress)
+    models = list(listing.models)
     if sort == "runs":
         models.sort(key=lambda m: -(m.run_count or 0))
     elif sort == "name":
         models.sort(key=lambda m: m.slug.lower())
-    return models
+    return Listing(models[:limit], listing.pages, listing.read, listing.capped)
 
 
 async def _collect(
     fetch: Callable[[str | None], Awaitable[tuple[list[dict[str, Any]], str | None]]],
-    limit: int,
     owner: str | None,
-) -> list[ModelSummary]:
+    wanted: int | None,
+    max_pages: int,
+    progress: PageProgress | None,
+) -> Listing:
     found: list[ModelSummary] = []
     cursor: str | None = None
-    for _ in range(MAX_PAGES):
+    pages = 0
+    while pages < max_pages:
         page, cursor = await fetch(cursor)
+        pages += 1
         found += [m for m in map(summarize, page) if _owned_by(m, owner)]
-        if len(found) >= limit or not cursor:
+        if progress is not None:
+            progress(pages, len(found))
+        if not cursor or (wanted is not None and len(found) >= wanted):
             break
-    return found[:limit]
+    enough = wanted is not None and len(found) >= wanted
+    return Listing(found, pages, len(found), capped=bool(cursor) and not enough)
 
 
 def _owned_by(model: ModelSummary, owner: str | None) -> bool:

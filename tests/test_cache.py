@@ -172,6 +172,7 @@ def test_a_locked_cache_is_a_warning_not_a_lost_result(tmp_path: Path) -> None:
         cache.put(key, ProviderResponse(output="ok", latency_ms=1.0))  # does not raise
         assert cache.get(key) is None
         assert "database is locked" in " ".join(cache.problems)
+        assert list(cache.path.parent.glob("*.corrupt-*")) == []  # locked is not damaged
     finally:
         holder.execute("ROLLBACK")
         holder.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -220,3 +221,111 @@ def test_show_prints_schemas_with_markup_like_text_as_text(
     assert '"[INST] {prompt} [/INST]"' in result.stdout
     assert "[bold]not markup[/bold]" in result.stdout
     assert "max_tokens" in result.stdout and "integer" in result.stdout
+
+
+def slug(entry: dict[str, object]) -> str:
+    return f"{entry['owner']}/{entry['name']}"
+
+
+def most_run(entries: list[dict[str, object]], n: int) -> list[str]:
+    ranked = sorted(entries, key=lambda e: -int(str(e.get("run_count") or 0)))
+    return [slug(e) for e in ranked[:n]]
+
+
+CATALOGUE_PAGES = -(-len(snapshot()) // PAGE_SIZE)  # 605 models: 25 pages
+
+
+def test_sort_runs_reads_every_page_then_keeps_the_top(
+    catalogue: FakeReplicate, run_cli: RunCli
+) -> None:
+    entries = snapshot()
+    top = most_run(entries, 5)
+    # The fixture makes the point: the first page's top 5 are not the catalogue's.
+    assert most_run(entries[:PAGE_SIZE], 5) != top
+    assert any(slug(e) in top for e in entries[-PAGE_SIZE:])  # some are on the last page
+    result = run_cli("models", "list", "--json", "--sort", "runs", "--limit", "5")
+    document = json.loads(result.stdout)
+    assert [m["model"] for m in document["models"]] == top
+    assert pages_read(catalogue) == CATALOGUE_PAGES
+    cursors = [r.query for r in catalogue.received("GET", "/v1/models")]
+    assert cursors == ["", *(f"cursor={PAGE_SIZE * i}" for i in range(1, CATALOGUE_PAGES))]
+    assert (document["pages_read"], document["models_read"], document["capped"]) == (
+        CATALOGUE_PAGES,
+        len(entries),
+        False,
+    )
+    assert "note:" not in result.stderr  # the whole selection was sorted
+
+
+def test_sort_name_reads_every_page_too(catalogue: FakeReplicate, run_cli: RunCli) -> None:
+    models = listed(run_cli, "--sort", "name", "--limit", "4")
+    assert [m["model"] for m in models] == sorted(slug(e) for e in snapshot())[:4]
+    assert pages_read(catalogue) == CATALOGUE_PAGES
+
+
+def test_sorted_search_reads_all_its_pages(catalogue: FakeReplicate, run_cli: RunCli) -> None:
+    expected = [e for e in snapshot() if "video" in f"{e['name']} {e['description']}".lower()]
+    models = listed(run_cli, "--search", "video", "--sort", "name", "--limit", "3")
+    assert [m["model"] for m in models] == sorted(slug(e) for e in expected)[:3]
+    assert len(catalogue.received("QUERY", "/v1/models")) == -(-len(expected) // PAGE_SIZE)
+
+
+def test_the_page_cap_is_said_when_it_stops_a_sort(
+    catalogue: FakeReplicate, run_cli: RunCli
+) -> None:
+    result = run_cli("models", "list", "--sort", "runs", "--limit", "5", "--max-pages", "3")
+    assert result.exit_code == 0
+    assert pages_read(catalogue) == 3
+    first = snapshot()[: 3 * PAGE_SIZE]
+    assert [line.split()[0] for line in result.stdout.splitlines()[1:]] == most_run(first, 5)
+    assert " ".join(result.stderr.split()) == (
+        "note: sorted the first 75 models of the selection: reading stopped at the --max-pages "
+        "cap (3 pages) and more pages exist; raise --max-pages to read further"
+    )
+    document = json.loads(
+        run_cli("models", "list", "--json", "--sort", "runs", "--max-pages", "3").stdout
+    )
+    assert (document["pages_read"], document["models_read"], document["capped"]) == (3, 75, True)
+
+
+def test_unsorted_listing_stays_lazy_and_says_nothing_of_a_cap(
+    catalogue: FakeReplicate, run_cli: RunCli
+) -> None:
+    result = run_cli("models", "list", "--json", "--limit", "30", "--max-pages", "2")
+    assert len(json.loads(result.stdout)["models"]) == 30 and pages_read(catalogue) == 2
+    assert result.stderr == ""  # the limit stopped the reading, not the cap
+    search = run_cli("models", "list", "--search", "video", "--limit", "1000", "--max-pages", "1")
+    assert len(search.stdout.splitlines()) == 1 + PAGE_SIZE
+    assert " ".join(search.stderr.split()).startswith(
+        "note: found the first 25 models of the selection: reading stopped at the --max-pages "
+        "cap (1 page)"
+    )
+
+
+def test_the_progress_bar_counts_pages_and_models_on_a_terminal(
+    catalogue: FakeReplicate, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rich.console import Console
+
+    import replicate_eval.cli.models as models_cli
+
+    screen = io.StringIO()
+    monkeypatch.setattr(models_cli, "stderr", Console(file=screen, force_terminal=True))
+    run_cli("models", "list", "--sort", "runs", "--limit", "5")
+    shown = screen.getvalue()
+    assert "Reading models" in shown and f"{CATALOGUE_PAGES} pages · 605 models" in shown
+    screen.truncate(0)
+    monkeypatch.setattr(models_cli, "stderr", Console(file=screen, force_terminal=False))
+    run_cli("models", "list", "--sort", "runs", "--limit", "5")
+    assert screen.getvalue() == ""  # not a terminal: no bar
+
+
+def test_list_help_says_what_sorting_reads() -> None:
+    from typer.testing import CliRunner
+
+    from replicate_eval.cli import app
+
+    text = " ".join(CliRunner().invoke(app, ["models", "list", "--help"]).stdout.split())
+    assert "With --sort, every page of the selection" in text
+    assert "Replicate cannot sort by run count" in text
+    assert "--max-pages" in text and "reading stops as soon as --limit models are found" in text

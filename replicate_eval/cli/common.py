@@ -262,9 +262,13 @@ def use_base_url(env: dict[str, str]) -> None:
 
 def open_cache(cache_dir: Path | None) -> ResponseCache:
     try:
-        return ResponseCache(cache_dir or default_cache_dir(os.environ))
+        cache = ResponseCache(cache_dir or default_cache_dir(os.environ))
     except (OSError, sqlite3.Error) as exc:
         fail(f"cannot open the response cache: {exc}. Use --cache-dir DIR, or --no-cache.")
+    for damage in cache.repaired:
+        message = f"{damage.describe()}; using a fresh cache"
+        stderr.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+    return cache
 
 
 def check_models(

@@ -13,10 +13,18 @@ import yaml
 from pydantic import SecretStr
 from rich import box
 from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from replicate_eval.catalogue import ModelSummary, SortKey, find_models, summarize
-from replicate_eval.cli.common import app, fail, stdout
+from replicate_eval.catalogue import (
+    MAX_PAGES,
+    Listing,
+    ModelSummary,
+    SortKey,
+    find_models,
+    summarize,
+)
+from replicate_eval.cli.common import app, fail, stderr, stdout
 from replicate_eval.clip import clip
 from replicate_eval.config.provider_ids import parse_provider_id
 from replicate_eval.config.providers import TOKEN_ENV_VARS
@@ -36,7 +44,11 @@ T = TypeVar("T")
 @models_app.command("list")
 def list_models(
     owner: Annotated[
-        str | None, typer.Option("--owner", help="Only models of this user or organisation.")
+        str | None,
+        typer.Option(
+            "--owner",
+            help="Only models of this user or organisation (found by searching for its name).",
+        ),
     ] = None,
     search: Annotated[
         str | None,
@@ -53,22 +65,72 @@ def list_models(
     ] = 50,
     sort: Annotated[
         SortKey | None,
-        typer.Option("--sort", help="Order by `runs` (most run first) or `name`."),
+        typer.Option(
+            "--sort",
+            help="Order by `runs` (most run first) or `name`, after reading every page of the "
+            "selection (up to --max-pages).",
+        ),
     ] = None,
+    max_pages: Annotated[
+        int,
+        typer.Option(
+            "--max-pages",
+            min=1,
+            help="Read at most this many pages (25 models each on Replicate); with --sort, "
+            "only the models of these pages are sorted.",
+        ),
+    ] = MAX_PAGES,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON document with stable field names.")
     ] = False,
 ) -> None:
-    """List public models, with the provider id to paste into a config."""
+    """List public models, with the provider id to paste into a config.
+
+    Without --sort, models come in Replicate's order (the latest version's date, newest first)
+    and reading stops as soon as --limit models are found. With --sort, every page of the
+    selection (all models, a --search, an --owner) is read first, then sorted, then cut to
+    --limit: Replicate cannot sort by run count, so the 5 most run models are only known once
+    all of them are read (a progress bar on a terminal). At most --max-pages pages are read; when
+    that cap stops the reading, a note says how many models were sorted. --collection is one
+    request, sorted and cut the same way.
+    """
     if search is not None and collection is not None:
         fail("--search and --collection cannot be used together")
-    models = _with_api(
-        lambda api: find_models(
-            api, limit=limit, owner=owner, search=search, collection=collection, sort=sort
+    bar = _pages_progress(enabled=stderr.is_terminal and collection is None)
+
+    async def find(api: ReplicateApi) -> Listing:
+        with bar:
+            task = bar.add_task("Reading models", total=None, pages=0, models=0)
+            return await find_models(
+                api,
+                limit=limit,
+                owner=owner,
+                search=search,
+                collection=collection,
+                sort=sort,
+                max_pages=max_pages,
+                progress=lambda pages, models: bar.update(task, pages=pages, models=models),
+            )
+
+    listing = _with_api(find)
+    models = listing.models
+    if listing.capped:
+        done = "sorted" if sort else "found"
+        pages = f"{listing.pages} page" + ("s" if listing.pages != 1 else "")
+        stderr.print(
+            f"note: {done} the first {listing.read:,} models of the selection: reading stopped "
+            f"at the --max-pages cap ({pages}) and more pages exist; raise "
+            "--max-pages to read further",
+            highlight=False,
         )
-    )
     if as_json:
-        stdout.print_json(json.dumps({"models": [m.as_json() for m in models]}))
+        document = {
+            "models": [m.as_json() for m in models],
+            "pages_read": listing.pages,
+            "models_read": listing.read,
+            "capped": listing.capped,
+        }
+        stdout.print_json(json.dumps(document))
         return
     if not models:
         stdout.print("No models found.")
@@ -78,6 +140,20 @@ def list_models(
     else:
         # print(), not Rich: no wrapping at 80 columns, nothing cut, nothing styled.
         print(_plain_table(models))
+
+
+def _pages_progress(*, enabled: bool) -> Progress:
+    """Pages and models read so far; the total is unknown (cursor pagination)."""
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[pages]} pages · {task.fields[models]:,} models"),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+        disable=not enabled,
+    )
 
 
 @models_app.command("show")
