@@ -22,6 +22,7 @@ from replicate_eval.config import CogTarget, ProviderConfig
 from replicate_eval.errors import NetworkError, PredictionError, ProviderError
 from replicate_eval.providers.base import ProviderResponse
 from replicate_eval.providers.cog.server import CogServers
+from replicate_eval.providers.download_policy import DownloadPolicy
 from replicate_eval.providers.images import DownloadError, ImageStore
 from replicate_eval.providers.outputs import file_urls, looks_like_images
 from replicate_eval.providers.text_input import text_model_input
@@ -173,7 +174,8 @@ class CogProvider:
             urls = None
         if urls:
             try:
-                images = await self._images.save_all(urls)
+                # The server is on this machine (or one the user named): its files are too.
+                images = await self._images.save_all(urls, policy=_ITS_OWN_FILES)
             except DownloadError as exc:
                 raise ProviderError(
                     str(exc), prediction_id=prediction_id, metrics=metrics
@@ -198,6 +200,7 @@ class CogProvider:
         )
 
 
+_ITS_OWN_FILES = DownloadPolicy()
 # Cog frees a slot just after it answers, so a next request can still find it busy.
 _BUSY_RETRIES = 200
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from replicate_eval.clip import clip
 from replicate_eval.config import ProviderConfig
 from replicate_eval.errors import ProviderError
 from replicate_eval.providers.base import ProviderResponse
+from replicate_eval.providers.download_policy import DownloadPolicy
 from replicate_eval.providers.images import DownloadError, ImageStore
 from replicate_eval.providers.outputs import file_urls
 from replicate_eval.providers.replicate.predictions import PredictionClient
@@ -16,13 +18,22 @@ from replicate_eval.providers.replicate.predictions import PredictionClient
 
 class ReplicateImageProvider:
     def __init__(
-        self, config: ProviderConfig, predictions: PredictionClient, store: ImageStore
+        self,
+        config: ProviderConfig,
+        predictions: PredictionClient,
+        store: ImageStore,
+        *,
+        downloads: DownloadPolicy | None = None,
     ) -> None:
         self.config = config
         self.id = config.id
         self.label = config.label
         self._predictions = predictions
         self._store = store
+        # Public https hosts only, and the API's own origin (where a proxy or the tests' fake
+        # serves files), found as the SDK finds it (replicate/client.py).
+        api = os.environ.get("REPLICATE_BASE_URL") or "https://api.replicate.com"
+        self._downloads = downloads or DownloadPolicy.public(trusting=api)
 
     def build_input(self, prompt: str) -> dict[str, Any]:
         """The options the user set, then the prompt (with any prefix and suffix)."""
@@ -40,7 +51,7 @@ class ReplicateImageProvider:
                 metrics=state.metrics,
             )
         try:
-            images = await self._store.save_all(urls)
+            images = await self._store.save_all(urls, policy=self._downloads)
         except DownloadError as exc:
             raise ProviderError(str(exc), prediction_id=state.id, metrics=state.metrics) from None
         return ProviderResponse(
