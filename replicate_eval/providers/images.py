@@ -200,7 +200,13 @@ class ImageStore:
                 image_format = (image.format or "").lower()
                 width, height = image.size
                 image.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        except UnidentifiedImageError:
+            # Pillow's own message names its BytesIO object (at 0x...), which says nothing.
+            raise DownloadError(
+                f"{shown} was served as `{content_type}` but is not a readable image "
+                f"(Pillow recognises no image format in its {len(data)} bytes)"
+            ) from None
+        except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
             raise DownloadError(
                 f"{shown} was served as `{content_type}` but is not a readable image ({exc})"
             ) from None
