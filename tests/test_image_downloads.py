@@ -208,3 +208,21 @@ def test_cog_servers_files_are_fetched_from_anywhere(stranger: Stranger, tmp_pat
 )
 def test_which_addresses_are_not_public(address: str, kind: str | None) -> None:
     assert address_refusal(ipaddress.ip_address(address)) == kind
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://8.8.8.8/out.png", True),  # public, https: fetched
+        ("https://[2606:4700:4700::1111]/out.png", True),
+        ("HTTPS://API.REPLICATE.COM:443/files/x.png", True),  # the API's origin, spelled oddly
+        ("http://api.replicate.com/files/x.png", False),  # same host, not the same origin
+        ("http://127.0.0.1:9000/files/x.png", True),  # a test double's origin
+        ("http://127.0.0.1:9001/files/x.png", False),  # the next port is another origin
+    ],
+)
+def test_the_public_policy_on_literal_and_trusted_urls(url: str, allowed: bool) -> None:
+    trusting = "http://127.0.0.1:9000" if "127.0.0.1" in url else "https://api.replicate.com"
+    policy = DownloadPolicy.public(trusting=trusting)
+    refusal = asyncio.run(policy.refusal(url))
+    assert (refusal is None) == allowed, refusal
