@@ -259,7 +259,7 @@ def test_an_image_model_that_answers_text_names_the_text_prefix(
     run = run_config("prompts: [x]\nproviders: [replicate:image:meta/llama-3-8b]\n")
     [cell] = run.cells
     assert cell["error"] == (
-        "`replicate:image:meta/llama-3-8b` returned text ('I cannot draw.'), not image files; "
+        '`replicate:image:meta/llama-3-8b` returned text ("I cannot draw."), not image files; '
         "for text models use `replicate:meta/llama-3-8b`"
     )
 
@@ -322,9 +322,9 @@ def test_a_url_cannot_choose_where_its_image_is_written(
 @pytest.mark.parametrize(
     ("output", "message"),
     [
-        ("https://[::1/broken.png", "returned text ('https://[::1/broken.png'), not image files"),
+        ("https://[::1/broken.png", 'returned text ("https://[::1/broken.png"), not image files'),
         (None, "`replicate:image:acme/odd` returned no output"),
-        ({"image": "x"}, 'returned dict output, not image files: {"image": "x"}'),
+        ({"image": "x"}, 'returned an object with the key "image": {"image": "x"}, not image'),
     ],
 )
 def test_outputs_that_are_not_image_urls(

@@ -7,6 +7,8 @@ output folder and the same image is stored once.
 
 Downloads use their own HTTP client, not the SDK's: file URLs (replicate.delivery, data URLs)
 are not API calls, and the Replicate token must not travel to whatever host an output names.
+Where they may go is the caller's ``DownloadPolicy``: redirects are followed one at a time, so
+that every hop is checked before it is requested.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from PIL import Image, UnidentifiedImageError
 from replicate_eval.atomic import atomic_write_bytes
 from replicate_eval.clip import clip
 from replicate_eval.media import SavedImage
+from replicate_eval.providers.download_policy import DownloadPolicy
 from replicate_eval.providers.outputs import shorten_source
 
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
@@ -65,9 +68,10 @@ class ImageStore:
         self._total_timeout = total_timeout
         self._client: httpx.AsyncClient | None = None
 
-    async def save_all(self, urls: Sequence[str]) -> list[SavedImage]:
-        """Fetch and check every image first, so that a cell with one bad image saves none."""
-        tasks = [asyncio.ensure_future(self._fetch_checked(url)) for url in urls]
+    async def save_all(self, urls: Sequence[str], *, policy: DownloadPolicy) -> list[SavedImage]:
+        """Fetch and check every image first, so that a cell with one bad image saves none;
+        ``policy`` says which URLs may be fetched (data URLs always may)."""
+        tasks = [asyncio.ensure_future(self._fetch_checked(url, policy)) for url in urls]
         try:
             checked = await asyncio.gather(*tasks)
         except BaseException:
@@ -101,13 +105,13 @@ class ImageStore:
         if self._client is not None:
             await self._client.aclose()
 
-    async def _fetch_checked(self, url: str) -> _Checked:
+    async def _fetch_checked(self, url: str, policy: DownloadPolicy) -> _Checked:
         if url.startswith("data:"):
             data, content_type = self._decode_data_url(url)
         else:
             try:
                 data, content_type = await asyncio.wait_for(
-                    self._download(url), timeout=self._total_timeout
+                    self._download(url, policy), timeout=self._total_timeout
                 )
             except asyncio.TimeoutError:
                 raise DownloadError(
@@ -117,34 +121,47 @@ class ImageStore:
         return await asyncio.to_thread(self._decode, url, data, content_type)
 
     # --- fetching ----------------------------------------------------------------------------
-    async def _download(self, url: str) -> tuple[bytes, str]:
+    async def _download(self, url: str, policy: DownloadPolicy) -> tuple[bytes, str]:
         if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=self._read_timeout, follow_redirects=True, max_redirects=5
-            )
+            self._client = httpx.AsyncClient(timeout=self._read_timeout, follow_redirects=False)
         shown = clip(url, 120)
+        target = url
         try:
-            async with self._client.stream("GET", url) as response:
-                if response.status_code != 200:
-                    raise DownloadError(
-                        f"could not download image {shown}: "
-                        f"HTTP {response.status_code} {response.reason_phrase}"
-                    )
-                content_type = response.headers.get("content-type", "")
-                self._check_type(shown, content_type)
-                declared = response.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > self.max_bytes:
-                    raise self._too_big(shown, int(declared))
-                chunks, received = [], 0
-                async for chunk in response.aiter_bytes():
-                    received += len(chunk)
-                    if received > self.max_bytes:
-                        raise self._too_big(shown, received, more=True)
-                    chunks.append(chunk)
+            for _ in range(policy.max_redirects + 1):
+                refusal = await policy.refusal(target)
+                if refusal is not None:
+                    hop = "" if target == url else f"it redirects to {clip(target, 120)}, and "
+                    raise DownloadError(f"refused image {shown}: {hop}{refusal}")
+                async with self._client.stream("GET", target) as response:
+                    if response.has_redirect_location and response.next_request is not None:
+                        target = str(response.next_request.url)
+                        continue
+                    return await self._read(shown, response)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise DownloadError(
                 f"could not download image {shown}: {type(exc).__name__}: {exc}"
             ) from None
+        raise DownloadError(
+            f"could not download image {shown}: more than {policy.max_redirects} redirects"
+        )
+
+    async def _read(self, shown: str, response: httpx.Response) -> tuple[bytes, str]:
+        if response.status_code != 200:
+            raise DownloadError(
+                f"could not download image {shown}: "
+                f"HTTP {response.status_code} {response.reason_phrase}"
+            )
+        content_type = response.headers.get("content-type", "")
+        self._check_type(shown, content_type)
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise self._too_big(shown, int(declared))
+        chunks, received = [], 0
+        async for chunk in response.aiter_bytes():
+            received += len(chunk)
+            if received > self.max_bytes:
+                raise self._too_big(shown, received, more=True)
+            chunks.append(chunk)
         return b"".join(chunks), content_type
 
     def _decode_data_url(self, url: str) -> tuple[bytes, str]:
@@ -183,7 +200,13 @@ class ImageStore:
                 image_format = (image.format or "").lower()
                 width, height = image.size
                 image.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        except UnidentifiedImageError:
+            # Pillow's own message names its BytesIO object (at 0x...), which says nothing.
+            raise DownloadError(
+                f"{shown} was served as `{content_type}` but is not a readable image "
+                f"(Pillow recognises no image format in its {len(data)} bytes)"
+            ) from None
+        except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
             raise DownloadError(
                 f"{shown} was served as `{content_type}` but is not a readable image ({exc})"
             ) from None

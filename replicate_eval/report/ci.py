@@ -15,6 +15,7 @@ from xml.etree import ElementTree
 from replicate_eval.clip import clip
 from replicate_eval.report.labels import column_title, grader_summary, test_title
 from replicate_eval.results import CellResult, PromptInfo, ProviderInfo, RunResult
+from replicate_eval.terminal_text import printable
 
 Column = tuple[PromptInfo, ProviderInfo]
 
@@ -44,27 +45,38 @@ def _why(cell: CellResult) -> str:
     return cell.error or cell.reason or ""
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# What XML 1.0 forbids even escaped and ``printable`` leaves: the non-characters.
+_NOT_XML = re.compile("[\ufffe\uffff]")
 
 
 def _xml_text(text: str | None) -> str:
-    """Model output as XML can carry it: terminal colour codes dropped, control characters
-    (which XML 1.0 forbids even escaped) replaced."""
-    return _NOT_XML.sub("\ufffd", _ANSI.sub("", text or ""))
+    """Model output as XML can carry it: CI pages print it raw, so terminal escape sequences
+    and control characters go, and characters XML cannot hold are replaced."""
+    return _NOT_XML.sub("\ufffd", printable(text or ""))
+
+
+# Spreadsheets run a cell that starts with one of these as a formula (OWASP, "CSV Injection";
+# ASVS 1.2.10 adds NUL): a leading quote makes it text again.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
+
+
+def _csv_cell(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 # --- CSV -------------------------------------------------------------------------------------
 def to_csv(result: RunResult) -> str:
     """One row per test; for each prompt x provider an output and a status column."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # RFC 4180's CRLF rows: the writer then quotes a cell holding a lone \r too, which a
+    # reader would otherwise take for the end of the row.
+    writer = csv.writer(buffer, lineterminator="\r\n")
     columns = _columns(result)
     header = ["test", "vars"] + (["repeat"] if result.repeat > 1 else [])
     for prompt, provider in columns:
         name = _column_name(result, prompt, provider)
         header += [f"{name}: output", f"{name}: status", f"{name}: reason"]
-    writer.writerow(header)
+    rows = [header]
     cells = _cells(result)
     for test in result.tests:
         for run, _ in _runs(result, test.index):
@@ -77,7 +89,8 @@ def to_csv(result: RunResult) -> str:
                     row += ["", "not run", ""]
                 else:
                     row += [cell.output or "", cell.status, _why(cell)]
-            writer.writerow(row)
+            rows.append(row)
+    writer.writerows([_csv_cell(value) for value in row] for row in rows)
     return buffer.getvalue()
 
 
@@ -85,11 +98,13 @@ def to_csv(result: RunResult) -> str:
 def to_junit(result: RunResult) -> str:
     """A testsuite per prompt x provider, a testcase per test; failures carry the reasons."""
     cells = _cells(result)
-    root = ElementTree.Element("testsuites", name=result.description or result.config_path)
+    root = ElementTree.Element(
+        "testsuites", name=_xml_text(result.description or result.config_path)
+    )
     totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     total_time = 0.0
     for prompt, provider in _columns(result):
-        suite_name = _column_name(result, prompt, provider)
+        suite_name = _xml_text(_column_name(result, prompt, provider))
         suite = ElementTree.SubElement(root, "testsuite", name=suite_name)
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         suite_time = 0.0
@@ -199,8 +214,9 @@ def to_markdown(result: RunResult) -> str:
 
 
 def _md(text: str) -> str:
-    """Text for a Markdown table cell: one line, pipes and markup neutralised."""
-    flat = " ".join(str(text).split())
+    """Text for a Markdown table cell: one line, pipes, markup and control characters
+    neutralised."""
+    flat = " ".join(printable(str(text)).split())
     for char in "\\|`*_<>[]":
         flat = flat.replace(char, "\\" + char)
     return flat

@@ -18,6 +18,7 @@ from replicate_eval.report.labels import (
     test_title,
 )
 from replicate_eval.results import CellResult, RunResult
+from replicate_eval.terminal_text import printable
 
 
 def results_table(result: RunResult, *, max_cell_length: int, plain: bool = False) -> Table:
@@ -26,20 +27,20 @@ def results_table(result: RunResult, *, max_cell_length: int, plain: bool = Fals
     table = Table(
         box=box.ASCII2 if plain else box.SIMPLE_HEAVY,
         show_lines=True,
-        title=result.description,
+        title=Text(printable(result.description)) if result.description else None,
         safe_box=True,
     )
     table.add_column("Test", overflow="fold", ratio=1)
     columns = [(prompt, provider) for prompt in result.prompts for provider in result.providers]
     for prompt, provider in columns:
-        header = Text(column_title(provider.label), style="bold")
+        header = Text(printable(column_title(provider.label)), style="bold")
         if many_prompts:
-            header.append(f"\n{prompt.label}", style="dim")
+            header.append(f"\n{printable(prompt.label)}", style="dim")
         table.add_column(header, overflow="fold", ratio=2)
 
     runs = runs_by_position(result.cells)
     for test in result.tests:
-        row: list[Text] = [Text(test_title(test.description, test.vars, test.index))]
+        row: list[Text] = [Text(printable(test_title(test.description, test.vars, test.index)))]
         for prompt, provider in columns:
             found = runs.get((test.index, prompt.index, provider.index))
             if not found:
@@ -69,19 +70,19 @@ def _cell_text(cell: CellResult, limit: int) -> Text:
     if cell.cached:
         text.append(" (cached)", style="dim")
     if cell.status == "error":
-        text.append("\n" + clip(cell.error or "", limit * 2), style="yellow")
+        text.append("\n" + clip(printable(cell.error or ""), limit * 2), style="yellow")
         return text
     if cell.images:
         # The file name, linked to the full path (terminals that support links open it); the
         # summary line names the folder.
         for image in cell.images:
             path = Path(image.path)
-            text.append(f"\n{path.name}", style=f"cyan link {path.resolve().as_uri()}")
-            text.append(f" {image.width}x{image.height} {image.format}")
+            text.append(f"\n{printable(path.name)}", style=f"cyan link {path.resolve().as_uri()}")
+            text.append(f" {image.width}x{image.height} {printable(image.format)}")
     else:
-        text.append("\n" + clip(cell.output or "", limit))
+        text.append("\n" + clip(printable(cell.output or ""), limit))
     if cell.status == "failed" and cell.reason:
-        text.append("\n" + clip(cell.reason, limit), style="red")
+        text.append("\n" + clip(printable(cell.reason), limit), style="red")
     return text
 
 
@@ -112,9 +113,9 @@ def summary_line(result: RunResult, *, html_report: Path | None = None) -> Text:
         )
     if result.image_count:
         images = "image" if result.image_count == 1 else "images"
-        text.append(f"\n{result.image_count} {images} saved in {result.output_dir}")
+        text.append(f"\n{result.image_count} {images} saved in {printable(str(result.output_dir))}")
         if html_report is not None:
             text.append(" · open ")
-            text.append(str(html_report), style="bold")
+            text.append(printable(str(html_report)), style="bold")
             text.append(" to see them")
     return text

@@ -1,6 +1,6 @@
 """A faithful fake of Replicate's HTTP API for reval's tests. See server.py."""
 
-from tests.fake_replicate.files import File, image_file, picture
+from tests.fake_replicate.files import File, image_file, picture, redirect
 from tests.fake_replicate.models import (
     FakeModel,
     Reply,
@@ -29,6 +29,7 @@ __all__ = [
     "image_model",
     "llm_schema",
     "picture",
+    "redirect",
     "sdxl_schema",
     "tokens",
     "version_id",

@@ -3,7 +3,8 @@
 A behaviour puts ``File`` objects in its ``Reply.output``; when the prediction is created the
 fake publishes each one at ``{fake.url}/files/<name>`` and the prediction's output holds that
 URL, exactly as Replicate's outputs hold delivery URLs. Faults are files too: the wrong content
-type, a missing file (404), a body larger than it says, or no length at all (chunked).
+type, a missing file (404), a body larger than it says, or no length at all (chunked). A
+``redirect`` answers 302 with a ``Location``, as a CDN sends a client on to another host.
 """
 
 from __future__ import annotations
@@ -24,10 +25,13 @@ class File:
     content_type: str
     status: int = 200  # 404: the URL leads nowhere
     chunked: bool = False  # send without Content-Length, in chunks
+    location: str | None = None  # a redirect: where the file is said to be
 
     @property
     def name(self) -> str:
-        extension = self.content_type.rpartition("/")[2].replace("jpeg", "jpg")
+        # A redirect's URL looks like the image it stands for.
+        extension = "png" if self.location else self.content_type.rpartition("/")[2]
+        extension = extension.replace("jpeg", "jpg")
         return f"{hashlib.sha256(self.data).hexdigest()[:16]}.{extension}"
 
 
@@ -46,6 +50,12 @@ def picture(text: str, width: int = 64, height: int = 64, image_format: str = "P
 
 def image_file(text: str, width: int = 64, height: int = 64, image_format: str = "PNG") -> File:
     return File(picture(text, width, height, image_format), CONTENT_TYPES[image_format])
+
+
+def redirect(location: str) -> File:
+    """A URL that answers ``302 Found`` with ``Location: location`` (and a short HTML body)."""
+    body = f'<a href="{location}">Found</a>.'.encode()
+    return File(body, "text/html; charset=utf-8", status=302, location=location)
 
 
 def publish(output: Any, base_url: str, files: dict[str, File]) -> Any:

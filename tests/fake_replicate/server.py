@@ -380,6 +380,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_file(self, file: File) -> None:
         self.send_response(file.status)
         self.send_header("Content-Type", file.content_type)
+        if file.location is not None:
+            self.send_header("Location", file.location)
         if not file.chunked:
             self.send_header("Content-Length", str(len(file.data)))
             self.end_headers()

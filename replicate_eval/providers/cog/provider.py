@@ -22,8 +22,9 @@ from replicate_eval.config import CogTarget, ProviderConfig
 from replicate_eval.errors import NetworkError, PredictionError, ProviderError
 from replicate_eval.providers.base import ProviderResponse
 from replicate_eval.providers.cog.server import CogServers
+from replicate_eval.providers.download_policy import DownloadPolicy
 from replicate_eval.providers.images import DownloadError, ImageStore
-from replicate_eval.providers.outputs import file_urls, looks_like_images
+from replicate_eval.providers.outputs import excerpt, file_urls, looks_like_images
 from replicate_eval.providers.text_input import text_model_input
 
 
@@ -62,11 +63,11 @@ class CogProvider:
         metrics = dict(body.get("metrics") or {})
         status = body.get("status")
         if status != "succeeded":
-            error = str(body.get("error") or f"status `{status}`").strip()
+            error = _text(body.get("error")) or f"status `{status}`"
             # coglet nests its own "Prediction failed: " prefixes.
             while error.lower().startswith("prediction failed: "):
                 error = error[len("prediction failed: ") :]
-            logs = str(body.get("logs") or "").strip()
+            logs = _text(body.get("logs"))
             if logs:
                 error += f" (the model's logs end with: {logs[-500:]})"
             raise PredictionError(
@@ -147,7 +148,9 @@ class CogProvider:
                 f"{response.text[:200]}"
             ) from None
         if response.status_code >= 400 and "status" not in body:
-            raise ProviderError(f"the Cog server answered {response.status_code}: {body}")
+            raise ProviderError(
+                f"the Cog server answered {response.status_code}: {excerpt(body, 300)}"
+            )
         return body
 
     async def _wait_until_idle(self, url: str, seconds: float = 60.0) -> bool:
@@ -173,7 +176,8 @@ class CogProvider:
             urls = None
         if urls:
             try:
-                images = await self._images.save_all(urls)
+                # The server is on this machine (or one the user named): its files are too.
+                images = await self._images.save_all(urls, policy=_ITS_OWN_FILES)
             except DownloadError as exc:
                 raise ProviderError(
                     str(exc), prediction_id=prediction_id, metrics=metrics
@@ -198,8 +202,16 @@ class CogProvider:
         )
 
 
+_ITS_OWN_FILES = DownloadPolicy()
 # Cog frees a slot just after it answers, so a next request can still find it busy.
 _BUSY_RETRIES = 200
+
+
+def _text(value: Any) -> str:
+    """A message field of a Cog response: text, or JSON when it is something else."""
+    if value is None or value == "":
+        return ""
+    return (value if isinstance(value, str) else excerpt(value, 500)).strip()
 
 
 def _at_capacity(body: dict[str, Any]) -> bool:

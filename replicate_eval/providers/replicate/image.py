@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
-import json
+import os
 from typing import Any
 
-from replicate_eval.clip import clip
 from replicate_eval.config import ProviderConfig
 from replicate_eval.errors import ProviderError
 from replicate_eval.providers.base import ProviderResponse
+from replicate_eval.providers.download_policy import DownloadPolicy
 from replicate_eval.providers.images import DownloadError, ImageStore
-from replicate_eval.providers.outputs import file_urls
+from replicate_eval.providers.outputs import describe_output, excerpt, file_urls, nested_urls
 from replicate_eval.providers.replicate.predictions import PredictionClient
 
 
 class ReplicateImageProvider:
     def __init__(
-        self, config: ProviderConfig, predictions: PredictionClient, store: ImageStore
+        self,
+        config: ProviderConfig,
+        predictions: PredictionClient,
+        store: ImageStore,
+        *,
+        downloads: DownloadPolicy | None = None,
     ) -> None:
         self.config = config
         self.id = config.id
         self.label = config.label
         self._predictions = predictions
         self._store = store
+        # Public https hosts only, and the API's own origin (where a proxy or the tests' fake
+        # serves files), found as the SDK finds it (replicate/client.py).
+        api = os.environ.get("REPLICATE_BASE_URL") or "https://api.replicate.com"
+        self._downloads = downloads or DownloadPolicy.public(trusting=api)
 
     def build_input(self, prompt: str) -> dict[str, Any]:
         """The options the user set, then the prompt (with any prefix and suffix)."""
@@ -40,7 +49,7 @@ class ReplicateImageProvider:
                 metrics=state.metrics,
             )
         try:
-            images = await self._store.save_all(urls)
+            images = await self._store.save_all(urls, policy=self._downloads)
         except DownloadError as exc:
             raise ProviderError(str(exc), prediction_id=state.id, metrics=state.metrics) from None
         return ProviderResponse(
@@ -54,16 +63,22 @@ class ReplicateImageProvider:
 
 
 def _not_images(provider_id: str, slug: str, output: Any) -> str:
-    """Why an output is not images, with the text prefix only when it is text."""
+    """Why an output is not images, in words; the text prefix only when it is text."""
     if output is None or output == []:
         return f"`{provider_id}` returned no output"
     if isinstance(output, list) and all(isinstance(item, str) for item in output):
         output = "".join(output)
     if isinstance(output, str):
-        text = clip(" ".join(output.split()), 80)
         return (
-            f"`{provider_id}` returned text ({text!r}), not image files; "
+            f"`{provider_id}` returned {describe_output(output, limit=80)}, not image files; "
             f"for text models use `replicate:{slug}`"
         )
-    shown = clip(json.dumps(output, default=str), 120)
-    return f"`{provider_id}` returned {type(output).__name__} output, not image files: {shown}"
+    message = f"`{provider_id}` returned {describe_output(output)}, not image files"
+    inside = nested_urls(output)
+    if inside:
+        urls = "a file URL" if len(inside) == 1 else f"{len(inside)} file URLs"
+        message += (
+            f"; it holds {urls} ({excerpt(inside[0], 80)}) a level down, but reval reads an "
+            "image model's output only as a URL or a list of URLs"
+        )
+    return message
