@@ -36,6 +36,7 @@ from replicate_eval.canonical import canonical_json
 from replicate_eval.config import ProviderConfig
 from replicate_eval.media import SavedImage
 from replicate_eval.providers.base import ProviderResponse
+from replicate_eval.redact import REDACT
 
 CACHE_FILE = "responses.sqlite3"
 _TABLES = (
@@ -249,7 +250,7 @@ class ResponseCache:
         try:
             self._execute(
                 "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?)",
-                (key.namespace, key.key, time.time(), json.dumps(data, default=str)),
+                (key.namespace, key.key, time.time(), REDACT(json.dumps(data, default=str))),
             )
         except sqlite3.Error as exc:
             self.problems.append(f"could not write to the response cache {self.path}: {exc}")

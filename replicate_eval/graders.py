@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from replicate_eval.assertions import KINDS, AssertionProblem, AssertionSpec
+from replicate_eval.assertions import KINDS, AssertionProblem, AssertionSpec, JudgeUnavailable
 from replicate_eval.cache import CacheKey, ResponseCache
 from replicate_eval.config import ProviderConfig
 from replicate_eval.errors import ApiError, CellError, ProviderError
@@ -116,13 +116,13 @@ class Graders:
                 return GraderAnswer(hit.output, hit.prediction_id, hit.latency_ms, True, key)
         earlier = self._blocked.get(config.index)
         if earlier is not None:
-            raise AssertionProblem(f"{name} could not answer: {earlier} (not sent again)")
+            raise JudgeUnavailable(f"{name} could not answer: {earlier} (not sent again)")
         try:
             response = await self._providers[config.index].call(model_input)
         except ProviderError as exc:
             if isinstance(exc, ApiError) and exc.provider_wide:
                 self._blocked[config.index] = exc
-            raise AssertionProblem(f"{name} could not answer: {exc}") from None
+            raise JudgeUnavailable(f"{name} could not answer: {exc}") from None
         self.time_ms += response.latency_ms
         return GraderAnswer(
             response.output,

@@ -311,9 +311,11 @@ def _with_verdicts(
     cached: bool,
 ) -> CellResult:
     outcome = grade([verdict for verdict, _ in judged], cell.test.threshold)
+    unjudged = [f"{v.type}: {v.reason}" for v, _ in judged if v.judge_unavailable]
     return _result(
         cell,
-        status="passed" if outcome.passed else "failed",
+        status="error" if unjudged else "passed" if outcome.passed else "failed",
+        error="; ".join(unjudged) or None,
         model_input=model_input,
         output=response.output,
         images=[ImageResult.model_validate(image.as_dict()) for image in response.images],

@@ -298,7 +298,7 @@ def test_safe_output_passes_moderation(fake: FakeReplicate, run_config: RunConfi
     assert assertion(run)["reason"] == "Llama Guard: the output is safe"
 
 
-def test_a_failing_grader_fails_the_assertion_not_the_run(
+def test_a_failing_grader_makes_the_cell_an_error_not_the_models_failure(
     fake: FakeReplicate, run_config: RunConfig
 ) -> None:
     fake.models[GRADER].behaviour = lambda _: Reply(error="CUDA out of memory")
@@ -316,8 +316,32 @@ def test_a_failing_grader_fails_the_assertion_not_the_run(
     )
     assert "CUDA out of memory" in rubric["reason"]
     assert contains["pass"] is True
-    assert run.cells[0]["status"] == "failed"
+    assert run.cells[0]["status"] == "error"
+    assert "could not answer" in run.cells[0]["error"]
+    assert "ERROR" in run.result.stdout
     assert run.json["totals"]["grader_predictions"] == 1
+
+
+def test_a_grader_that_does_not_exist_is_an_error_before_any_prediction(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    run = run_config(
+        config("      - type: llm-rubric\n        value: x\n        provider: replicate:no/judge\n")
+    )
+    assert run.result.exit_code == 2
+    assert "model `no/judge` was not found on Replicate (404)" in run.result.stderr
+    assert fake.received("POST") == []
+
+
+def test_a_grader_failing_at_run_time_is_an_error(
+    fake: FakeReplicate, run_config: RunConfig
+) -> None:
+    fake.fail_next("POST", f"^/v1/models/{GRADER}/predictions$", 503, {"status": 503}, times=9)
+    run = run_config(
+        config("      - type: llm-rubric\n        value: mentions 'Paris'\n"), "--retries", "1"
+    )
+    assert run.result.exit_code == 100
+    assert run.cells[0]["status"] == "error"
 
 
 def test_grader_of_an_image_output_is_refused(fake: FakeReplicate, run_config: RunConfig) -> None:

@@ -356,6 +356,7 @@ def test_ctrl_c_cancels_everything_and_keeps_the_finished_results(
         assert data["totals"]["planned"] == 6
         assert [c["vars"]["speed"] for c in data["cells"]] == ["fast", "fast"]
         assert "Interrupted: 4 of 6 cells did not run" in stdout
+        assert "2 passed, 0 failed, 0 errors (100% pass rate)" in stdout  # of the cells run
         # Running it again makes only the predictions that are missing.
         fake.models["meta/llama"].behaviour = lambda i: Reply(tokens("ok"))
         before = len(fake.predictions)

@@ -9,6 +9,7 @@ from replicate_eval.assertions.base import (
     GraderRole,
     Grading,
     InvalidAssertion,
+    JudgeUnavailable,
 )
 from replicate_eval.assertions.registry import (
     KINDS,
@@ -32,6 +33,7 @@ __all__ = [
     "GraderRole",
     "Grading",
     "InvalidAssertion",
+    "JudgeUnavailable",
     "Verdict",
     "compile_assertion",
     "evaluate",

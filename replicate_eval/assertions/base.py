@@ -127,3 +127,8 @@ class AssertionProblem(Exception):
 
     Unlike a failed check this is never inverted by a `not-` prefix: the assertion fails.
     """
+
+
+class JudgeUnavailable(AssertionProblem):
+    """The model that judges an assertion could not be asked (404, a server error, a network
+    fault): nothing is known of the output, so the cell is an error, not the model's failure."""

@@ -19,6 +19,7 @@ from replicate_eval.assertions.base import (
     CheckContext,
     GraderCalls,
     InvalidAssertion,
+    JudgeUnavailable,
     Outcome,
 )
 from replicate_eval.suggest import did_you_mean
@@ -135,6 +136,7 @@ class Verdict:
     score: float
     reason: str
     problem: bool = False  # the assertion could not judge the output (see AssertionProblem)
+    judge_unavailable: bool = False  # its judge could not be asked: the cell is an error
 
 
 def evaluate(spec: AssertionSpec, output: str, ctx: CheckContext) -> Verdict:
@@ -179,7 +181,17 @@ async def evaluate_user_code(
 
 
 def _problem(spec: AssertionSpec, problem: AssertionProblem) -> Verdict:
-    return Verdict(spec.type, spec.value, spec.weight, False, 0.0, str(problem), problem=True)
+    unavailable = isinstance(problem, JudgeUnavailable)
+    return Verdict(
+        spec.type,
+        spec.value,
+        spec.weight,
+        False,
+        0.0,
+        str(problem),
+        problem=True,
+        judge_unavailable=unavailable,
+    )
 
 
 def _verdict(spec: AssertionSpec, outcome: Outcome) -> Verdict:

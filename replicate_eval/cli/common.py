@@ -35,6 +35,7 @@ from replicate_eval.providers.replicate.session import base_url_problem
 from replicate_eval.redact import REDACT
 from replicate_eval.report.files import append_step_summary
 from replicate_eval.results import RunResult
+from replicate_eval.terminal_text import printable
 
 
 class ExitCode(IntEnum):
@@ -144,16 +145,17 @@ def fail(message: str, code: ExitCode = ExitCode.USAGE) -> NoReturn:
 
 
 def say_error(message: str) -> None:
-    stderr.print(f"[bold red]error:[/] {_shown(message)}", highlight=False)
+    stderr.print(f"[bold red]error:[/] {shown(message)}", highlight=False)
 
 
 def warn(message: str) -> None:
-    stderr.print(f"[yellow]warning:[/] {_shown(message)}", highlight=False)
+    stderr.print(f"[yellow]warning:[/] {shown(message)}", highlight=False)
 
 
-def _shown(message: str) -> str:
-    """A message as the terminal may show it: no markup of its own."""
-    return escape(message)
+def shown(message: str) -> str:
+    """A message as the terminal may show it: it quotes models and servers, so no escape
+    sequences, and no Rich markup of its own."""
+    return escape(printable(message))
 
 
 # Options that several commands share.

@@ -12,7 +12,6 @@ import typer
 import yaml
 from pydantic import SecretStr
 from rich import box
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -24,7 +23,15 @@ from replicate_eval.catalogue import (
     find_models,
     summarize,
 )
-from replicate_eval.cli.common import app, fail, stderr, stdout
+from replicate_eval.cli.common import (
+    app,
+    fail,
+    remember_secret,
+    shown,
+    stderr,
+    stdout,
+    use_base_url,
+)
 from replicate_eval.clip import clip
 from replicate_eval.config.provider_ids import parse_provider_id
 from replicate_eval.config.providers import TOKEN_ENV_VARS
@@ -32,6 +39,7 @@ from replicate_eval.errors import ProviderError
 from replicate_eval.model_schema import InputField, ModelInterface
 from replicate_eval.providers.replicate.api import ReplicateApi
 from replicate_eval.providers.replicate.session import ReplicateSession
+from replicate_eval.terminal_text import printable
 
 models_app = typer.Typer(
     help="Explore Replicate's public models: list or search them, show their inputs.",
@@ -139,7 +147,7 @@ def list_models(
         stdout.print(_models_table(models))
     else:
         # print(), not Rich: no wrapping at 80 columns, nothing cut, nothing styled.
-        print(_plain_table(models))
+        print(printable(_plain_table(models)))
 
 
 def _pages_progress(*, enabled: bool) -> Progress:
@@ -212,7 +220,9 @@ def _with_api(call: Callable[[ReplicateApi], Awaitable[T]]) -> T:
 
 
 def _token() -> tuple[str, str]:
+    use_base_url(dict(os.environ))
     for variable in TOKEN_ENV_VARS:
+        remember_secret(os.environ.get(variable))
         value = os.environ.get(variable, "").strip()
         if value:
             return value, variable
@@ -245,7 +255,7 @@ def _models_table(models: list[ModelSummary]) -> Table:
         table.add_column(column, justify="right" if column == "runs" else "left")
     table.columns[1].overflow = "fold"
     for row in _rows(models, 120):
-        table.add_row(*(escape(cell) for cell in row))
+        table.add_row(*(shown(cell) for cell in row))
     return table
 
 
@@ -264,9 +274,9 @@ def _plain_table(models: list[ModelSummary]) -> str:
 
 
 def _print_model(model: ModelSummary, version: str | None) -> None:
-    stdout.print(f"[bold]{escape(model.slug)}[/]  {escape(model.url)}", highlight=False)
+    stdout.print(f"[bold]{shown(model.slug)}[/]  {shown(model.url)}", highlight=False)
     if model.description:
-        stdout.print(escape(model.description), highlight=False)
+        stdout.print(shown(model.description), highlight=False)
     runs = f"{model.run_count:,} runs" if model.run_count is not None else "run count unknown"
     stdout.print(f"{model.visibility} · {runs}", highlight=False)
     label = "version" if version else "latest version"
@@ -279,7 +289,7 @@ def _print_model(model: ModelSummary, version: str | None) -> None:
     stdout.print(_inputs_table(interface))
     stdout.print(f"output: {interface.output_description}", highlight=False)
     stdout.print("\nA provider entry with the model's defaults:")
-    stdout.print(escape(_provider_entry(model, interface, version)), highlight=False)
+    stdout.print(shown(_provider_entry(model, interface, version)), highlight=False)
 
 
 def _inputs_table(interface: ModelInterface) -> Table:
@@ -296,7 +306,7 @@ def _inputs_table(interface: ModelInterface) -> Table:
             ", ".join(str(choice) for choice in field.choices),
             field.description,
         )
-        table.add_row(*(escape(cell) for cell in cells))
+        table.add_row(*(shown(cell) for cell in cells))
     return table
 
 

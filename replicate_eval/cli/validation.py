@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from replicate_eval.chat import parse_chat
 from replicate_eval.cli.common import (
@@ -20,6 +19,7 @@ from replicate_eval.cli.common import (
     check_models,
     load_or_fail,
     open_cache,
+    say_error,
     stderr,
     stdout,
 )
@@ -61,7 +61,7 @@ def validate(
     # One line per broken (test, prompt): the providers share the same rendering.
     render_errors = list(dict.fromkeys(_cell_problems(plan)))
     for message in render_errors:
-        stderr.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        say_error(message)
     findings: list[Finding] = []
     if not no_preflight:
         cache = None if no_cache else open_cache(cache_dir)
@@ -71,7 +71,8 @@ def validate(
             if cache is not None:
                 cache.close()
     errors = len(render_errors) + sum(f.severity == "error" for f in findings)
-    warnings = sum(f.severity == "warning" for f in findings)
+    # Every warning printed: the config's own (load_or_fail printed them) and the preflight's.
+    warnings = len(eval_config.warnings) + sum(f.severity == "warning" for f in findings)
     if errors:
         stderr.print(f"{config}: {errors} problem(s), {warnings} warning(s).", highlight=False)
         raise typer.Exit(ExitCode.USAGE)

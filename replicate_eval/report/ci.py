@@ -184,8 +184,8 @@ def to_markdown(result: RunResult) -> str:
             for run, _ in _runs(result, test.index)
             if (cell := cells.get((test.index, prompt.index, provider.index, run))) is not None
         ]
-        planned = len(result.tests) * max(result.repeat, 1)
-        rate = statuses.count("passed") / planned if planned else 1.0
+        # Over the cells that ran, as the summary line counts (an interrupted run says so).
+        rate = statuses.count("passed") / len(statuses) if statuses else 0.0
         lines.append(
             f"| {_md(_column_name(result, prompt, provider))} | {statuses.count('passed')} | "
             f"{statuses.count('failed')} | {statuses.count('error')} | {rate:.0%} |"
