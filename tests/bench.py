@@ -45,13 +45,15 @@ class Measured:
     totals: dict[str, Any]
 
 
-def write_config(folder: Path, cases: int) -> Path:
+def write_config(
+    folder: Path, cases: int, check: str = "{type: contains, value: ok}", name: str = ""
+) -> Path:
     tests = "".join(f"  - vars: {{n: {n}}}\n" for n in range(cases))
-    path = folder / f"bench-{cases}.yaml"
+    path = folder / f"bench-{cases}{name}.yaml"
     path.write_text(
         "prompts: ['case <<n>>']\n"
         f"providers: [replicate:{MODEL}]\n"
-        "defaultTest:\n  assert: [{type: contains, value: ok}]\n"
+        f"defaultTest:\n  assert: [{check}]\n"
         f"tests:\n{tests}"
     )
     return path
@@ -187,6 +189,41 @@ def overhead(folder: Path) -> None:
     report("2000 cases at zero latency (pure overhead)", rows)
 
 
+def checks(folder: Path) -> None:
+    """The cost of running every cell's `python` check in a worker process: 2000 cells at zero
+    latency with a `python` check each, against the same run with a `contains` check. Runs
+    alternate, three of each; medians."""
+    cases, concurrency = 2000, 50
+    plain = write_config(folder, cases)
+    python = write_config(folder, cases, "{type: python, value: \"'ok' in output\"}", "-python")
+    rates: dict[str, list[float]] = {"contains": [], "python": []}
+    rss: dict[str, float] = {}
+    fake = serve(0.0)
+    try:
+        for _ in range(3):
+            for label, config in (("contains", plain), ("python", python)):
+                m = run_reval(fake, config, concurrency, "--no-cache")
+                if m.totals["passed"] != cases:
+                    raise SystemExit(f"the {label} run did not pass every cell: {m.totals}")
+                rates[label].append(cases / m.process_s)
+                rss[label] = max(rss.get(label, 0.0), m.peak_rss_mb)
+    finally:
+        fake.stop()
+    without, with_checks = statistics.median(rates["contains"]), statistics.median(rates["python"])
+    report(
+        "2000 cells at zero latency, each with a `python` check (worker processes)",
+        [
+            ("cells per second, whole command", "median of 3, start-up and files included"),
+            ("  with a `contains` check", f"{without:.0f}"),
+            (
+                "  with a `python` check",
+                f"{with_checks:.0f} -> {with_checks / without:.2f}x (target >= 0.8x)",
+            ),
+            ("peak RSS (reval, not its workers)", f"{rss['python']:.0f} MB"),
+        ],
+    )
+
+
 def polling(folder: Path, concurrency: int) -> None:
     cases, latency = 100, 2.5
     fake = serve(latency, hold_cap=1.0)
@@ -309,10 +346,11 @@ SCENARIOS: dict[str, Callable[[Path, Path], None]] = {
     "polling": lambda folder, cache: polling_at_two_concurrencies(folder),
     "throttled": lambda folder, cache: throttled(folder),
     "graded": lambda folder, cache: graded(folder, folder / "graded-cache"),
+    "checks": lambda folder, cache: checks(folder),
     # The issue's real-time case: five minutes, so only on request (--only six-per-minute).
     "six-per-minute": lambda folder, cache: throttled(folder, cases=30, per_minute=6),
 }
-DEFAULT = ["throughput", "overhead", "polling", "throttled", "graded"]
+DEFAULT = ["throughput", "overhead", "polling", "throttled", "graded", "checks"]
 
 
 def main(argv: list[str]) -> int:
