@@ -6,8 +6,10 @@
 The fake plays Llama 2 and Gemma with canned answers to the questions in
 configs/replicate-llm.yaml (anything else is echoed), so the table looks like a real run,
 SDXL and FLUX schnell for configs/replicate-image.yaml, drawing real (if simple) pictures, and
-the judges of configs/replicate-graded.yaml (a grader, an embedding model, Llama Guard). The
-rest of its catalogue is 605 real public models (names, descriptions, run counts) from a 2025
+the judges of configs/replicate-graded.yaml (a grader, an embedding model, Llama Guard), and
+replicate/hello-world. Each has its real published schema and version
+(tests/fixtures/model_schemas), so the preflight checks a config as Replicate would. The rest
+of its catalogue is 605 real public models (names, descriptions, run counts) from a 2025
 snapshot, for `reval models`.
 """
 
@@ -88,6 +90,11 @@ def flux_schnell(model_input: dict[str, Any]) -> Reply:
     )
 
 
+def hello_world(model_input: dict[str, Any]) -> Reply:
+    """replicate/hello-world: ``text`` in, one string out."""
+    return Reply(f"hello {model_input.get('text', '')}")
+
+
 def serve_demo_models(fake: FakeReplicate) -> None:
     """The demo configs' models with their real schemas and versions, keeping what the
     catalogue says of them (if it is loaded)."""
@@ -96,6 +103,7 @@ def serve_demo_models(fake: FakeReplicate) -> None:
         ("google-deepmind/gemma-7b-it", toy_model(1)),
         ("stability-ai/sdxl", image_model(processing=0.4)),
         ("black-forest-labs/flux-schnell", flux_schnell),
+        ("replicate/hello-world", hello_world),  # configs/quickstart.yaml, on Replicate
         # The bigger grader one test of configs/replicate-graded.yaml asks for.
         ("meta/meta-llama-3.1-405b-instruct", grader),
     ]:
