@@ -11,8 +11,13 @@ import pytest
 
 from replicate_eval.config.graders import DEFAULT_GRADERS
 from tests.fake_replicate import FakeReplicate, cog_schema, llm_schema
-from tests.fake_replicate.judges import EMBEDDING, GRADER, GUARD, serve_real_model
-from tests.fake_replicate.model_schemas import kept_model, public_version, real_schema
+from tests.fake_replicate.judges import EMBEDDING, GRADER, GUARD
+from tests.fake_replicate.model_schemas import (
+    kept_model,
+    public_version,
+    real_schema,
+    serve_real_model,
+)
 from tests.fake_replicate.models import echo
 
 # The README's and configs' models, and reval's default judges.

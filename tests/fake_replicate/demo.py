@@ -21,8 +21,8 @@ import sys
 from typing import Any
 
 from tests.fake_replicate import FakeReplicate, Reply, image_file, image_model, tokens
-from tests.fake_replicate.judges import grader, serve_judges, serve_real_model
-from tests.fake_replicate.model_schemas import public_version
+from tests.fake_replicate.judges import grader, serve_judges
+from tests.fake_replicate.model_schemas import public_version, serve_real_model
 
 GEMMA_VERSION = public_version("google-deepmind/gemma-7b-it")  # 2790a695...
 SDXL_VERSION = public_version("stability-ai/sdxl")  # 7762fd07...

@@ -24,8 +24,8 @@ import math
 import re
 from typing import Any
 
-from tests.fake_replicate.model_schemas import kept_model, public_version
-from tests.fake_replicate.models import Behaviour, Reply, tokens
+from tests.fake_replicate.model_schemas import public_version, serve_real_model
+from tests.fake_replicate.models import Reply, tokens
 from tests.fake_replicate.server import FakeReplicate
 
 GRADER = "meta/meta-llama-3-70b-instruct"
@@ -137,12 +137,3 @@ def serve_judges(fake: FakeReplicate) -> None:
     published schemas and versions (keeping what its catalogue says of them, if it is loaded)."""
     for slug, behaviour in [(GRADER, grader), (EMBEDDING, embedding), (GUARD, llama_guard)]:
         serve_real_model(fake, slug, behaviour)
-
-
-def serve_real_model(fake: FakeReplicate, slug: str, behaviour: Behaviour) -> None:
-    """``slug`` as Replicate serves it: its real schema, public version and official flag
-    (model_schemas.py), and its catalogue entry's description and run count if loaded."""
-    real = kept_model(slug)
-    known = fake.models.get(slug)
-    catalogue = {"description": known.description, "run_count": known.run_count} if known else {}
-    fake.add_model(slug, behaviour, official=real.official, versions=real.versions, **catalogue)

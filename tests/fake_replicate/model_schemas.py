@@ -15,7 +15,11 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the fake's modules import this one
+    from tests.fake_replicate.models import Behaviour
+    from tests.fake_replicate.server import FakeReplicate
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "model_schemas"
 
@@ -77,3 +81,12 @@ def public_version(slug: str) -> str:
     if version is None:
         raise KeyError(f"no public version is kept for {slug}")
     return version
+
+
+def serve_real_model(fake: FakeReplicate, slug: str, behaviour: Behaviour) -> None:
+    """``slug`` on ``fake`` as Replicate serves it: its real schema, public version and official
+    flag, and its catalogue entry's description and run count if the catalogue is loaded."""
+    real = kept_model(slug)
+    known = fake.models.get(slug)
+    catalogue = {"description": known.description, "run_count": known.run_count} if known else {}
+    fake.add_model(slug, behaviour, official=real.official, versions=real.versions, **catalogue)
