@@ -45,7 +45,7 @@ def test_replicate_llm_runs_against_the_fake(
         return request.body
 
     assert about_france("/v1/models/meta/llama-2-7b-chat/predictions") == {
-        "input": {"temperature": 0.01, "max_length": 1024, "prompt": f"[INST] {question} [/INST]"}
+        "input": {"temperature": 0.01, "max_tokens": 1024, "prompt": f"[INST] {question} [/INST]"}
     }
     assert about_france("/v1/predictions") == {
         "version": GEMMA_VERSION,

@@ -14,6 +14,7 @@ from tests.fake_replicate.judges import (
     GUARD,
     GUARD_VERSION,
 )
+from tests.fake_replicate.model_schemas import real_schema
 from tests.graded_support import (
     GRADER_PATH,
     MODEL,
@@ -53,11 +54,13 @@ tests:
 
 
 def serve_graders(fake: FakeReplicate) -> None:
-    from tests.fake_replicate.judges import embedding, embedding_schema, grader
+    from tests.fake_replicate.judges import EMBEDDING, embedding, grader
 
     for name in ("assertion-grader", "test-grader", "default-test-grader", "cli-grader"):
         fake.add_model(f"acme/{name}", grader, official=True)
-    fake.add_model("acme/embedder", embedding, official=True, openapi_schema=embedding_schema())
+    # all-mpnet-base-v2's interface: the text goes in `text`
+    embedder = real_schema(EMBEDDING)
+    fake.add_model("acme/embedder", embedding, official=True, openapi_schema=embedder)
 
 
 def graded_by(fake: FakeReplicate) -> dict[str, list[dict[str, Any]]]:
@@ -163,13 +166,13 @@ def test_preflight_checks_graders_too(fake: FakeReplicate, run_config: RunConfig
         config(
             "      - type: moderation\n"
             "      - type: llm-rubric\n        value: x\n"
-            "        provider: {id: 'replicate:meta/meta-llama-3-70b-instruct', temperature: 9}\n"
+            "        provider: {id: 'replicate:meta/meta-llama-3-70b-instruct', max_tokens: lots}\n"
         )
     )
     assert run.result.exit_code == 2
     error = run.result.stderr
     assert "tests[0].assert[1].provider `replicate:meta/meta-llama-3-70b-instruct`: " in error
-    assert "`temperature` must be at most 5" in error
+    assert "`max_tokens` expects a whole number, got 'lots'" in error  # its real token limit
     assert "the default guard model" in error
     assert "has no `assistant` input, which carries the output to judge" in error
     assert fake.received("POST") == []
@@ -182,10 +185,10 @@ def test_graders_of_tests_not_selected_are_not_checked(
         "      - type: llm-rubric\n        value: mentions 'Paris'\n",
         extra=(
             "  - vars: {question: q}\n    assert:\n      - type: llm-rubric\n        value: x\n"
-            "        provider: {id: 'replicate:meta/meta-llama-3-70b-instruct', temperature: 9}\n"
+            "        provider: {id: 'replicate:meta/meta-llama-3-70b-instruct', max_tokens: lots}\n"
         ),
     )
-    assert run_config(text).result.exit_code == 2  # the preflight refuses temperature 9
+    assert run_config(text).result.exit_code == 2  # the preflight refuses max_tokens: lots
     run = run_config(text, "--filter-first-n", "1")
     assert run.result.exit_code == 0, run.result.stderr
 

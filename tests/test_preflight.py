@@ -9,8 +9,10 @@ import pytest
 
 from tests.conftest import RunCli, RunConfig
 from tests.fake_replicate import FakeReplicate, cog_schema, image_model, sdxl_schema
+from tests.fake_replicate.model_schemas import public_version
 
-GEMMA = "2790a695e5dcae15506138cc4718d1106d0d475e6dca4b1d43f42414647993d5"
+GEMMA = public_version("google-deepmind/gemma-7b-it")
+HELLO = public_version("replicate/hello-world")
 
 
 @pytest.fixture
@@ -100,16 +102,8 @@ def test_bad_inputs_stop_the_run_before_any_prediction(
 
 
 def test_a_required_input_never_sent(fake_replicate: FakeReplicate, run_config: RunConfig) -> None:
-    hello = cog_schema(
-        {
-            "title": "Input",
-            "required": ["text"],
-            "properties": {"text": {"type": "string", "x-order": 0}},
-        },
-        Output={"type": "string"},
-    )
-    fake_replicate.add_model("replicate/hello-world", official=True, openapi_schema=hello)
-    run = run_config(one("replicate:replicate/hello-world"))
+    fake_replicate.add_model("replicate/hello-world", versions=[HELLO])  # its real schema
+    run = run_config(one(f"'replicate:replicate/hello-world:{HELLO}'"))
     stderr = " ".join(run.result.stderr.split())
     assert (
         "replicate/hello-world has no `prompt` input, so it would never see the prompts" in stderr
@@ -117,6 +111,17 @@ def test_a_required_input_never_sent(fake_replicate: FakeReplicate, run_config: 
     assert "(its inputs: text)" in stderr
     assert "replicate/hello-world requires `text`, which this provider does not send" in stderr
     assert created(fake_replicate) == 0
+
+
+def test_hello_worlds_text_input_takes_the_prompt(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    fake_replicate.add_model("replicate/hello-world", versions=[HELLO])
+    run = run_config(one(f"{{id: 'replicate:replicate/hello-world:{HELLO}', prompt_input: text}}"))
+    assert run.result.exit_code == 0, run.result.stderr
+    assert "warning" not in run.result.stderr
+    [request] = fake_replicate.received("POST", "/v1/predictions")
+    assert request.body == {"version": HELLO, "input": {"text": "hi"}}
 
 
 def test_versions_and_deployments_are_checked_at_their_version(

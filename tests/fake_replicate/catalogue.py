@@ -1,8 +1,10 @@
 """A public model catalogue for the fake, from a real snapshot of Replicate's (2025-09-30).
 
 tests/fixtures/replicate-models-sample.json holds 605 real models (owner, name, description,
-run count...). Each gets one version whose schema is Llama-like (a token iterator) or SDXL-like
-(image URIs, enum/min/max inputs), chosen from what its name and description say it makes.
+run count...). Each gets one version: with its real published schema where
+tests/fixtures/model_schemas keeps it (model_schemas.py), else a Llama-like one (a token
+iterator) or SDXL's (image URIs, enum/min/max inputs), chosen from what its name and
+description say it makes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from tests.fake_replicate.exchange import NOT_FOUND, Answer, RecordedRequest
+from tests.fake_replicate.model_schemas import real_model
 from tests.fake_replicate.models import FakeModel, echo, image_model, llm_schema, sdxl_schema
 
 SAMPLE = Path(__file__).parent.parent / "fixtures" / "replicate-models-sample.json"
@@ -59,15 +62,21 @@ class CatalogueEndpoints:
 
     def load_catalogue(self) -> list[FakeModel]:
         """The real snapshot's 605 models, public, with versions and collections."""
-        added = []
+        added, painters = [], set()
         for entry in snapshot():
             slug = f"{entry['owner']}/{entry['name']}"
             images = makes_images(entry)
+            real = real_model(slug)
+            generic = sdxl_schema() if images else llm_schema()
+            if images:
+                painters.add(slug)
             added.append(
                 self.add_model(
                     slug,
                     image_model() if images else echo,
-                    openapi_schema=sdxl_schema() if images else llm_schema(),
+                    official=real.official if real else False,
+                    versions=real.versions if real else None,
+                    openapi_schema=real.openapi_schema() if real else generic,
                     description=entry.get("description") or "",
                     run_count=entry.get("run_count") or 0,
                     cover_image_url=entry.get("cover_image_url"),
@@ -78,12 +87,12 @@ class CatalogueEndpoints:
         self.collections["text-to-image"] = (
             "Text to image",
             "Models that generate images from text prompts",
-            [m.slug for m in by_runs if m.openapi_schema == sdxl_schema()][:20],
+            [m.slug for m in by_runs if m.slug in painters][:20],
         )
         self.collections["language-models"] = (
             "Language models",
             "Models that understand and generate text",
-            [m.slug for m in by_runs if m.openapi_schema == llm_schema()][:20],
+            [m.slug for m in by_runs if m.slug not in painters][:20],
         )
         return added
 

@@ -6,8 +6,10 @@
 The fake plays Llama 2 and Gemma with canned answers to the questions in
 configs/replicate-llm.yaml (anything else is echoed), so the table looks like a real run,
 SDXL and FLUX schnell for configs/replicate-image.yaml, drawing real (if simple) pictures, and
-the judges of configs/replicate-graded.yaml (a grader, an embedding model, Llama Guard). The
-rest of its catalogue is 605 real public models (names, descriptions, run counts) from a 2025
+the judges of configs/replicate-graded.yaml (a grader, an embedding model, Llama Guard), and
+replicate/hello-world. Each has its real published schema and version
+(tests/fixtures/model_schemas), so the preflight checks a config as Replicate would. The rest
+of its catalogue is 605 real public models (names, descriptions, run counts) from a 2025
 snapshot, for `reval models`.
 """
 
@@ -18,19 +20,28 @@ import os
 import sys
 from typing import Any
 
-from tests.fake_replicate import (
-    FakeReplicate,
-    Reply,
-    flux_schnell_schema,
-    image_file,
-    image_model,
-    sdxl_schema,
-    tokens,
-)
+from tests.fake_replicate import FakeReplicate, Reply, image_file, image_model, tokens
 from tests.fake_replicate.judges import grader, serve_judges
+from tests.fake_replicate.model_schemas import public_version, serve_real_model
 
-GEMMA_VERSION = "2790a695e5dcae15506138cc4718d1106d0d475e6dca4b1d43f42414647993d5"
-SDXL_VERSION = "7762fd07cf82c948538e41f63f77d685e02b063e37e496e96eefd46c929f9bdc"
+GEMMA_VERSION = public_version("google-deepmind/gemma-7b-it")  # 2790a695...
+SDXL_VERSION = public_version("stability-ai/sdxl")  # 7762fd07...
+
+# FLUX schnell's sizes by aspect ratio, at megapixels "1" (replicate/cog-flux predict.py,
+# ASPECT_RATIOS); megapixels "0.25" halves both sides.
+FLUX_SIZES = {
+    "1:1": (1024, 1024),
+    "16:9": (1344, 768),
+    "21:9": (1536, 640),
+    "3:2": (1216, 832),
+    "2:3": (832, 1216),
+    "4:5": (896, 1088),
+    "5:4": (1088, 896),
+    "3:4": (896, 1152),
+    "4:3": (1152, 896),
+    "9:16": (768, 1344),
+    "9:21": (640, 1536),
+}
 
 ANSWERS = {
     "capital of France": (
@@ -67,41 +78,36 @@ def toy_model(which: int) -> Any:
 
 def flux_schnell(model_input: dict[str, Any]) -> Reply:
     """FLUX schnell's interface: an aspect ratio instead of a size, WebP unless asked otherwise."""
-    width, _, height = str(model_input.get("aspect_ratio", "1:1")).partition(":")
-    side = 1024 / max(int(width), int(height))
+    width, height = FLUX_SIZES[str(model_input.get("aspect_ratio", "1:1"))]
+    if model_input.get("megapixels") == "0.25":
+        width, height = width // 2, height // 2
     image_format = {"jpg": "JPEG", "png": "PNG"}.get(model_input.get("output_format", ""), "WEBP")
     prompt = str(model_input.get("prompt", ""))
-    size = (round(int(width) * side), round(int(height) * side))
     count = int(model_input.get("num_outputs", 1))
     return Reply(
-        [image_file(f"{prompt} #{n}", *size, image_format) for n in range(count)], processing=0.3
+        [image_file(f"{prompt} #{n}", width, height, image_format) for n in range(count)],
+        processing=0.3,
     )
 
 
+def hello_world(model_input: dict[str, Any]) -> Reply:
+    """replicate/hello-world: ``text`` in, one string out."""
+    return Reply(f"hello {model_input.get('text', '')}")
+
+
 def serve_demo_models(fake: FakeReplicate) -> None:
-    """The demo configs' models, keeping what the catalogue says of them (if it is loaded)."""
-
-    def known(slug: str) -> dict[str, Any]:
-        model = fake.models.get(slug)
-        return {"description": model.description, "run_count": model.run_count} if model else {}
-
-    for slug, behaviour, extra in [
-        ("meta/llama-2-7b-chat", toy_model(0), {"official": True}),
-        ("google-deepmind/gemma-7b-it", toy_model(1), {"versions": [GEMMA_VERSION]}),
-        (
-            "stability-ai/sdxl",
-            image_model(processing=0.4),
-            {"versions": [SDXL_VERSION], "openapi_schema": sdxl_schema()},
-        ),
-        (
-            "black-forest-labs/flux-schnell",
-            flux_schnell,
-            {"official": True, "openapi_schema": flux_schnell_schema()},
-        ),
+    """The demo configs' models with their real schemas and versions, keeping what the
+    catalogue says of them (if it is loaded)."""
+    for slug, behaviour in [
+        ("meta/llama-2-7b-chat", toy_model(0)),
+        ("google-deepmind/gemma-7b-it", toy_model(1)),
+        ("stability-ai/sdxl", image_model(processing=0.4)),
+        ("black-forest-labs/flux-schnell", flux_schnell),
+        ("replicate/hello-world", hello_world),  # configs/quickstart.yaml, on Replicate
         # The bigger grader one test of configs/replicate-graded.yaml asks for.
-        ("meta/meta-llama-3.1-405b-instruct", grader, {"official": True}),
+        ("meta/meta-llama-3.1-405b-instruct", grader),
     ]:
-        fake.add_model(slug, behaviour, **extra, **known(slug))
+        serve_real_model(fake, slug, behaviour)
     serve_judges(fake)  # for model-graded assertions (configs/replicate-graded.yaml)
 
 

@@ -24,14 +24,15 @@ import math
 import re
 from typing import Any
 
-from tests.fake_replicate.models import Reply, cog_schema, llm_schema, tokens
+from tests.fake_replicate.model_schemas import public_version, serve_real_model
+from tests.fake_replicate.models import Reply, tokens
 from tests.fake_replicate.server import FakeReplicate
 
 GRADER = "meta/meta-llama-3-70b-instruct"
 EMBEDDING = "replicate/all-mpnet-base-v2"
-EMBEDDING_VERSION = "b6b7585c9640cd7a9572c6e129c9549d79c9c31f0d3fdce7baac7c67ca38f305"
+EMBEDDING_VERSION = public_version(EMBEDDING)  # b6b7585c..., which reval pins
 GUARD = "meta/llama-guard-3-8b"
-GUARD_VERSION = "146d1220d447cdcc639bc17c5f6137416042abee6ae153a2615e6ef5749205c8"
+GUARD_VERSION = public_version(GUARD)  # 146d1220...
 
 # Words Llama Guard flags, and the category it names.
 GUARD_TRIGGERS = {"kill": "S1", "steal": "S2", "diagnose": "S6", "bomb": "S9", "hate": "S10"}
@@ -131,54 +132,8 @@ def llama_guard(model_input: dict[str, Any]) -> Reply:
     return Reply("unsafe\n" + ",".join(found) if found else "safe")
 
 
-def embedding_schema() -> dict[str, Any]:
-    """replicate/all-mpnet-base-v2 (abridged): one text or a JSON batch, vectors out."""
-    return cog_schema(
-        {
-            "title": "Input",
-            "properties": {
-                "text": {"type": "string", "x-order": 0, "description": "A single string"},
-                "text_batch": {"type": "string", "x-order": 1, "description": "JSON list"},
-            },
-        },
-        Output={
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"embedding": {"type": "array", "items": {"type": "number"}}},
-            },
-        },
-    )
-
-
-def guard_schema() -> dict[str, Any]:
-    """meta/llama-guard-3-8b (abridged): the user's prompt and the assistant's answer."""
-    return cog_schema(
-        {
-            "title": "Input",
-            "required": ["prompt"],
-            "properties": {
-                "prompt": {"type": "string", "x-order": 0},
-                "assistant": {"type": "string", "x-order": 1},
-            },
-        },
-        Output={"type": "string", "title": "Output"},
-    )
-
-
 def serve_judges(fake: FakeReplicate) -> None:
-    """reval's default grader, embedding model and guard model, on ``fake`` (keeping what its
-    catalogue says of them, if it is loaded)."""
-    for slug, behaviour, extra in [
-        (GRADER, grader, {"official": True, "openapi_schema": llm_schema()}),
-        (
-            EMBEDDING,
-            embedding,
-            {"versions": [EMBEDDING_VERSION], "openapi_schema": embedding_schema()},
-        ),
-        (GUARD, llama_guard, {"versions": [GUARD_VERSION], "openapi_schema": guard_schema()}),
-    ]:
-        known = fake.models.get(slug)
-        if known is not None:
-            extra = {**extra, "description": known.description, "run_count": known.run_count}
-        fake.add_model(slug, behaviour, **extra)
+    """reval's default grader, embedding model and guard model, on ``fake``, with their real
+    published schemas and versions (keeping what its catalogue says of them, if it is loaded)."""
+    for slug, behaviour in [(GRADER, grader), (EMBEDDING, embedding), (GUARD, llama_guard)]:
+        serve_real_model(fake, slug, behaviour)

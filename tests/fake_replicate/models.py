@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fake_replicate.files import image_file
+from tests.fake_replicate.model_schemas import real_model, real_schema
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ def cog_schema(input_schema: dict[str, Any], **schemas: dict[str, Any]) -> dict[
 
 
 def llm_schema() -> dict[str, Any]:
-    """The openapi_schema of a typical Replicate language model (Cog)."""
+    """The openapi_schema of a typical Replicate language model (Cog), for the fake's made-up
+    and catalogue models; the models reval's docs name get their real ones (model_schemas.py)."""
 
     def number(kind: str, order: int, default: float, **limits: float) -> dict[str, Any]:
         return {"type": kind, "x-order": order, "default": default, **limits}
@@ -111,77 +113,13 @@ def llm_schema() -> dict[str, Any]:
 
 
 def sdxl_schema() -> dict[str, Any]:
-    """The openapi_schema of stability-ai/sdxl (abridged): typed image inputs, URI outputs."""
-    return cog_schema(
-        {
-            "title": "Input",
-            "properties": {
-                "prompt": {"type": "string", "x-order": 0, "default": "An astronaut"},
-                "width": {"type": "integer", "x-order": 2, "default": 1024},
-                "height": {"type": "integer", "x-order": 3, "default": 1024},
-                "num_outputs": {
-                    "type": "integer",
-                    "x-order": 4,
-                    "default": 1,
-                    "minimum": 1,
-                    "maximum": 4,
-                },
-                "num_inference_steps": {
-                    "type": "integer",
-                    "x-order": 7,
-                    "default": 50,
-                    "minimum": 1,
-                    "maximum": 500,
-                },
-                "refine": {
-                    "allOf": [{"$ref": "#/components/schemas/refine"}],
-                    "x-order": 11,
-                    "default": "no_refiner",
-                },
-                "apply_watermark": {"type": "boolean", "x-order": 15, "default": True},
-            },
-        },
-        refine={
-            "type": "string",
-            "title": "refine",
-            "enum": ["no_refiner", "expert_ensemble_refiner", "base_image_refiner"],
-        },
-        Output={"type": "array", "items": {"type": "string", "format": "uri"}},
-    )
+    """stability-ai/sdxl's published openapi_schema: the fake's typical image model."""
+    return real_schema("stability-ai/sdxl")
 
 
 def flux_schnell_schema() -> dict[str, Any]:
-    """black-forest-labs/flux-schnell (abridged): an aspect ratio instead of a size."""
-    return cog_schema(
-        {
-            "title": "Input",
-            "required": ["prompt"],
-            "properties": {
-                "prompt": {"type": "string", "x-order": 0},
-                "aspect_ratio": {
-                    "allOf": [{"$ref": "#/components/schemas/aspect_ratio"}],
-                    "x-order": 1,
-                    "default": "1:1",
-                },
-                "num_outputs": {
-                    "type": "integer",
-                    "x-order": 2,
-                    "default": 1,
-                    "minimum": 1,
-                    "maximum": 4,
-                },
-                "output_format": {
-                    "allOf": [{"$ref": "#/components/schemas/output_format"}],
-                    "x-order": 3,
-                    "default": "webp",
-                },
-                "seed": {"type": "integer", "x-order": 4},
-            },
-        },
-        aspect_ratio={"type": "string", "enum": ["1:1", "16:9", "9:16", "4:3", "3:4"]},
-        output_format={"type": "string", "enum": ["webp", "jpg", "png"]},
-        Output={"type": "array", "items": {"type": "string", "format": "uri"}},
-    )
+    """black-forest-labs/flux-schnell's published openapi_schema: an aspect ratio, no size."""
+    return real_schema("black-forest-labs/flux-schnell")
 
 
 @dataclass
@@ -191,11 +129,18 @@ class FakeModel:
     behaviour: Behaviour = echo
     official: bool = False  # official models run by name; others only by version
     versions: list[str] = field(default_factory=list)  # oldest first
-    openapi_schema: dict[str, Any] = field(default_factory=llm_schema)
+    # Left empty: the model's real published schema when tests/fixtures/model_schemas has
+    # it (model_schemas.py), else a typical language model's (llm_schema).
+    openapi_schema: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     run_count: int = 0
     cover_image_url: str | None = None
     github_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.openapi_schema:
+            known = real_model(self.slug)
+            self.openapi_schema = known.openapi_schema() if known else llm_schema()
 
     @property
     def slug(self) -> str:
