@@ -8,6 +8,8 @@ to do about a failure is decided by the caller (predictions.py).
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -22,7 +24,7 @@ from replicate.version import Versions
 
 from replicate_eval.config import ReplicateTarget
 from replicate_eval.errors import ApiError, NetworkError, PredictionError, ProviderError
-from replicate_eval.providers.replicate.transport import Exchange, recording
+from replicate_eval.providers.replicate.transport import Exchange, recording, sending_headers
 
 TERMINAL = frozenset({"succeeded", "failed", "canceled", "aborted"})
 T = TypeVar("T")
@@ -39,6 +41,7 @@ class PredictionState:
     input: dict[str, Any] | None = None
     created_at: str | None = None
     model: str | None = None  # owner/name
+    deployment: str | None = None  # owner/name of the deployment that created it, if one did
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> PredictionState:
@@ -52,7 +55,13 @@ class PredictionState:
             input=body.get("input"),
             created_at=body.get("created_at"),
             model=body.get("model"),
+            deployment=body.get("deployment"),
         )
+
+    @property
+    def created(self) -> datetime | None:
+        """``created_at`` as a time; None when missing or unreadable."""
+        return parse_time(self.created_at)
 
     @property
     def done(self) -> bool:
@@ -91,9 +100,27 @@ class ReplicateApi:
         self._token_source = token_source
 
     async def create(
+        self,
+        target: ReplicateTarget,
+        version: str | None,
+        model_input: dict[str, Any],
+        wait: int,
+        *,
+        cancel_after: float | None = None,
+    ) -> PredictionState:
+        """Create a prediction with ``Prefer: wait=<wait>``: by version, model or deployment.
+
+        ``cancel_after`` (seconds): Replicate cancels the prediction itself that long after
+        creating it, even if reval is gone by then (``Cancel-After``; SDK 1.0.x's create
+        methods take no headers, so the transport adds it).
+        """
+        headers = {"Cancel-After": cancel_after_header(cancel_after)} if cancel_after else {}
+        with sending_headers(headers):
+            return await self._create(target, version, model_input, wait)
+
+    async def _create(
         self, target: ReplicateTarget, version: str | None, model_input: dict[str, Any], wait: int
     ) -> PredictionState:
-        """Create a prediction with ``Prefer: wait=<wait>``: by version, model or deployment."""
         client = self._client
         if target.deployment:
             return await self._prediction(
@@ -123,8 +150,8 @@ class ReplicateApi:
             prediction_id=prediction_id,
         )
 
-    async def running_since(self, moment: datetime) -> list[PredictionState]:
-        """This account's predictions created at or after ``moment`` that have not finished."""
+    async def predictions_since(self, moment: datetime) -> list[PredictionState]:
+        """This account's predictions created at or after ``moment``, newest first."""
         found: list[PredictionState] = []
         after = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         cursor: str | None = f"/v1/predictions?created_after={after}"
@@ -144,7 +171,7 @@ class ReplicateApi:
             found += [
                 PredictionState.from_json(item)
                 for item in page.get("results") or []
-                if isinstance(item, dict) and item.get("status") not in TERMINAL
+                if isinstance(item, dict)
             ]
             cursor = page.get("next")
         return found
@@ -327,6 +354,41 @@ class ReplicateApi:
             detail=exc.detail,
             retry_after=_retry_after(body.get("retry_after"), headers.get("retry-after")),
         )
+
+
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO 8601 time as Replicate writes it (``…34.765994Z``), in UTC; None if unreadable.
+
+    Python 3.10's ``fromisoformat`` reads neither ``Z`` nor more than six decimals.
+    """
+    if not value:
+        return None
+    text = _FRACTION.sub(r"\1", value.strip()).replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+# Replicate's minimum for Cancel-After (replicate-openapi.yaml, parameters_cancel_after_header).
+SHORTEST_CANCEL_AFTER = 5
+
+
+def cancel_after_header(seconds: float) -> str:
+    """A ``Cancel-After`` value: whole seconds rounded up, as ``45s``, ``5m``, ``1h30m45s``.
+
+    Under Replicate's minimum of 5 s it is the minimum: the server-side deadline only backs up
+    reval's own cancel, which still comes at the timeout asked for.
+    """
+    left = max(SHORTEST_CANCEL_AFTER, math.ceil(seconds))
+    hours, left = divmod(left, 3600)
+    minutes, secs = divmod(left, 60)
+    parts = [(hours, "h"), (minutes, "m"), (secs, "s")]
+    return "".join(f"{amount}{unit}" for amount, unit in parts if amount)
 
 
 def _retry_after(from_body: Any, from_header: str | None) -> float | None:
