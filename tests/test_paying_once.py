@@ -142,6 +142,19 @@ def test_a_502_after_creation_is_followed(
     assert run.json["totals"]["ambiguous_followed"] == 1
 
 
+def test_a_deployments_prediction_is_found_by_the_deployment_name(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    model = fake_replicate.add_model("acme/base", slow(0.3))
+    fake_replicate.add_deployment("acme/prod", model)
+    fake_replicate.fail_next("POST", "^/v1/deployments/acme/prod/predictions$", 0, after=True)
+    run = run_config("prompts: [hi]\nproviders: [replicate:deployment:acme/prod]\n")
+    assert run.result.exit_code == 0, run.cells
+    [prediction] = fake_replicate.predictions.values()
+    assert run.cells[0]["prediction_id"] == prediction.id
+    assert run.json["totals"]["ambiguous_followed"] == 1
+
+
 def test_a_prediction_of_another_version_is_not_taken_for_the_lost_one(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:

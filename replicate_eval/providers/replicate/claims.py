@@ -11,7 +11,9 @@ the same version when one was asked for, exactly the same input, was created aft
 was sent (less ``CLOCK_SKEW``), and no id the run knows is its. Two cells with the same input
 (``--repeat``) must never follow the same prediction, so the search for one input waits until
 no other create request of that input is in flight (their answers name their predictions) and
-holds new ones back until it has made its claim: a readers-writer gate per input.
+holds new ones back until it has made its claim: a readers-writer gate per input. The wait
+lasts as long as those requests (a held create: up to a minute), and only cells sending that
+very input wait.
 
 Predictions of *another* process that sends the same input to the same model at the same
 moment (two CI jobs on one account) cannot be told apart from this run's: the list has no
