@@ -6,9 +6,11 @@ header makes Replicate do it too, so a reval process that is killed leaves nothi
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
-from replicate_eval.providers.replicate.api import cancel_after_header
+from replicate_eval.providers.replicate.wire import cancel_after_header, parse_time
 from tests.conftest import RunConfig
 from tests.fake_replicate import FakeReplicate, Reply, tokens
 
@@ -83,3 +85,15 @@ def test_reval_still_cancels_at_a_timeout_shorter_than_the_minimum(
     assert prediction.cancel_after == "5s"
     assert prediction.canceled_at is not None
     assert prediction.canceled_at - prediction.created < 2.5  # reval's cancel, not the deadline
+
+
+def test_replicate_times_are_read_in_every_spelling_it_uses() -> None:
+    # Python 3.10's fromisoformat reads neither `Z` nor seven decimals (the document's example).
+    assert parse_time("2023-09-08T16:19:34.765994Z") == datetime(
+        2023, 9, 8, 16, 19, 34, 765994, tzinfo=timezone.utc
+    )
+    assert parse_time("2025-01-01T00:00:00.0000000+00:00") == datetime(
+        2025, 1, 1, tzinfo=timezone.utc
+    )
+    assert parse_time("not a time") is None
+    assert parse_time(None) is None
