@@ -203,16 +203,17 @@ class PredictionClient:
         failures = 0
         while True:
             await self._pacer.acquire()
-            sent_at = self._clock()
-            sent = datetime.now(timezone.utc)
             wait = LONGEST_WAIT if self._timeout is None else int(min(LONGEST_WAIT, self._timeout))
+            sent: datetime | None = None  # once past the claims gate
             try:
                 async with self._claims.creating(self._api, key):
+                    sent_at, sent = self._clock(), datetime.now(timezone.utc)
                     state = await self._create_once(model_input, max(wait, 1))
                     self._claims.know(state.id)
             except asyncio.CancelledError:
-                # The request may have reached Replicate: the session finds and cancels it.
-                self._claims.lost(self._api, key, self._asked_version, sent)
+                if sent is not None:
+                    # The request may have reached Replicate: the session finds and cancels it.
+                    self._claims.lost(self._api, key, self._asked_version, sent)
                 raise
             except ProviderError as exc:
                 if isinstance(exc, ApiError) and exc.status == 429:
@@ -220,7 +221,7 @@ class PredictionClient:
                     continue
                 if not _transient(exc):
                     raise
-                if _maybe_created(exc):
+                if _maybe_created(exc) and sent is not None:
                     found = await self._claims.recover(self._api, key, self._asked_version, sent)
                     if found is not None:
                         return found, sent_at
