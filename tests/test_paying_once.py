@@ -198,3 +198,24 @@ def test_a_read_timeout_after_creation_follows_the_prediction(
     assert run.cells[0]["prediction_id"] == prediction.id
     assert len(fake_replicate.received("POST", CREATE)) == 1
     assert run.json["totals"]["ambiguous_followed"] == 1
+
+
+def test_a_create_that_times_out_before_replicate_did_the_work_is_left_to_its_deadline(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    """The slow front end makes the prediction only after reval gave up on the request, looked,
+    and created again: no list can show it in time. reval says one create is unaccounted
+    for, and the late prediction carries the timeout as its deadline."""
+    fake_replicate.add_model("meta/llama", official=True)
+    fake_replicate.stall_next("POST", CREATE, 2.5)  # read timeout: wait=1 + 0.5 s
+    run = run_config(cases(1), "--timeout", "1")
+    assert run.result.exit_code == 0, run.cells
+    assert run.json["totals"]["ambiguous_unaccounted"] == 1
+    assert "1 create request unaccounted for" in run.result.stdout
+    deadline = time.monotonic() + 5
+    while len(fake_replicate.predictions) < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    late = max(fake_replicate.predictions.values(), key=lambda p: p.created)
+    assert late.id != run.cells[0]["prediction_id"]
+    assert late.cancel_after == "5s"
