@@ -116,6 +116,14 @@ class Totals(_Model):
     grader_predictions: int = 0  # predictions the graders made
     grader_cached: int = 0  # grader answers found in the cache (or already asked in this run)
     grader_time_s: float = 0.0  # time the graders' predictions took, added up
+    # Create requests whose fate was unknown (a reset, a read timeout, a 502/504 after sending,
+    # an interruption): each may have started a prediction reval had no id for. The ones in
+    # none of the three counts below were found at the end already finished (paid, not used).
+    ambiguous_creates: int = 0
+    ambiguous_followed: int = 0  # its prediction was found in the list and used: paid once
+    ambiguous_canceled: int = 0  # its prediction was found running at the end and canceled
+    # No prediction found for it: none started, or one reval could not see (it may have run).
+    ambiguous_unaccounted: int = 0
 
     @property
     def pass_rate(self) -> float:
@@ -162,6 +170,10 @@ def count(
     grader_predictions: int = 0,
     grader_cached: int = 0,
     grader_time_s: float = 0.0,
+    ambiguous_creates: int = 0,
+    ambiguous_followed: int = 0,
+    ambiguous_canceled: int = 0,
+    ambiguous_unaccounted: int = 0,
 ) -> Totals:
     statuses = [cell.status for cell in cells]
     return Totals(
@@ -178,6 +190,10 @@ def count(
         grader_predictions=grader_predictions,
         grader_cached=grader_cached,
         grader_time_s=round(grader_time_s, 3),
+        ambiguous_creates=ambiguous_creates,
+        ambiguous_followed=ambiguous_followed,
+        ambiguous_canceled=ambiguous_canceled,
+        ambiguous_unaccounted=ambiguous_unaccounted,
     )
 
 

@@ -103,7 +103,8 @@ async def run_eval(
         interrupted = len(cells) < len(plan.cells)
         if session.has_orphans:
             # Create requests cut short may have started predictions we have no id for.
-            await session.cancel_orphans(started_at)
+            await session.cancel_orphans()
+    uncertain = session.uncertain_creates
     totals = count(
         cells,
         planned=len(plan.cells),
@@ -114,6 +115,10 @@ async def run_eval(
         grader_predictions=session.grader_predictions_created,
         grader_cached=graders.cached,
         grader_time_s=graders.time_ms / 1000,
+        ambiguous_creates=uncertain.total,
+        ambiguous_followed=uncertain.followed,
+        ambiguous_canceled=uncertain.canceled,
+        ambiguous_unaccounted=uncertain.unaccounted,
     )
     return RunResult(
         run_id=run_id,

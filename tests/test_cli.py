@@ -175,6 +175,10 @@ def test_json_results_file(
         "grader_predictions": 0,
         "grader_cached": 0,
         "grader_time_s": 0.0,
+        "ambiguous_creates": 0,
+        "ambiguous_followed": 0,
+        "ambiguous_canceled": 0,
+        "ambiguous_unaccounted": 0,
     }
     failed = next(c for c in data["cells"] if c["status"] == "failed")
     assert failed["prompt_label"] in ("short", "polite")

@@ -162,21 +162,22 @@ def test_the_last_server_error_is_reported_when_retries_run_out(
     assert len(creates(llama)) == 2
 
 
-def test_a_reset_after_the_prediction_was_created_leaves_no_duplicate_running(
+def test_a_reset_after_the_prediction_was_created_follows_it_instead_of_paying_twice(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
-    calls = itertools.count()
-
-    def first_is_slow(model_input: dict[str, Any]) -> Reply:
-        return Reply(tokens("done"), processing=30.0 if next(calls) == 0 else 0.0)
-
-    fake_replicate.add_model("meta/llama", first_is_slow, official=True)
+    fake_replicate.add_model(
+        "meta/llama", lambda i: Reply(tokens("done"), processing=0.5), official=True
+    )
     fake_replicate.fail_next("POST", CREATE, 0, after=True)  # created, then the line drops
     run = run_config(ONE)
     assert run.result.exit_code == 0, run.cells
-    first, second = sorted(fake_replicate.predictions.values(), key=lambda p: p.created)
-    assert second.status() == "succeeded"
-    assert first.status() == "canceled"  # found in the prediction list and canceled
+    [prediction] = fake_replicate.predictions.values()
+    assert run.cells[0]["prediction_id"] == prediction.id
+    assert run.cells[0]["output"] == "done"
+    assert len(creates(fake_replicate)) == 1
+    assert fake_replicate.received("GET", "/v1/predictions")  # looked for in the list
+    totals = run.json["totals"]
+    assert (totals["ambiguous_creates"], totals["ambiguous_followed"]) == (1, 1)
     assert fake_replicate.running() == []
 
 
@@ -366,6 +367,28 @@ def test_ctrl_c_cancels_everything_and_keeps_the_finished_results(
         totals = json.loads(out.read_text())["totals"]
         assert (totals["cached"], totals["predictions"]) == (2, 4)
         assert len(fake.predictions) == before + 4
+        assert fake.contract_violations == []
+
+
+def test_a_killed_run_leaves_replicate_to_cancel_at_the_deadline(
+    interrupt_run: Callable[..., tuple[subprocess.Popen[str], Path]],
+) -> None:
+    """SIGKILL gives reval no chance to cancel anything: the Cancel-After header it sent with
+    each create makes Replicate cancel them at the timeout; nothing runs past it."""
+    with FakeReplicate(hold_cap=60.0) as fake:
+        fake.add_model("meta/llama", slow_when_asked, official=True)
+        process, _ = interrupt_run(fake, "--timeout", "5")
+        wait_for(lambda: len(fake.running()) == 3)
+        process.kill()
+        process.communicate(timeout=10)
+        running = fake.running()
+        assert len(running) == 3  # reval could not cancel them
+        assert all(p.cancel_after == "5s" for p in running)
+        assert all(p.deadline == pytest.approx(p.created + 5) for p in running)
+        wait_for(lambda: fake.running() == [], timeout=10)
+        assert time.time() >= max(p.created + 5 for p in running)  # not before the deadline
+        assert all(p.status() == "canceled" and p.canceled_at is None for p in running)
+        assert not [r for r in fake.received("POST") if r.path.endswith("/cancel")]
         assert fake.contract_violations == []
 
 

@@ -169,6 +169,10 @@ def to_markdown(result: RunResult) -> str:
     state = "" if result.complete else " (interrupted: not every cell ran)"
     graded = totals.grader_predictions or totals.grader_cached
     graders = f" · {grader_summary(result)}" if graded else ""
+    unknown = totals.ambiguous_unaccounted
+    if unknown:
+        requests = "request" if unknown == 1 else "requests"
+        graders += f" · {unknown} create {requests} unaccounted for (may have run)"
     lines += [
         f"**{totals.passed} passed, {totals.failed} failed, {totals.errors} errors** "
         f"({totals.pass_rate:.0%} pass rate) · {totals.predictions} predictions{graders} · "

@@ -106,6 +106,12 @@ def summary_line(result: RunResult, *, html_report: Path | None = None) -> Text:
         text.append(f" · {grader_summary(result)}")
     if totals.throttled:
         text.append(f" · {totals.throttled} rate-limited requests retried", style="yellow")
+    if totals.ambiguous_unaccounted:
+        unknown = totals.ambiguous_unaccounted
+        requests = "request" if unknown == 1 else "requests"
+        text.append(
+            f" · {unknown} create {requests} unaccounted for (may have run)", style="yellow"
+        )
     if not result.complete:
         missing = totals.planned - totals.cells
         text.append(

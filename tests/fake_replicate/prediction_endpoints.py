@@ -2,17 +2,21 @@
 
 Creation follows Replicate: the account's rate limit (429), input validation (422 with
 ``invalid_fields``), ``Prefer: wait`` holds (201 when done, 202 when still running), and
-``Cancel-After`` deadlines.
+``Cancel-After`` deadlines (checked: a bad or too short one is a 400). The list is newest
+first, filtered by ``created_after``/``created_before``, in pages with an opaque ``next``
+cursor, and may lag (``list_lag``).
 """
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 import threading
 import time
 from dataclasses import replace
-from urllib.parse import parse_qs
+from datetime import datetime
+from urllib.parse import parse_qs, urlencode
 
 from tests.fake_replicate import contract
 from tests.fake_replicate.exchange import NOT_FOUND, Answer, RecordedRequest
@@ -30,6 +34,8 @@ class PredictionEndpoints:
     files: dict[str, File]
     throttle: Throttle | None
     hold_cap: float
+    list_lag: float
+    list_page_size: int
     url: str
     _lock: threading.Lock
 
@@ -96,11 +102,18 @@ class PredictionEndpoints:
         if problem:
             self._violate([problem])
             return Answer(400, {"title": "Bad Request", "detail": problem, "status": 400})
+        cancel_after = request.headers.get("cancel-after")
+        lifetime = _lifetime(cancel_after)
+        if isinstance(lifetime, str):
+            self._violate([lifetime])
+            return Answer(
+                400, {"title": "Invalid Cancel-After header", "detail": lifetime, "status": 400}
+            )
         reply = model.behaviour(model_input)
         with self._lock:
             reply = replace(reply, output=publish(reply.output, self.url, self.files))
         created = time.time()
-        deadline = _deadline(request.headers.get("cancel-after"), created)
+        deadline = created + lifetime if lifetime is not None else None
         if reply.deadline is not None:
             deadline = created + reply.deadline
         prediction = FakePrediction(
@@ -112,6 +125,7 @@ class PredictionEndpoints:
             created=created,
             deadline=deadline,
             deployment=deployment,
+            cancel_after=cancel_after,
         )
         with self._lock:
             self.predictions[prediction.id] = prediction
@@ -131,26 +145,44 @@ class PredictionEndpoints:
             prediction.changed.wait(min(remaining, prediction.seconds_until_done() + 0.001))
 
     def _list_predictions(self, request: RecordedRequest) -> Answer:
-        """Newest first, ``created_after`` honoured, pages of 100 with a ``next`` cursor."""
-        query = parse_qs(request.query)
-        after = query.get("created_after", [""])[0]
-        offset = int(query.get("cursor", ["0"])[0] or 0)
+        """Newest first; ``created_after`` (inclusive) and ``created_before`` (exclusive)
+        honoured; pages of ``list_page_size`` with a ``next`` cursor that stays right while new
+        predictions arrive (it names the last one seen, not an offset)."""
+        query = {name: values[0] for name, values in parse_qs(request.query).items()}
+        bounds: dict[str, float] = {}
+        for name in ("created_after", "created_before"):
+            if name in query:
+                moment = _timestamp(query[name])
+                if moment is None:
+                    detail = f"{name} must be an ISO 8601 date-time, not {query[name]!r}"
+                    return Answer(400, {"title": "Bad Request", "detail": detail, "status": 400})
+                bounds[name] = moment
+        now = time.time()
         with self._lock:
-            predictions = sorted(self.predictions.values(), key=lambda p: -p.created)
-        bodies = [p.to_json(self.url) for p in predictions]
-        if after:
-            bodies = [b for b in bodies if b["created_at"] >= after]
-        page = bodies[offset : offset + 100]
-        more = offset + 100 < len(bodies)
-        base = f"{self.url}/v1/predictions?"
-        if after:
-            base += f"created_after={after}&"
+            listed = [p for p in self.predictions.values() if now - p.created >= self.list_lag]
+        listed = [
+            p
+            for p in listed
+            if p.created >= bounds.get("created_after", -math.inf)
+            and p.created < bounds.get("created_before", math.inf)
+        ]
+        listed.sort(key=lambda p: (p.created, p.id), reverse=True)
+        if "cursor" in query:
+            last = _cursor_position(query["cursor"])
+            listed = [p for p in listed if (p.created, p.id) < last]
+        page = listed[: self.list_page_size]
+        following = None
+        if len(listed) > len(page):
+            kept = {k: v for k, v in query.items() if k in ("created_after", "created_before")}
+            position = f"{page[-1].created!r} {page[-1].id}".encode()
+            kept["cursor"] = base64.urlsafe_b64encode(position).decode()
+            following = f"{self.url}/v1/predictions?{urlencode(kept)}"
         return Answer(
             200,
             {
                 "previous": None,
-                "next": f"{base}cursor={offset + 100}" if more else None,
-                "results": page,
+                "next": following,
+                "results": [p.to_json(self.url, now) for p in page],
             },
         )
 
@@ -168,11 +200,40 @@ class PredictionEndpoints:
         return Answer(200, prediction.to_json(self.url))
 
 
-def _deadline(cancel_after: str | None, created: float) -> float | None:
-    """`Cancel-After: 1h30m45s` (or plain seconds) as an absolute time."""
-    if not cancel_after:
+# The documented forms: `30` (seconds), `30s`, `5m`, `2h30m`, `1h30m45s`; at least 5 s
+# (replicate-openapi.yaml, the Cancel-After header). Which status the API gives a bad value is
+# not documented: the fake answers 400, as for a bad `Prefer`.
+_DURATION = re.compile(r"^(?:(\d+)|(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?)$")
+SHORTEST_CANCEL_AFTER = 5
+
+
+def _lifetime(cancel_after: str | None) -> float | str | None:
+    """A `Cancel-After` value in seconds; a problem (str) when it is malformed or too short."""
+    if cancel_after is None:
         return None
-    seconds = 0.0
-    for amount, unit in re.findall(r"(\d+(?:\.\d+)?)([hms]?)", cancel_after):
-        seconds += float(amount) * {"h": 3600, "m": 60, "s": 1, "": 1}[unit]
-    return created + seconds
+    match = _DURATION.match(cancel_after.strip())
+    if not match or not cancel_after.strip():
+        return f"Cancel-After {cancel_after!r} is not a duration such as 30s, 5m or 1h30m45s"
+    bare, hours, minutes, seconds = (int(part) if part else 0 for part in match.groups())
+    total = bare + hours * 3600 + minutes * 60 + seconds
+    if total < SHORTEST_CANCEL_AFTER:
+        return f"Cancel-After {cancel_after!r} is shorter than the minimum of 5 seconds"
+    return float(total)
+
+
+def _timestamp(value: str) -> float | None:
+    """An ISO 8601 date-time with its offset (``Z`` too) as seconds; None if it is not one."""
+    text = re.sub(r"(\.\d{6})\d+", r"\1", value.strip()).replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.timestamp() if moment.tzinfo is not None else None
+
+
+def _cursor_position(cursor: str) -> tuple[float, str]:
+    try:
+        created, _, prediction_id = base64.urlsafe_b64decode(cursor).decode().partition(" ")
+        return float(created), prediction_id
+    except ValueError:
+        return (math.inf, "")  # an unreadable cursor starts from the newest

@@ -33,6 +33,7 @@ class FakePrediction:
     created: float = field(default_factory=time.time)
     deadline: float | None = None  # from Cancel-After
     deployment: str | None = None
+    cancel_after: str | None = None  # the header as sent, for tests to read
     canceled_at: float | None = None
     changed: threading.Event = field(default_factory=threading.Event)
 

@@ -58,7 +58,9 @@ class Fault:
     headers: dict[str, str]
     times: int
     delay: float = 0.0  # seconds to stall before answering
-    after: bool = False  # handle the request as usual first (a reset after the work was done)
+    # Handle the request as usual first, then stall and answer (a reset, or a slow answer,
+    # after the work was done: the prediction exists though the client never hears of it).
+    after: bool = False
 
 
 Route = tuple[str, re.Pattern[str], str, Callable[..., Answer]]
@@ -84,6 +86,9 @@ class FakeReplicate(CatalogueEndpoints, PredictionEndpoints):
         self.predictions: dict[str, FakePrediction] = {}
         self.files: dict[str, File] = {}  # output files by name, served at /files/<name>
         self.throttle: Throttle | None = None  # the creation rate limit, when one is set
+        # The prediction list lags: predictions younger than this (seconds) are not in it yet.
+        self.list_lag = 0.0
+        self.list_page_size = 100  # Replicate's; tests shorten it to see several pages
         # Collections: slug -> (name, description, model slugs)
         self.collections: dict[str, tuple[str, str, list[str]]] = {}
         self.requests: list[RecordedRequest] = []
@@ -196,15 +201,21 @@ class FakeReplicate(CatalogueEndpoints, PredictionEndpoints):
         """Answer the next ``times`` requests whose path matches the regex ``path`` with this.
 
         ``status`` 0 resets the connection instead; ``delay`` stalls before answering;
-        ``after`` does the request's work first (a prediction is created, then the reset).
+        ``after`` does the request's work first (a prediction is created, then the stall and the
+        reset).
         """
         self._faults.append(
             Fault(method, re.compile(path), status, body, headers or {}, times, delay, after)
         )
 
-    def stall_next(self, method: str, path: str, seconds: float, *, times: int = 1) -> None:
-        """Hold the next ``times`` matching requests for ``seconds``, then answer as usual."""
-        self._faults.append(Fault(method, re.compile(path), None, None, {}, times, seconds))
+    def stall_next(
+        self, method: str, path: str, seconds: float, *, times: int = 1, after: bool = False
+    ) -> None:
+        """Hold the next ``times`` matching requests for ``seconds``, then answer as usual.
+
+        ``after``: do the work first and stall the answer (a create whose answer is late).
+        """
+        self._faults.append(Fault(method, re.compile(path), None, None, {}, times, seconds, after))
 
     # --- inspection --------------------------------------------------------------------------
     def received(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
@@ -261,13 +272,15 @@ class FakeReplicate(CatalogueEndpoints, PredictionEndpoints):
         with self._lock:
             self.requests.append(request)
             fault = self._take_fault(request)
-        if fault:
+        if fault is not None and not fault.after:
             time.sleep(fault.delay)
-            if fault.status is not None and not fault.after:
+            if fault.status is not None:
                 return Answer(fault.status, fault.body, fault.headers)
         answer = self._route(request)
-        if fault is not None and fault.after and fault.status is not None:
-            return Answer(fault.status, fault.body, fault.headers)
+        if fault is not None and fault.after:
+            time.sleep(fault.delay)
+            if fault.status is not None:
+                return Answer(fault.status, fault.body, fault.headers)
         return answer
 
     def _route(self, request: RecordedRequest) -> Answer:

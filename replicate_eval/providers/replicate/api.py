@@ -22,7 +22,8 @@ from replicate.version import Versions
 
 from replicate_eval.config import ReplicateTarget
 from replicate_eval.errors import ApiError, NetworkError, PredictionError, ProviderError
-from replicate_eval.providers.replicate.transport import Exchange, recording
+from replicate_eval.providers.replicate.transport import Exchange, recording, sending_headers
+from replicate_eval.providers.replicate.wire import cancel_after_header, parse_time
 
 TERMINAL = frozenset({"succeeded", "failed", "canceled", "aborted"})
 T = TypeVar("T")
@@ -39,6 +40,7 @@ class PredictionState:
     input: dict[str, Any] | None = None
     created_at: str | None = None
     model: str | None = None  # owner/name
+    deployment: str | None = None  # owner/name of the deployment that created it, if one did
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> PredictionState:
@@ -52,7 +54,13 @@ class PredictionState:
             input=body.get("input"),
             created_at=body.get("created_at"),
             model=body.get("model"),
+            deployment=body.get("deployment"),
         )
+
+    @property
+    def created(self) -> datetime | None:
+        """``created_at`` as a time; None when missing or unreadable."""
+        return parse_time(self.created_at)
 
     @property
     def done(self) -> bool:
@@ -91,9 +99,27 @@ class ReplicateApi:
         self._token_source = token_source
 
     async def create(
+        self,
+        target: ReplicateTarget,
+        version: str | None,
+        model_input: dict[str, Any],
+        wait: int,
+        *,
+        cancel_after: float | None = None,
+    ) -> PredictionState:
+        """Create a prediction with ``Prefer: wait=<wait>``: by version, model or deployment.
+
+        ``cancel_after`` (seconds): Replicate cancels the prediction itself that long after
+        creating it, even if reval is gone by then (``Cancel-After``; SDK 1.0.x's create
+        methods take no headers, so the transport adds it).
+        """
+        headers = {"Cancel-After": cancel_after_header(cancel_after)} if cancel_after else {}
+        with sending_headers(headers):
+            return await self._create(target, version, model_input, wait)
+
+    async def _create(
         self, target: ReplicateTarget, version: str | None, model_input: dict[str, Any], wait: int
     ) -> PredictionState:
-        """Create a prediction with ``Prefer: wait=<wait>``: by version, model or deployment."""
         client = self._client
         if target.deployment:
             return await self._prediction(
@@ -123,8 +149,8 @@ class ReplicateApi:
             prediction_id=prediction_id,
         )
 
-    async def running_since(self, moment: datetime) -> list[PredictionState]:
-        """This account's predictions created at or after ``moment`` that have not finished."""
+    async def predictions_since(self, moment: datetime) -> list[PredictionState]:
+        """This account's predictions created at or after ``moment``, newest first."""
         found: list[PredictionState] = []
         after = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         cursor: str | None = f"/v1/predictions?created_after={after}"
@@ -144,7 +170,7 @@ class ReplicateApi:
             found += [
                 PredictionState.from_json(item)
                 for item in page.get("results") or []
-                if isinstance(item, dict) and item.get("status") not in TERMINAL
+                if isinstance(item, dict)
             ]
             cursor = page.get("next")
         return found

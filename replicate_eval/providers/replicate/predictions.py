@@ -5,12 +5,15 @@ The rules, in order of a prediction's life:
 * creation waits for the account's ``CreationPacer``; a 429 pauses the account for
   ``retry_after`` and is retried until the cell has spent ``max_retry_wait`` throttled;
 * a 5xx or a network error is retried with exponential backoff and jitter, a few times; when
-  the failed request may still have started a prediction, the session is told, so that the
-  duplicate is found and canceled at the end of the run;
+  the failed request may still have started a prediction (a reset, a read timeout, a 502/504),
+  that prediction is looked for in the account's list first and followed if found, so the
+  input is not paid for twice (claims.py); if it is not found, the duplicate is looked for
+  again, and canceled, at the end of the run;
 * the create call holds with ``Prefer: wait``; a prediction still running after it is polled,
   each poll going through the run's ``PollBudget``, at intervals that grow with its age;
 * past ``timeout`` (or when the run is interrupted) the prediction is canceled through the API,
-  so nothing reval started keeps running, and paying, on Replicate.
+  so nothing reval started keeps running, and paying, on Replicate; the create request also
+  carries the timeout as ``Cancel-After``, so Replicate cancels it even if reval is killed.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from replicate_eval.config import ReplicateTarget
 from replicate_eval.errors import ApiError, NetworkError, ProviderError
 from replicate_eval.providers.replicate.api import PredictionState, ReplicateApi
+from replicate_eval.providers.replicate.claims import Claims, CreateKey
 from replicate_eval.providers.replicate.limits import CreationPacer, PollBudget
 
 # Replicate holds a `Prefer: wait` request for at most 60 s.
@@ -109,7 +114,7 @@ class PredictionClient:
         policy: RetryPolicy,
         timeout: float | None,
         on_created: Callable[[str], None],
-        on_orphan: Callable[[ReplicateApi, ReplicateTarget, dict[str, Any]], None],
+        claims: Claims,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._api = api
@@ -119,7 +124,7 @@ class PredictionClient:
         self._policy = policy
         self._timeout = timeout
         self._on_created = on_created
-        self._on_orphan = on_orphan
+        self._claims = claims
         self._clock = clock
         # For `owner/name` of a community model: the version its latest release resolved to.
         self._resolved_version: str | None = None
@@ -188,45 +193,75 @@ class PredictionClient:
 
     # --- creating ----------------------------------------------------------------------------
     async def _create(self, model_input: dict[str, Any]) -> tuple[PredictionState, float]:
-        """Create the prediction, through 429s and transient errors; also when it was sent."""
+        """Create the prediction, through 429s and transient errors; also when it was sent.
+
+        After an error that may have left a prediction behind, that prediction is looked for
+        and, if found, is the one returned (sent when the failed request was).
+        """
         throttling = _Throttling(self._policy, self._clock)
+        key = CreateKey.of(self._target, model_input)
         failures = 0
         while True:
             await self._pacer.acquire()
-            sent_at = self._clock()
             wait = LONGEST_WAIT if self._timeout is None else int(min(LONGEST_WAIT, self._timeout))
+            sent: datetime | None = None  # once past the claims gate
             try:
-                state = await self._create_once(model_input, max(wait, 1))
+                async with self._claims.creating(self._api, key):
+                    sent_at, sent = self._clock(), datetime.now(timezone.utc)
+                    state = await self._create_once(model_input, max(wait, 1))
+                    self._claims.know(state.id)
             except asyncio.CancelledError:
-                # The request may have reached Replicate: the session finds and cancels it.
-                self._on_orphan(self._api, self._target, model_input)
+                if sent is not None:
+                    # The request may have reached Replicate: the session finds and cancels it.
+                    self._claims.lost(self._api, key, self._asked_version, sent)
                 raise
             except ProviderError as exc:
                 if isinstance(exc, ApiError) and exc.status == 429:
                     self._pacer.throttled_for(throttling.wait_for(exc), exc.detail)
                     continue
-                if not _transient(exc) or failures >= self._policy.retries:
+                if not _transient(exc):
                     raise
-                if _maybe_created(exc):
-                    self._on_orphan(self._api, self._target, model_input)
+                if _maybe_created(exc) and sent is not None:
+                    found = await self._claims.recover(self._api, key, self._asked_version, sent)
+                    if found is not None:
+                        return found, sent_at
+                if failures >= self._policy.retries:
+                    raise
                 failures += 1
                 await asyncio.sleep(self._policy.backoff(failures))
                 continue
             self._pacer.succeeded()
             return state, sent_at
 
+    @property
+    def _asked_version(self) -> str | None:
+        """The version a create request names; None when it runs a model by name."""
+        if self._target.deployment:
+            return None
+        return self._target.version or self._resolved_version
+
     async def _create_once(self, model_input: dict[str, Any], wait: int) -> PredictionState:
         target = self._target
         version = target.version or self._resolved_version
         if version is None and not target.deployment:
             try:
-                return await self._api.create(target, None, model_input, wait)
+                return await self._api.create(
+                    target, None, model_input, wait, cancel_after=self._timeout
+                )
             except ApiError as exc:
                 if exc.status != 404:
                     raise
             # Only official models run by name; any other model runs its latest version.
-            version = self._resolved_version = await self._api.latest_version(target.slug)
-        return await self._api.create(target, version, model_input, wait)
+            try:
+                version = self._resolved_version = await self._api.latest_version(target.slug)
+            except ProviderError as exc:
+                if not _maybe_created(exc):
+                    raise
+                # A look-up that failed created nothing: no prediction to look for.
+                raise NetworkError(str(exc), before_sending=True) from None
+        return await self._api.create(
+            target, version, model_input, wait, cancel_after=self._timeout
+        )
 
     # --- following ---------------------------------------------------------------------------
     async def _reload(self, prediction_id: str) -> PredictionState:

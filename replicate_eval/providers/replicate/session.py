@@ -1,17 +1,15 @@
 """A run's Replicate accounts: one SDK client and one creation pacer per API token.
 
-The session also keeps the create requests whose fate is unknown: in flight when the run was
-interrupted, or failed in a way (a reset, a 502) after which Replicate may have started the
-prediction anyway. Those predictions may exist without reval knowing their ids;
-``cancel_orphans`` finds them in the account's prediction list and cancels them.
+The session also keeps the ids of the predictions the run knows and the create requests whose
+fate is unknown (claims.py): in flight when the run was interrupted, or failed in a way (a
+reset, a read timeout, a 502) after which Replicate may have started the prediction anyway.
+Most are found and followed at once; ``cancel_orphans`` looks for the rest at the end of the
+run in the account's prediction list and cancels those still running.
 """
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -19,10 +17,9 @@ from replicate.__about__ import __version__ as sdk_version
 from replicate.client import Client
 
 from replicate_eval import __version__
-from replicate_eval.canonical import canonical_json
 from replicate_eval.config import ProviderConfig, ReplicateTarget
-from replicate_eval.errors import ProviderError
 from replicate_eval.providers.replicate.api import ReplicateApi
+from replicate_eval.providers.replicate.claims import Claims, UncertainCreates
 from replicate_eval.providers.replicate.limits import CreationPacer, PollBudget
 from replicate_eval.providers.replicate.predictions import (
     LONGEST_WAIT,
@@ -78,8 +75,7 @@ class ReplicateSession:
         self.polls = PollBudget(poll_rate)
         self.predictions_created = 0  # by the providers under test
         self.grader_predictions_created = 0  # by graders of model-graded assertions
-        self._orphans: list[tuple[ReplicateApi, ReplicateTarget, dict[str, Any]]] = []
-        self._known: set[str] = set()  # ids of the predictions this run created and followed
+        self.claims = Claims()
 
     def prediction_client(
         self, config: ProviderConfig, *, grader: bool = False
@@ -96,7 +92,7 @@ class ReplicateSession:
             policy=self._policy,
             timeout=config.timeout if config.timeout is not None else self._timeout,
             on_created=self._grader_created if grader else self._created,
-            on_orphan=self._add_orphan,
+            claims=self.claims,
         )
 
     def api_for(self, config: ProviderConfig) -> ReplicateApi:
@@ -111,37 +107,18 @@ class ReplicateSession:
         """429s received while creating predictions, across accounts."""
         return sum(account.pacer.throttled for account in self._accounts.values())
 
-    async def cancel_orphans(self, since: datetime) -> int:
-        """Cancel predictions that cut-off or failed create requests may still have started.
-
-        They are the account's running predictions, created since ``since`` (less a minute for
-        clock skew), for the same model and exactly the same input, that reval does not know
-        by id. Best effort; returns how many were canceled.
-        """
-        canceled = 0
-        for api in {id(api): api for api, _, _ in self._orphans}.values():
-            wanted = {
-                (target.slug, canonical_json(model_input))
-                for owner, target, model_input in self._orphans
-                if owner is api
-            }
-            try:
-                running = await api.running_since(since - timedelta(minutes=1))
-            except ProviderError:
-                continue
-            for state in running:
-                key = (state.model, canonical_json(state.input))
-                if state.id in self._known or key not in wanted:
-                    continue
-                with contextlib.suppress(ProviderError):
-                    await api.cancel(state.id)
-                    canceled += 1
-        self._orphans.clear()
-        return canceled
+    async def cancel_orphans(self) -> None:
+        """Look for the predictions that cut-off or failed create requests may have started
+        and were not found at the time; cancel those still running. Best effort."""
+        await self.claims.sweep()
 
     @property
     def has_orphans(self) -> bool:
-        return bool(self._orphans)
+        return self.claims.unresolved
+
+    @property
+    def uncertain_creates(self) -> UncertainCreates:
+        return self.claims.tally()
 
     async def aclose(self) -> None:
         for account in self._accounts.values():
@@ -160,8 +137,8 @@ class ReplicateSession:
                 base_url=self._base_url,
                 transport=transport,
                 headers={"User-Agent": f"reval/{__version__} replicate-python/{sdk_version}"},
-                # A create call is held up to LONGEST_WAIT; the SDK's default read timeout
-                # (30 s) would cut it short. Waiting for a pooled connection is bounded by the
+                # A create call sets its own read timeout (SDK 1.0.x: the wait + 0.5 s); this
+                # one is for the other calls. Waiting for a pooled connection is bounded by the
                 # run's own concurrency limit.
                 timeout=httpx.Timeout(10.0, read=LONGEST_WAIT + 30.0, write=30.0, pool=None),
             )
@@ -173,13 +150,8 @@ class ReplicateSession:
 
     def _created(self, prediction_id: str) -> None:
         self.predictions_created += 1
-        self._known.add(prediction_id)
+        self.claims.know(prediction_id)
 
     def _grader_created(self, prediction_id: str) -> None:
         self.grader_predictions_created += 1
-        self._known.add(prediction_id)
-
-    def _add_orphan(
-        self, api: ReplicateApi, target: ReplicateTarget, model_input: dict[str, Any]
-    ) -> None:
-        self._orphans.append((api, target, model_input))
+        self.claims.know(prediction_id)

@@ -3,7 +3,8 @@
 The replicate SDK drops parts of Replicate's answers that reval needs: ``invalid_fields`` and
 ``retry_after`` in error bodies, headers such as ``Retry-After``, and whole predictions whose
 status it cannot parse (``aborted``). The SDK accepts an httpx transport; this one hands every
-JSON response it carries to the exchange log of the task that made the request.
+JSON response it carries to the exchange log of the task that made the request. It also adds
+headers the SDK's methods cannot send (``Cancel-After``) to the requests of a task that asks.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Exchange:
 
 
 _log: ContextVar[list[Exchange] | None] = ContextVar("reval_exchange_log", default=None)
+_extra_headers: ContextVar[dict[str, str] | None] = ContextVar("reval_headers", default=None)
 
 
 @contextmanager
@@ -41,11 +43,24 @@ def recording() -> Iterator[list[Exchange]]:
         _log.reset(token)
 
 
+@contextmanager
+def sending_headers(headers: dict[str, str]) -> Iterator[None]:
+    """Add ``headers`` to the requests this task makes inside the block."""
+    token = _extra_headers.set(headers or None)
+    try:
+        yield
+    finally:
+        _extra_headers.reset(token)
+
+
 class ObservingTransport(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self._inner = inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        extra = _extra_headers.get()
+        if extra:
+            request.headers.update(extra)
         response = await self._inner.handle_async_request(request)
         exchanges = _log.get()
         if exchanges is not None and "json" in response.headers.get("content-type", ""):
