@@ -44,6 +44,10 @@ def merge_results(parts: Sequence[tuple[Path, RunResult]]) -> RunResult:
         grader_predictions=sum(r.totals.grader_predictions for r in results),
         grader_cached=sum(r.totals.grader_cached for r in results),
         grader_time_s=sum(r.totals.grader_time_s for r in results),
+        ambiguous_creates=sum(r.totals.ambiguous_creates for r in results),
+        ambiguous_followed=sum(r.totals.ambiguous_followed for r in results),
+        ambiguous_canceled=sum(r.totals.ambiguous_canceled for r in results),
+        ambiguous_unaccounted=sum(r.totals.ambiguous_unaccounted for r in results),
         # Shards run side by side in CI: the merged run took as long as the longest.
         wall_time_s=max(r.totals.wall_time_s for r in results),
     )
