@@ -52,12 +52,14 @@ class _Worker:
     process: asyncio.subprocess.Process
     loaded: set[PythonSource] = field(default_factory=set)
     expired: bool = False  # killed for overrunning its time limit
+    killed: bool = False  # never to be used again (it may not be reaped yet)
 
     @property
     def alive(self) -> bool:
-        return self.process.returncode is None and not self.expired
+        return self.process.returncode is None and not self.killed
 
     def kill(self) -> None:
+        self.killed = True
         with contextlib.suppress(ProcessLookupError):
             self.process.kill()
 
@@ -71,7 +73,6 @@ class UserCodePool:
         self._idle: asyncio.Queue[_Worker | None] | None = None
         self._workers: list[_Worker] = []
         self._broken: dict[PythonSource, str] = {}  # modules that could not be imported
-        self.calls = 0
 
     async def check(
         self,
@@ -97,7 +98,6 @@ class UserCodePool:
                     self._broken[source] = str(problem)
                     raise
                 worker.loaded.add(source)
-            self.calls += 1
             request = ("check", source, output, dict(variables), context, threshold)
             passed, reason, score = await self._call(worker, request, what=f"`{source.label}`")
             return CheckAnswer(bool(passed), str(reason), score)
