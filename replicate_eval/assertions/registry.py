@@ -6,7 +6,7 @@ test ``threshold`` work for every kind.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -159,11 +159,7 @@ async def evaluate_graded(
     judge = KINDS[spec.kind].judge
     if judge is None:
         return evaluate(spec, output, ctx)
-    try:
-        outcome = await judge(output, spec.value, spec, ctx, grader)
-    except AssertionProblem as problem:
-        return _problem(spec, problem)
-    return _verdict(spec, outcome)
+    return await _awaited(spec, judge(output, spec.value, spec, ctx, grader))
 
 
 async def evaluate_user_code(
@@ -173,8 +169,12 @@ async def evaluate_user_code(
     run = KINDS[spec.kind].user_code
     if run is None:
         return evaluate(spec, output, ctx)
+    return await _awaited(spec, run(output, spec.value, spec, ctx, code))
+
+
+async def _awaited(spec: AssertionSpec, checking: Awaitable[Outcome]) -> Verdict:
     try:
-        outcome = await run(output, spec.value, spec, ctx, code)
+        outcome = await checking
     except AssertionProblem as problem:
         return _problem(spec, problem)
     return _verdict(spec, outcome)
