@@ -259,7 +259,8 @@ def test_model_without_version_runs_its_latest_version(
 def test_unknown_model_is_a_clear_error(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
-    run = run_config("prompts: [hi]\nproviders: [replicate:nobody/nothing]\n")
+    # The preflight stops such a run before it starts; without it, every cell says so.
+    run = run_config("prompts: [hi]\nproviders: [replicate:nobody/nothing]\n", "--no-preflight")
     assert run.result.exit_code == 100
     assert run.cells[0]["error"] == (
         "model `nobody/nothing` was not found on Replicate (404). Check the id, and that your "
@@ -346,7 +347,9 @@ def test_rejected_token_is_reported_once_per_provider(
 ) -> None:
     fake_replicate.add_model("meta/llama", official=True)
     monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_revoked_token_value")
-    run = run_config("prompts: [a, b, c]\nproviders: [replicate:meta/llama]\n", "-j", "1")
+    run = run_config(
+        "prompts: [a, b, c]\nproviders: [replicate:meta/llama]\n", "-j", "1", "--no-preflight"
+    )
     assert run.result.exit_code == 100
     assert len(fake_replicate.received("POST")) == 1  # the other cells are not sent
     first, *rest = run.cells
@@ -379,7 +382,9 @@ def test_unreachable_api_is_a_network_error(
     monkeypatch.setenv("REPLICATE_BASE_URL", "http://127.0.0.1:9")  # discard port: refused
     monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_x")
     started = time.monotonic()
-    run = run_config("prompts: [hi]\nproviders: [replicate:meta/llama]\n", "--retries", "1")
+    run = run_config(
+        "prompts: [hi]\nproviders: [replicate:meta/llama]\n", "--retries", "1", "--no-preflight"
+    )
     assert run.result.exit_code == 100
     assert run.cells[0]["error"].startswith("could not reach Replicate (ConnectError")
     assert time.monotonic() - started >= 0.25  # it was tried again after a pause
