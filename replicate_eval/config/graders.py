@@ -75,6 +75,7 @@ class GraderResolver:
     first_index: int  # graders are numbered after the providers under test
     cli_grader: str | None = None
     default_options: TestOptions | None = None
+    require_token: bool = True
     graders: list[ProviderConfig] = field(default_factory=list)
     _known: dict[str, int] = field(default_factory=dict)
     _failed: set[str] = field(default_factory=set)  # entries already reported as wrong
@@ -165,7 +166,13 @@ class GraderResolver:
         env = {name: value for name, value in self.env.items() if name in TOKEN_ENV_VARS}
         try:
             config = resolve_provider(
-                entry, index, env, self.base_dir, here=choice.loc or (), origin=choice.origin
+                entry,
+                index,
+                env,
+                self.base_dir,
+                here=choice.loc or (),
+                origin=choice.origin,
+                require_token=self.require_token,
             )
             if config.is_cog or config.kind != "text":
                 name = _ROLE_NAMES[role]
