@@ -55,7 +55,8 @@ def _describe(doc: YamlDocument, problem: Problem) -> str:
         return (
             f"{problem.at}: {key}: {problem.message}" if key else f"{problem.at}: {problem.message}"
         )
-    line = doc.line_of(problem.loc)
+    # At no key (an environment variable, say), no line: the file's first would mislead.
+    line = doc.line_of(problem.loc) if problem.loc else None
     where = f"{doc.path}:{line}" if line else str(doc.path)
     return f"{where}: {key}: {problem.message}" if key else f"{where}: {problem.message}"
 

@@ -153,14 +153,14 @@ def resolve_provider(
         raise ProviderProblems([Problem((*here, "id"), str(exc))]) from None
 
     merged, problems = _merge_options(entry, here)
-    if problems:
-        raise ProviderProblems(problems)
     try:
         options = OPTIONS_BY_KIND[target.kind].model_validate(merged)
     except ValidationError as exc:
         raise ProviderProblems(
-            [_relocate(p, entry, here) for p in problems_from_validation(exc)]
+            [*problems, *(_relocate(p, entry, here) for p in problems_from_validation(exc))]
         ) from None
+    if problems:
+        raise ProviderProblems(problems)
 
     values = {
         key: value

@@ -27,18 +27,22 @@ def read_text(path: Path, *, limit: int, encoding: str = "utf-8", nul_ok: bool =
         raise UnreadableFile("is a directory, not a file") from None
     except OSError as exc:
         raise UnreadableFile(exc.strerror or str(exc)) from None
-    with os.fdopen(fd, "rb") as file:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
             raise UnreadableFile("is a directory, not a file")
-        if not stat.S_ISREG(mode):
+        if not stat.S_ISREG(info.st_mode):
             raise UnreadableFile("is not a regular file (a device, FIFO or socket)")
-        try:
+        if info.st_size > limit:
+            raise UnreadableFile(_too_large(limit))
+        with os.fdopen(fd, "rb", closefd=False) as file:
             data = file.read(limit + 1)  # the size can change under us: read at most this
-        except OSError as exc:
-            raise UnreadableFile(exc.strerror or str(exc)) from None
+    except OSError as exc:
+        raise UnreadableFile(exc.strerror or str(exc)) from None
+    finally:
+        os.close(fd)
     if len(data) > limit:
-        raise UnreadableFile(f"is larger than {limit // (1024 * 1024)} MiB, reval's limit")
+        raise UnreadableFile(_too_large(limit))
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -48,3 +52,7 @@ def read_text(path: Path, *, limit: int, encoding: str = "utf-8", nul_ok: bool =
         line = text.count("\n", 0, text.index("\x00")) + 1
         raise UnreadableFile(f"contains a NUL byte (line {line}); it must be text")
     return text
+
+
+def _too_large(limit: int) -> str:
+    return f"is larger than {limit // (1024 * 1024)} MiB, reval's limit for this file"

@@ -94,50 +94,100 @@ def parse_yaml(text: str, path: Path) -> YamlDocument | None:
         node = loader.single_node()
         if node is None:
             return None
-        data = loader.construct_document(node)
+        builder = _Builder(loader)
+        data = builder.build(node, ())
     except Refused as exc:
         raise YamlError(f"{path}:{exc.line}", f"{exc.message}.") from None
     except yaml.YAMLError as exc:
         at_line, column, problem = yaml_error_line(exc)
         where = f"{path}:{at_line}:{column}" if at_line else str(path)
         raise YamlError(where, f"this is not valid YAML ({problem}).") from None
-    except RecursionError:  # a merge chain PyYAML flattens recursively
-        raise YamlError(str(path), "values are nested too deeply to read.") from None
     finally:
         loader.dispose()
-    lines: dict[Loc, int] = {(): node.start_mark.line + 1}
-    found: list[RefusedValue] = []
-    _index(node, (), lines, loader.refused, found, set())
-    return YamlDocument(path=path, data=data, lines=lines, refused=tuple(found))
+    builder.lines[()] = node.start_mark.line + 1
+    return YamlDocument(path=path, data=data, lines=builder.lines, refused=tuple(builder.refused))
 
 
-def _index(
-    node: yaml.Node,
-    loc: Loc,
-    lines: dict[Loc, int],
-    refused: dict[int, str],
-    found: list[RefusedValue],
-    seen: set[int],
-) -> None:
-    """Record the line of every key path; each node's inside is visited once, so an alias
-    costs one entry (its inside is reported at the anchor) and cannot recurse."""
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    why = refused.get(id(node))
-    if why is not None:  # constructed as None: nothing inside to index
-        found.append(RefusedValue(loc, node.start_mark.line + 1, why))
-        return
-    if isinstance(node, yaml.MappingNode):
-        # After construction, merged (`<<:`) pairs come first and the mapping's own after.
+_STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+class _Builder:
+    """Python data from the node tree, noting the line of every key path on the way.
+
+    Replaces PyYAML's constructor (generators, a second walk to find lines): one recursive
+    pass (depth is bounded by the loader), each node built once, so an alias shares the value
+    built at its anchor, as in PyYAML, and costs one step. Merges (``<<: *defaults``) follow
+    YAML: the mapping's own keys win, then the first merged mapping.
+    """
+
+    def __init__(self, loader: BoundedLoader) -> None:
+        self.loader = loader
+        self.constructors = loader.yaml_constructors
+        self.lines: dict[Loc, int] = {}
+        self.refused: list[RefusedValue] = []
+        self.built: dict[int, Any] = {}
+
+    def build(self, node: yaml.Node, loc: Loc) -> Any:
+        known = id(node)
+        if known in self.built:
+            return self.built[known]
+        if isinstance(node, yaml.ScalarNode):
+            value = self._scalar(node, loc)
+        elif node.tag not in (_SEQ, _MAP):  # !!omap, !!pairs, !!set: no JSON form
+            self._refuse(node, loc, f"`{node.tag.rsplit(':', 1)[-1]}` values are not supported")
+            value = None
+        elif isinstance(node, yaml.SequenceNode):
+            value = []
+            for index, item in enumerate(node.value):
+                child = (*loc, index)
+                self.lines[child] = item.start_mark.line + 1
+                value.append(self.build(item, child))
+        else:
+            assert isinstance(node, yaml.MappingNode)
+            value = self._mapping(node, loc)
+        self.built[known] = value
+        return value
+
+    def _scalar(self, node: yaml.ScalarNode, loc: Loc) -> Any:
+        if node.tag == _STR:
+            return node.value
+        construct = self.constructors.get(node.tag) or self.constructors[None]
+        value = construct(self.loader, node)
+        why = self.loader.refused.pop(id(node), None)
+        if why is not None:
+            self._refuse(node, loc, why)
+        return value
+
+    def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[Any, Any]:
+        value: dict[Any, Any] = {}
+        own = []
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                self._merge(value, value_node, loc)
+            else:
+                own.append((key_node, value_node))
+        for key_node, value_node in own:
             if not isinstance(key_node, yaml.ScalarNode):
-                continue
-            child: Loc = (*loc, key_node.value)
-            lines[child] = key_node.start_mark.line + 1
-            _index(value_node, child, lines, refused, found, seen)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            child = (*loc, index)
-            lines[child] = item.start_mark.line + 1
-            _index(item, child, lines, refused, found, seen)
+                raise Refused(
+                    key_node.start_mark.line + 1, "a key must be text or a number, not a collection"
+                )
+            key = self._scalar(key_node, loc)
+            child = (*loc, key)
+            self.lines[child] = key_node.start_mark.line + 1
+            value[key] = self.build(value_node, child)
+        return value
+
+    def _merge(self, into: dict[Any, Any], merged: yaml.Node, loc: Loc) -> None:
+        sources = merged.value if isinstance(merged, yaml.SequenceNode) else [merged]
+        for source in reversed(sources):  # the first merged mapping wins
+            if not isinstance(source, yaml.MappingNode):
+                raise Refused(
+                    source.start_mark.line + 1, "`<<` merges a mapping or a list of mappings"
+                )
+            into.update(self.build(source, loc))
+
+    def _refuse(self, node: yaml.Node, loc: Loc, why: str) -> None:
+        self.refused.append(RefusedValue(loc, node.start_mark.line + 1, why))
