@@ -361,8 +361,10 @@ def test_env_file_mistakes_do_not_quote_the_line(tmp_path: Path, line: str) -> N
 def test_a_token_with_whitespace_or_odd_characters_is_refused_unechoed(
     write_config: WriteConfig, token: str, variable: str
 ) -> None:
-    message = config_error(write_config(HEAD), {variable: token})
-    assert message.startswith(f"{write_config(HEAD)}: environment variable {variable}: ")
+    # A model-graded assertion: its default grader needs the token too; said once.
+    path = write_config(HEAD + "tests: [{assert: [{type: llm-rubric, value: polite}]}]\n")
+    message = config_error(path, {variable: token})
+    assert message.startswith(f"{path}: environment variable {variable}: ")
     assert "whitespace" in message and "problems" not in message
 
 

@@ -33,8 +33,10 @@ def matching_files(pattern: str, base_dir: Path) -> list[Path]:
     parts = full.parts
     fixed = next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts))
     start = Path(*parts[:fixed]) if fixed else Path()
-    walk = _Walk()
-    return sorted(set(walk.matches(start, parts[fixed:])))
+    try:
+        return sorted(set(_Walk().matches(start, parts[fixed:])))
+    except ValueError:  # a NUL in the pattern: no file has such a name
+        return []
 
 
 class _Walk:
@@ -56,7 +58,7 @@ class _Walk:
 
     def matches(self, folder: Path, parts: tuple[str, ...]) -> Iterator[Path]:
         if not parts:
-            if folder.is_file():
+            if _is_file(folder):
                 yield folder
             return
         part, rest = parts[0], parts[1:]
@@ -65,9 +67,9 @@ class _Walk:
             for entry in self._scan(folder):
                 if entry.name.startswith("."):
                     continue
-                if entry.is_dir(follow_symlinks=False):
+                if _is_dir(entry):
                     yield from self.matches(Path(entry.path), parts)
-                elif not rest and entry.is_file():  # a final `**` matches files too
+                elif not rest and _is_file(Path(entry.path)):  # a final `**` matches files too
                     yield Path(entry.path)
             return
         if not glob.has_magic(part):
@@ -81,3 +83,18 @@ class _Walk:
 
 def _hidden(name: str, part: str) -> bool:
     return name.startswith(".") and not part.startswith(".")
+
+
+# Unreadable entries (permissions, vanished files) match nothing, like glob's.
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False

@@ -29,6 +29,7 @@ from replicate_eval.config.providers import (
     TOKEN_ENV_VARS,
     ProviderConfig,
     ProviderProblems,
+    is_environment_problem,
     resolve_provider,
 )
 from replicate_eval.config.schema import ProviderEntry, TestOptions
@@ -192,7 +193,9 @@ class GraderResolver:
             # --grader or a default: point at the first assertion that needs it.
             raise ProviderProblems(
                 [
-                    Problem(
+                    p
+                    if is_environment_problem(p)  # the same for every provider: said once
+                    else Problem(
                         assertion_loc,
                         f"{choice.origin} `{entry.id}`: {_for_unwritten(p.message)}",
                     )

@@ -123,11 +123,11 @@ def _load(
     problems += [relocate(problem, sources) for problem in found]
     if refused or problems:
         # A refused value was read as None: its own message says more than a type error.
-        places = [value.loc for value in refused]
+        places = {value.loc for value in refused}
         problems = [
             p
             for p in problems
-            if p.at is not None or not any(p.loc[: len(place)] == place for place in places)
+            if p.at is not None or not any(p.loc[:end] in places for end in range(len(p.loc) + 1))
         ]
         raise_problems(doc, [*refused, *problems])
     return EvalConfig(
@@ -272,7 +272,7 @@ def _resolve_tests(
                     )
                 )
             except ProviderProblems as exc:
-                problems.extend(p for p in exc.problems if p not in problems)
+                problems.extend(exc.problems)  # raise_problems drops repeats
         variables = {**default.vars, **entry.vars}
         for name, value in variables.items():
             try:
@@ -289,7 +289,7 @@ def _resolve_tests(
         if own_prompt is None:
             prompt_loc = ("defaultTest", "options", "rubricPrompt")
         found, noted = grader_prompt_findings(test, prompt_loc, templates)
-        problems.extend(p for p in found if p not in problems)
+        problems.extend(found)
         warnings.extend(w for w in noted if w not in warnings)
         tests.append(test)
     return tests

@@ -307,9 +307,17 @@ def _find_token(
         value = env.get(variable, "")
         if value.strip():
             if not _token_shaped(value):
-                return None, "", Problem((), f"environment variable {variable}: {_BAD_TOKEN}")
+                return None, "", Problem((), f"{_ENVIRONMENT}{variable}: {_BAD_TOKEN}")
             return value, variable, None
     return None, "", None
+
+
+_ENVIRONMENT = "environment variable "
+
+
+def is_environment_problem(problem: Problem) -> bool:
+    """A problem with a token variable: at no key, and the same for every provider."""
+    return not problem.loc and problem.message.startswith(_ENVIRONMENT)
 
 
 _BAD_TOKEN = (

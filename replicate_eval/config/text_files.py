@@ -27,6 +27,8 @@ def read_text(path: Path, *, limit: int, encoding: str = "utf-8", nul_ok: bool =
         raise UnreadableFile("is a directory, not a file") from None
     except OSError as exc:
         raise UnreadableFile(exc.strerror or str(exc)) from None
+    except ValueError:  # a NUL in the name
+        raise UnreadableFile("is not a valid file name") from None
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
