@@ -48,6 +48,11 @@ def test_missing_prompts_is_one_clear_problem(write_config: WriteConfig) -> None
     assert "prompts: needs at least one prompt" in message and "problems" not in message
 
 
+def test_a_misspelt_section_is_one_problem_not_two(write_config: WriteConfig) -> None:
+    path = write_config("prompts: [hi]\nprovider: [replicate:a/b]\n")
+    assert config_error(path) == f"{path}:2: provider: unknown key; did you mean `providers`?"
+
+
 def test_empty_tests_still_mean_one_test(write_config: WriteConfig) -> None:
     config = load_config(write_config(HEAD + "tests: []\n"), ENV)
     assert [dict(test.vars) for test in config.tests] == [{}]
@@ -99,9 +104,14 @@ def test_a_mistake_in_a_tests_file_row_names_the_row_not_the_config(
     (tmp_path / "cases.jsonl").write_text(
         '{"vars": {"q": 1}}\n{"assert": [{"type": "similar", "value": 1, "threshold": 7}]}\n'
     )
-    path = write_config(HEAD + "tests:\n  - vars: {q: inline}\n  - file://cases.jsonl\n")
+    path = write_config(
+        HEAD + "tests:\n  - vars: {q: inline}\n  - file://cases.jsonl\n"
+        "  - assert: [{type: containz, value: x}]\n"
+    )
     message = config_error(path)
-    assert message.startswith(f"{tmp_path / 'cases.jsonl'}:2: assert[0].threshold:"), message
+    # Among all tests (from 0), test 2 is row 2 of the file and test 3 the config's tests[2].
+    assert f"{tmp_path / 'cases.jsonl'}:2: assert[0].threshold:" in message
+    assert f"{path}:6: tests[2].assert[0].type: unknown assertion type `containz`" in message
 
 
 def test_a_tests_file_that_cannot_be_read_names_the_config_line(
@@ -269,6 +279,11 @@ def test_var_prompt_and_tests_files_must_be_regular_and_bounded(
         target.rename(tests_file)
         message = config_error(write_config(HEAD + f"tests: file://{tests_file}\n"))
         assert f"tests: cannot read the tests file {tests_file}: " in message
+
+
+def test_a_nul_in_a_file_name_is_refused(write_config: WriteConfig) -> None:
+    path = write_config(HEAD + 'tests: [{vars: {q: "file://a\\0b"}}]\n')
+    assert "tests[0].vars.q: cannot read " in config_error(path)
 
 
 def test_the_config_itself_must_be_a_regular_file_of_bounded_size(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from replicate_eval.config.problems import Problem, problems_from_validation
 from replicate_eval.config.schema import ConfigFile, PromptEntry, ProviderEntry, TestEntry
 from replicate_eval.config.test_files import TestSource
 from replicate_eval.config.yaml_source import Loc
+from replicate_eval.suggest import did_you_mean
 from replicate_eval.templating import TemplateSyntax
 
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -48,7 +49,8 @@ def validate_sections(
     for key in ("prompts", "providers"):
         value = shell.get(key)
         if value is None or value == []:
-            problems.append(Problem((key,), _NEEDED[key]))
+            if key in shell or not _misspelt(key, shell):  # else the typo is the one problem
+                problems.append(Problem((key,), _NEEDED[key]))
             shell[key] = []
         elif isinstance(value, list):
             items[key] = value
@@ -77,6 +79,12 @@ def validate_sections(
                 relocate(p, sources) for p in problems_from_validation(exc, ("tests", index))
             ]
     return sections, problems
+
+
+def _misspelt(key: str, given: dict[str, Any]) -> bool:
+    """Whether an unknown key of the file looks like ``key`` (`provider:` for `providers:`)."""
+    allowed = ConfigFile.allowed_keys()
+    return any(did_you_mean(str(k), [key]) for k in given if k not in allowed)
 
 
 def _validate_top(shell: dict[str, Any]) -> tuple[ConfigFile, list[Problem]]:
