@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -414,3 +416,27 @@ def test_a_token_like_key_is_never_echoed(write_config: WriteConfig) -> None:
     message = config_error(path, {})
     assert "providers[0].apiKey: expected text" in message
     assert "providers[0].config.api_token: unknown key; did you mean `apiKey`?" in message
+
+
+def test_an_env_file_that_is_a_fifo_is_refused(fifo: Path) -> None:
+    with pytest.raises(ConfigError, match="is not a regular file"):
+        read_env_file(fifo)
+
+
+def test_the_pure_python_parser_is_bounded_too(tmp_path: Path) -> None:
+    """Without libyaml (PyYAML built without it) the same loader refuses the same files."""
+    script = (
+        "import sys; sys.modules['yaml._yaml'] = None\n"
+        "from pathlib import Path\n"
+        "from replicate_eval.config import yaml_loader\n"
+        "from replicate_eval.config.yaml_source import parse_yaml\n"
+        "assert 'Reader' in str(yaml_loader._Parser.__mro__)\n"
+        "try:\n"
+        "    parse_yaml('a: &a [*a]\\n', Path('c.yaml'))\n"
+        "except Exception as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.startswith("c.yaml:1: alias `*a` is inside the collection")
