@@ -2,7 +2,7 @@
 
 Prompt files hold several prompts separated by a line ``---``; ``file://prompts/*.txt`` takes
 every matching file (a bounded walk, see ``file_glob``). Files are read with a size limit and
-must be regular files (see ``text_files``). Tests kept in files are in ``test_files``.
+must be regular files (see ``text_files``). Tests kept in files are in ``case_files``.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from replicate_eval.assertions import AssertionSpec, InvalidAssertion, compile_assertion
+from replicate_eval.config.case_files import gather_tests
 from replicate_eval.config.datasets import expand_prompt_reference, read_var_file
 from replicate_eval.config.grader_prompts import check_grader_prompt, grader_prompt_findings
 from replicate_eval.config.graders import GraderResolver, cli_grader_problem
@@ -21,7 +22,6 @@ from replicate_eval.config.problems import Problem, raise_problems
 from replicate_eval.config.providers import ProviderConfig, ProviderProblems, resolve_provider
 from replicate_eval.config.schema import AssertionEntry, PromptEntry, ProviderEntry, TestEntry
 from replicate_eval.config.sections import Sections, relocate, validate_sections
-from replicate_eval.config.test_files import test_sources
 from replicate_eval.config.yaml_source import Loc, YamlDocument, read_yaml
 from replicate_eval.errors import ConfigError
 from replicate_eval.templating import Templates, TemplateSyntax, curly_vars
@@ -102,7 +102,7 @@ def _load(
         )
     base_dir = path.parent
     refused = [Problem(value.loc, value.message) for value in doc.refused]
-    sources, problems = test_sources(doc.data.get("tests"), base_dir)
+    sources, problems = gather_tests(doc.data.get("tests"), base_dir)
     file, wrong = validate_sections(doc.data, sources)
     problems += wrong
     templates = Templates(file.template_syntax)

@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from replicate_eval.config.case_files import TestSource
 from replicate_eval.config.problems import Problem, problems_from_validation
 from replicate_eval.config.schema import ConfigFile, PromptEntry, ProviderEntry, TestEntry
-from replicate_eval.config.test_files import TestSource
 from replicate_eval.config.yaml_source import Loc
 from replicate_eval.suggest import did_you_mean
 from replicate_eval.templating import TemplateSyntax

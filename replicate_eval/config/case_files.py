@@ -36,7 +36,7 @@ class TestSource:
     at: str | None = None
 
 
-def test_sources(raw: Any, base_dir: Path) -> tuple[list[TestSource], list[Problem]]:
+def gather_tests(raw: Any, base_dir: Path) -> tuple[list[TestSource], list[Problem]]:
     """Every test ``tests:`` holds, each ``file://`` item replaced by the tests in that file."""
     if raw is None:
         return [], []
