@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from replicate_eval.config.limits import MAX_TEXT_FILE_BYTES
+from replicate_eval.config.text_files import UnreadableFile, read_text
 from replicate_eval.errors import ConfigError
 
 
 def read_env_file(path: Path) -> dict[str, str]:
     """``KEY=VALUE`` per line; ``export``, quotes and ``#`` comments as shells write them."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_text(path, limit=MAX_TEXT_FILE_BYTES)
+    except UnreadableFile as exc:
         raise ConfigError(f"cannot read the env file {path}: {exc}") from None
     values: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
@@ -21,8 +23,15 @@ def read_env_file(path: Path) -> dict[str, str]:
             continue
         key, sep, value = line.removeprefix("export ").partition("=")
         key = key.strip()
-        if not sep or not key.replace("_", "").isalnum():
-            raise ConfigError(f"{path}:{number}: expected KEY=VALUE, got {line[:60]!r}")
+        if not sep or not key.replace("_", "").isalnum() or not key.isascii():
+            # The line is not quoted back: it may hold a token.
+            what = (
+                "has no `=`" if not sep else "names a variable with more than letters, digits, `_`"
+            )
+            raise ConfigError(
+                f"{path}:{number}: expected KEY=VALUE (optionally after `export `), a `#` "
+                f"comment or an empty line; this line {what}"
+            )
         value = value.strip()
         if value[:1] in ("'", '"') and value[0] in value[1:]:
             value = value[1 : value.index(value[0], 1)]  # what follows the quote is a comment

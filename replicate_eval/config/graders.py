@@ -29,6 +29,7 @@ from replicate_eval.config.providers import (
     TOKEN_ENV_VARS,
     ProviderConfig,
     ProviderProblems,
+    is_environment_problem,
     resolve_provider,
 )
 from replicate_eval.config.schema import ProviderEntry, TestOptions
@@ -75,6 +76,7 @@ class GraderResolver:
     first_index: int  # graders are numbered after the providers under test
     cli_grader: str | None = None
     default_options: TestOptions | None = None
+    require_token: bool = True
     graders: list[ProviderConfig] = field(default_factory=list)
     _known: dict[str, int] = field(default_factory=dict)
     _failed: set[str] = field(default_factory=set)  # entries already reported as wrong
@@ -165,7 +167,13 @@ class GraderResolver:
         env = {name: value for name, value in self.env.items() if name in TOKEN_ENV_VARS}
         try:
             config = resolve_provider(
-                entry, index, env, self.base_dir, here=choice.loc or (), origin=choice.origin
+                entry,
+                index,
+                env,
+                self.base_dir,
+                here=choice.loc or (),
+                origin=choice.origin,
+                require_token=self.require_token,
             )
             if config.is_cog or config.kind != "text":
                 name = _ROLE_NAMES[role]
@@ -185,7 +193,9 @@ class GraderResolver:
             # --grader or a default: point at the first assertion that needs it.
             raise ProviderProblems(
                 [
-                    Problem(
+                    p
+                    if is_environment_problem(p)  # the same for every provider: said once
+                    else Problem(
                         assertion_loc,
                         f"{choice.origin} `{entry.id}`: {_for_unwritten(p.message)}",
                     )

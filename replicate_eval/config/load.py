@@ -6,30 +6,22 @@ reported at once with its file, line and key path.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import gc
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from replicate_eval.assertions import AssertionSpec, InvalidAssertion, compile_assertion
-from replicate_eval.config.datasets import (
-    expand_prompt_reference,
-    expand_tests,
-    read_var_file,
-)
+from replicate_eval.config.case_files import gather_tests
+from replicate_eval.config.datasets import expand_prompt_reference, read_var_file
 from replicate_eval.config.grader_prompts import check_grader_prompt, grader_prompt_findings
 from replicate_eval.config.graders import GraderResolver, cli_grader_problem
-from replicate_eval.config.problems import Problem, problems_from_validation, raise_problems
+from replicate_eval.config.problems import Problem, raise_problems
 from replicate_eval.config.providers import ProviderConfig, ProviderProblems, resolve_provider
-from replicate_eval.config.schema import (
-    AssertionEntry,
-    ConfigFile,
-    PromptEntry,
-    ProviderEntry,
-    TestEntry,
-)
+from replicate_eval.config.schema import AssertionEntry, PromptEntry, ProviderEntry, TestEntry
+from replicate_eval.config.sections import Sections, relocate, validate_sections
 from replicate_eval.config.yaml_source import Loc, YamlDocument, read_yaml
 from replicate_eval.errors import ConfigError
 from replicate_eval.templating import Templates, TemplateSyntax, curly_vars
@@ -67,43 +59,77 @@ class EvalConfig:
     graders: tuple[ProviderConfig, ...] = ()
 
 
-def load_config(path: Path, env: Mapping[str, str], *, grader: str | None = None) -> EvalConfig:
+def load_config(
+    path: Path,
+    env: Mapping[str, str],
+    *,
+    grader: str | None = None,
+    require_token: bool = True,
+) -> EvalConfig:
     """Read and validate ``path``. Raises ConfigError listing every problem found.
 
     ``grader`` is ``--grader``: the provider id of the text grader, unless a test names one.
+    ``require_token=False`` (validating offline): a missing token is no problem, and providers
+    carry an empty one.
     """
     wrong_grader = cli_grader_problem(grader) if grader is not None else None
     if wrong_grader:
         raise ConfigError(wrong_grader)
+    with _collector_paused():
+        return _load(path, env, grader, require_token)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Loading builds millions of small objects and no garbage cycles; Python's cycle
+    collector would scan them over and over (half the time of a 10,000-test config)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load(
+    path: Path, env: Mapping[str, str], grader: str | None, require_token: bool
+) -> EvalConfig:
     doc = read_yaml(path)
     if not isinstance(doc.data, dict):
         raise ConfigError(
             f"{path}: the top level must be a mapping with `prompts`, `providers` and `tests`."
         )
     base_dir = path.parent
-    data = dict(doc.data)
-    if "tests" in data:
-        data["tests"] = expand_tests(data["tests"], base_dir)
-    try:
-        file = ConfigFile.model_validate(data)
-    except ValidationError as exc:
-        raise_problems(doc, problems_from_validation(exc))
-
-    problems: list[Problem] = []
+    refused = [Problem(value.loc, value.message) for value in doc.refused]
+    sources, problems = gather_tests(doc.data.get("tests"), base_dir)
+    file, wrong = validate_sections(doc.data, sources)
+    problems += wrong
     templates = Templates(file.template_syntax)
     prompts = _resolve_prompts(file.prompts, base_dir, templates, problems)
-    providers = _resolve_providers(file, env, base_dir, problems)
+    providers = _resolve_providers(file.providers, env, base_dir, problems, require_token)
     resolver = GraderResolver(
         env,
         base_dir,
-        first_index=len(file.providers),
+        first_index=file.provider_count,
         cli_grader=grader,
         default_options=file.default_test.options if file.default_test else None,
+        require_token=require_token,
     )
     grader_warnings: list[str] = []
-    tests = _resolve_tests(file, base_dir, resolver, templates, problems, grader_warnings)
-    if problems:
-        raise_problems(doc, problems)
+    found: list[Problem] = []  # at tests[k], k counted among all tests
+    entries = file.tests if sources else [(0, TestEntry())]
+    tests = _resolve_tests(file, entries, base_dir, resolver, templates, found, grader_warnings)
+    problems += [relocate(problem, sources) for problem in found]
+    if refused or problems:
+        # A refused value was read as None: its own message says more than a type error.
+        places = {value.loc for value in refused}
+        problems = [
+            p
+            for p in problems
+            if p.at is not None or not any(p.loc[:end] in places for end in range(len(p.loc) + 1))
+        ]
+        raise_problems(doc, [*refused, *problems])
     return EvalConfig(
         path=path,
         description=file.description,
@@ -120,11 +146,14 @@ def load_config(path: Path, env: Mapping[str, str], *, grader: str | None = None
 
 
 def _resolve_prompts(
-    entries: list[PromptEntry], base_dir: Path, templates: Templates, problems: list[Problem]
+    entries: list[tuple[int, PromptEntry]],
+    base_dir: Path,
+    templates: Templates,
+    problems: list[Problem],
 ) -> list[Prompt]:
     prompts: list[Prompt] = []
     labels: dict[str, int] = {}
-    for index, entry in enumerate(entries):
+    for index, entry in entries:
         loc: Loc = ("prompts", index)
         found: list[tuple[str, Path | None, str | None]] = []  # template, file, label
         if entry.raw.startswith(FILE_PREFIX):
@@ -176,13 +205,17 @@ def _derived_label(template: str) -> str:
 
 
 def _resolve_providers(
-    file: ConfigFile, env: Mapping[str, str], base_dir: Path, problems: list[Problem]
+    entries: list[tuple[int, ProviderEntry]],
+    env: Mapping[str, str],
+    base_dir: Path,
+    problems: list[Problem],
+    require_token: bool,
 ) -> list[ProviderConfig]:
     providers: list[ProviderConfig] = []
     labels: dict[str, int] = {}
-    for index, entry in enumerate(file.providers):
+    for index, entry in entries:
         try:
-            provider = resolve_provider(entry, index, env, base_dir)
+            provider = resolve_provider(entry, index, env, base_dir, require_token=require_token)
         except ProviderProblems as exc:
             problems.extend(exc.problems)
             continue
@@ -203,7 +236,8 @@ def _resolve_providers(
 
 
 def _resolve_tests(
-    file: ConfigFile,
+    file: Sections,
+    entries: list[tuple[int, TestEntry]],
     base_dir: Path,
     graders: GraderResolver,
     templates: Templates,
@@ -216,9 +250,8 @@ def _resolve_tests(
         check_grader_prompt(default_prompt, ("defaultTest", "options", "rubricPrompt"), templates)
     )
     default_asserts = _compile_all(default.assert_, ("defaultTest",), base_dir, problems)
-    entries = file.tests or [TestEntry()]
     tests = []
-    for index, entry in enumerate(entries):
+    for index, entry in entries:
         test_loc: Loc = ("tests", index)
         own_prompt = entry.options.rubricPrompt if entry.options else None
         prompt_loc: Loc = (*test_loc, "options", "rubricPrompt")
@@ -239,7 +272,7 @@ def _resolve_tests(
                     )
                 )
             except ProviderProblems as exc:
-                problems.extend(p for p in exc.problems if p not in problems)
+                problems.extend(exc.problems)  # raise_problems drops repeats
         variables = {**default.vars, **entry.vars}
         for name, value in variables.items():
             try:
@@ -256,7 +289,7 @@ def _resolve_tests(
         if own_prompt is None:
             prompt_loc = ("defaultTest", "options", "rubricPrompt")
         found, noted = grader_prompt_findings(test, prompt_loc, templates)
-        problems.extend(p for p in found if p not in problems)
+        problems.extend(found)
         warnings.extend(w for w in noted if w not in warnings)
         tests.append(test)
     return tests

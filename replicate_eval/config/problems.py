@@ -11,14 +11,23 @@ from pydantic_core import ErrorDetails
 from replicate_eval.config.yaml_source import Loc, YamlDocument
 from replicate_eval.errors import ConfigError
 
-# Keys whose values must never be echoed back in a message.
-SECRET_KEYS = frozenset({"apiKey"})
+# Keys whose values must never be echoed back in a message: `apiKey`, and keys that look
+# like a token (compared lower-case, without `_` and `-`).
+SECRET_KEYS = frozenset({"apikey", "apitoken", "token", "replicateapitoken", "replicateapikey"})
+
+
+def is_secret_key(key: object) -> bool:
+    return str(key).lower().replace("_", "").replace("-", "") in SECRET_KEYS
 
 
 @dataclass(frozen=True)
 class Problem:
+    """A mistake at ``loc`` in the config; or, with ``at`` (``cases.csv:3``), at ``loc``
+    inside a file the config names."""
+
     loc: Loc
     message: str
+    at: str | None = None
 
 
 def format_loc(loc: Loc) -> str:
@@ -33,7 +42,7 @@ def format_loc(loc: Loc) -> str:
 
 
 def raise_problems(doc: YamlDocument, problems: list[Problem]) -> NoReturn:
-    lines = [_describe(doc, problem) for problem in problems]
+    lines = list(dict.fromkeys(_describe(doc, problem) for problem in problems))
     if len(lines) == 1:
         raise ConfigError(lines[0])
     listing = "\n".join(f"  - {line}" for line in lines)
@@ -41,9 +50,14 @@ def raise_problems(doc: YamlDocument, problems: list[Problem]) -> NoReturn:
 
 
 def _describe(doc: YamlDocument, problem: Problem) -> str:
-    line = doc.line_of(problem.loc)
-    where = f"{doc.path}:{line}" if line else str(doc.path)
     key = format_loc(problem.loc)
+    if problem.at is not None:
+        return (
+            f"{problem.at}: {key}: {problem.message}" if key else f"{problem.at}: {problem.message}"
+        )
+    # At no key (an environment variable, say), no line: the file's first would mislead.
+    line = doc.line_of(problem.loc) if problem.loc else None
+    where = f"{doc.path}:{line}" if line else str(doc.path)
     return f"{where}: {key}: {problem.message}" if key else f"{where}: {problem.message}"
 
 
@@ -54,9 +68,7 @@ def problems_from_validation(exc: ValidationError, prefix: Loc = ()) -> list[Pro
         if error["type"] == "unknown_key":
             ctx = error.get("ctx") or {}
             loc = (*loc, ctx["key"])
-        problems.append(
-            Problem(loc, _message(error, secret=bool(SECRET_KEYS & set(map(str, loc)))))
-        )
+        problems.append(Problem(loc, _message(error, secret=any(map(is_secret_key, loc)))))
     return problems
 
 

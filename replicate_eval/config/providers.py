@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
 
-from replicate_eval.config.problems import Problem, problems_from_validation
+from replicate_eval.config.problems import Problem, is_secret_key, problems_from_validation
 from replicate_eval.config.provider_ids import CogTarget, OutputKind, ReplicateTarget, parse_target
 from replicate_eval.config.schema import ProviderEntry, StrictModel
 from replicate_eval.config.yaml_source import Loc
@@ -91,9 +91,6 @@ ENV_FALLBACKS: dict[str, str] = {
 }
 TOKEN_ENV_VARS = ("REPLICATE_API_TOKEN", "REPLICATE_API_KEY")
 
-# Keys that look like a token: sending one as a model input would leak it into the prediction.
-_TOKEN_LIKE = {"apikey", "apitoken", "token", "replicateapitoken", "replicateapikey"}
-
 
 @dataclass(frozen=True)
 class ProviderConfig:
@@ -142,10 +139,12 @@ def resolve_provider(
     *,
     here: Loc | None = None,
     origin: str = "",
+    require_token: bool = True,
 ) -> ProviderConfig:
     """Validate options, apply environment fallbacks, find the token. Raises ProviderProblems.
 
     ``here`` is where the entry is in the file (default ``providers[index]``), for messages.
+    Without ``require_token`` a missing token is no problem: the provider carries ``""``.
     """
     here = here if here is not None else ("providers", index)
     try:
@@ -154,14 +153,14 @@ def resolve_provider(
         raise ProviderProblems([Problem((*here, "id"), str(exc))]) from None
 
     merged, problems = _merge_options(entry, here)
-    if problems:
-        raise ProviderProblems(problems)
     try:
         options = OPTIONS_BY_KIND[target.kind].model_validate(merged)
     except ValidationError as exc:
         raise ProviderProblems(
-            [_relocate(p, entry, here) for p in problems_from_validation(exc)]
+            [*problems, *(_relocate(p, entry, here) for p in problems_from_validation(exc))]
         ) from None
+    if problems:
+        raise ProviderProblems(problems)
 
     values = {
         key: value
@@ -171,9 +170,14 @@ def resolve_provider(
     # REPLICATE_* fallbacks are promptfoo's for Replicate text models, not for local Cog models.
     replicate_text = isinstance(target, ReplicateTarget) and target.kind == "text"
     problems = _apply_env_fallbacks(values, env, here) if replicate_text else []
-    token, token_source = _find_token(options, env)
+    token, token_source, wrong_token = _find_token(options, env, here)
+    if wrong_token is not None:
+        problems.append(wrong_token)
+        token = ""
     if token is None and isinstance(target, CogTarget):
         token, token_source = "", "none (a local Cog model needs no token)"
+    if token is None and not require_token:
+        token, token_source = "", "none (not needed to validate the config)"
     if token is None:
         problems.append(
             Problem(
@@ -234,8 +238,8 @@ def _merge_options(entry: ProviderEntry, here: Loc) -> tuple[dict[str, Any], lis
             prompt[key] = value
         merged["prompt"] = prompt
     for key in merged:
-        normalised = str(key).lower().replace("_", "").replace("-", "")
-        if normalised in _TOKEN_LIKE and key != "apiKey":
+        # A token sent as a model input would be stored with the prediction.
+        if is_secret_key(key) and key != "apiKey":
             loc = (*here, key) if key in entry.flat else (*here, "config", key)
             problems.append(
                 Problem(
@@ -290,11 +294,38 @@ def _base_type(annotation: Any) -> Any:
     return args[0] if len(args) == 1 else annotation
 
 
-def _find_token(options: _ProviderOptions, env: Mapping[str, str]) -> tuple[str | None, str]:
-    if options.apiKey and options.apiKey.strip():
-        return options.apiKey.strip(), "`apiKey` in the config"
+def _find_token(
+    options: _ProviderOptions, env: Mapping[str, str], here: Loc
+) -> tuple[str | None, str, Problem | None]:
+    """(token, where it came from, what is wrong with it). Blank means unset; a token with
+    anything but printable ASCII in it would be stripped or sent in a broken header."""
+    if options.apiKey is not None and options.apiKey.strip():
+        if not _token_shaped(options.apiKey):
+            return None, "", Problem((*here, "apiKey"), _BAD_TOKEN)
+        return options.apiKey, "`apiKey` in the config", None
     for variable in TOKEN_ENV_VARS:
-        value = env.get(variable, "").strip()
-        if value:
-            return value, variable
-    return None, ""
+        value = env.get(variable, "")
+        if value.strip():
+            if not _token_shaped(value):
+                return None, "", Problem((), f"{_ENVIRONMENT}{variable}: {_BAD_TOKEN}")
+            return value, variable, None
+    return None, "", None
+
+
+_ENVIRONMENT = "environment variable "
+
+
+def is_environment_problem(problem: Problem) -> bool:
+    """A problem with a token variable: at no key, and the same for every provider."""
+    return not problem.loc and problem.message.startswith(_ENVIRONMENT)
+
+
+_BAD_TOKEN = (
+    "the token holds whitespace (a space, tab or line break), a control character or a "
+    "non-ASCII character, which a Replicate token never has; copy it again from "
+    "https://replicate.com/account/api-tokens"
+)
+
+
+def _token_shaped(token: str) -> bool:
+    return token.isascii() and token.isprintable() and not any(c.isspace() for c in token)
