@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from replicate_eval.report.merge import merge_results
 from replicate_eval.results import RunResult
 from tests.conftest import RunCli
@@ -58,3 +60,15 @@ def test_merged_shards_add_up_their_uncertain_creates() -> None:
     merged = merge_results([(Path("a.json"), shard(1, 2)), (Path("b.json"), shard(2, 3))])
     assert merged.totals.ambiguous_creates == 7
     assert merged.totals.ambiguous_unaccounted == 5
+
+
+def test_validate_without_the_preflight_needs_no_token_and_no_network(
+    run_cli: RunCli, write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REPLICATE_BASE_URL", "http://127.0.0.1:1")  # nothing listens there
+    path = write_config("prompts: [hi]\nproviders: [replicate:meta/llama]\n")
+    result = run_cli("validate", path, "--no-preflight")
+    assert result.exit_code == 0, result.stderr
+    assert "OK. 1 cells" in result.stdout
+    checked = run_cli("validate", path)  # with the preflight, the token is needed
+    assert checked.exit_code == 2 and "no Replicate API token" in checked.stderr

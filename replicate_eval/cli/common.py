@@ -210,10 +210,12 @@ def load_or_fail(
     env_file: Path | None = None,
     selection: Selection | None = None,
     grader: str | None = None,
+    require_token: bool = True,
 ) -> EvalConfig:
     """The config, with the env file's variables and only the selected tests.
 
-    Every token found on the way is registered with ``REDACT`` before anything is printed."""
+    Every token found on the way is registered with ``REDACT`` before anything is printed.
+    Without ``require_token`` (a check that calls no model) a missing token is no problem."""
     try:
         env = environment(path, env_file, os.environ)
     except RevalError as exc:
@@ -222,7 +224,7 @@ def load_or_fail(
         remember_secret(env.get(name))
     use_base_url(env)
     try:
-        config = load_config(path, env, grader=grader)
+        config = load_config(path, env, grader=grader, require_token=require_token)
     except RevalError as exc:
         fail(str(exc))
     for provider in (*config.providers, *config.graders):

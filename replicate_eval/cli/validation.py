@@ -56,7 +56,10 @@ def validate(
     """Check CONFIG without running it: load it, render every prompt for every test, and check
     each provider's inputs against its model's schema. Exits 0 when clean (warnings allowed),
     2 listing every problem otherwise. Makes no prediction."""
-    eval_config = load_or_fail(config, env_file=env_file, grader=grader)
+    # Without the preflight nothing is asked of Replicate: no token is needed (offline).
+    eval_config = load_or_fail(
+        config, env_file=env_file, grader=grader, require_token=not no_preflight
+    )
     plan = build_plan(eval_config)
     # One line per broken (test, prompt): the providers share the same rendering.
     render_errors = list(dict.fromkeys(_cell_problems(plan)))
