@@ -35,6 +35,10 @@ from replicate_eval.assertions.base import (
 from replicate_eval.usercode.worker import CheckProblem, PythonSource
 
 
+# A module of checks is source code, not data.
+MAX_MODULE_BYTES = 16 * 1024 * 1024
+
+
 class UserCode(Protocol):
     """Where the code runs (``replicate_eval.usercode.UserCodePool``)."""
 
@@ -78,11 +82,13 @@ def _from_file(reference: str, base_dir: Path) -> PythonSource:
     path_text, _, name = reference.partition(":")
     name = name or "get_assert"
     path = (base_dir / path_text).resolve()
-    if not path.is_file():
-        raise InvalidAssertion("value", f"no such Python file: {path}")
     try:
+        if not path.is_file():
+            raise InvalidAssertion("value", f"no such Python file: {path}")
+        if path.stat().st_size > MAX_MODULE_BYTES:
+            raise InvalidAssertion("value", f"{path} is over {MAX_MODULE_BYTES >> 20} MiB")
         tree = ast.parse(path.read_bytes(), filename=str(path))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError, MemoryError) as exc:
         raise InvalidAssertion("value", f"cannot read {path}: {exc}") from None
     except SyntaxError as exc:
         raise InvalidAssertion(

@@ -42,7 +42,9 @@ def format_loc(loc: Loc) -> str:
 
 
 def raise_problems(doc: YamlDocument, problems: list[Problem]) -> NoReturn:
-    lines = list(dict.fromkeys(_describe(doc, problem) for problem in problems))
+    # In the order they are written in the file (those of other files, or of no line, last).
+    ordered = sorted(problems, key=lambda p: (p.at is not None, doc.line_of(p.loc) or 1 << 30))
+    lines = list(dict.fromkeys(_describe(doc, problem) for problem in ordered))
     if len(lines) == 1:
         raise ConfigError(lines[0])
     listing = "\n".join(f"  - {line}" for line in lines)
