@@ -160,11 +160,13 @@ class PredictionEndpoints:
         now = time.time()
         with self._lock:
             listed = [p for p in self.predictions.values() if now - p.created >= self.list_lag]
+        # Compared as written (to the microsecond, rounded as created_at is): a prediction's own
+        # created_at as created_after must find it.
         listed = [
             p
             for p in listed
-            if p.created >= bounds.get("created_after", -math.inf)
-            and p.created < bounds.get("created_before", math.inf)
+            if _micros(p.created) >= _micros(bounds.get("created_after", -math.inf))
+            and _micros(p.created) < _micros(bounds.get("created_before", math.inf))
         ]
         listed.sort(key=lambda p: (p.created, p.id), reverse=True)
         if "cursor" in query:
@@ -237,3 +239,7 @@ def _cursor_position(cursor: str) -> tuple[float, str]:
         return float(created), prediction_id
     except ValueError:
         return (math.inf, "")  # an unreadable cursor starts from the newest
+
+
+def _micros(moment: float) -> float:
+    return round(moment * 1e6) if math.isfinite(moment) else moment
