@@ -190,3 +190,27 @@ def test_ctrl_c_and_sigterm_stop_the_run_while_a_check_loops(
         ["pgrep", "-f", "replicate_eval.usercode.worker"], capture_output=True, text=True
     )
     assert workers.stdout.strip() == ""
+
+
+def test_what_a_stopped_check_started_is_stopped_with_it(
+    llama: FakeReplicate, run_config: RunConfig, tmp_path: Path
+) -> None:
+    marker = tmp_path / "child.pid"
+    code = (
+        "import subprocess, time\n"
+        f"child = subprocess.Popen(['sleep', '300'])\nopen({str(marker)!r}, 'w').write("
+        "str(child.pid))\ntime.sleep(60)\nreturn True"
+    )
+    run = run_config(CONFIG % json.dumps(code), "--check-timeout", "1")
+    assert run.result.exit_code == 100
+    pid = int(marker.read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+            return  # a zombie waiting for its parent (gone) to be reaped by init: not running
+        time.sleep(0.05)
+    raise AssertionError("the check's child process outlived it")

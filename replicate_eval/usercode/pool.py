@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import pickle
+import signal
 import struct
 import sys
 from collections.abc import Mapping
@@ -59,7 +60,10 @@ class _Worker:
         return self.process.returncode is None and not self.killed
 
     def kill(self) -> None:
+        """The worker and whatever its code started: it leads its own process group."""
         self.killed = True
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError):
             self.process.kill()
 
