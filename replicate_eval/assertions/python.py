@@ -34,7 +34,6 @@ from replicate_eval.assertions.base import (
 )
 from replicate_eval.usercode.worker import CheckProblem, PythonSource
 
-
 # A module of checks is source code, not data.
 MAX_MODULE_BYTES = 16 * 1024 * 1024
 
