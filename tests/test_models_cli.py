@@ -329,3 +329,14 @@ def test_list_help_says_what_sorting_reads() -> None:
     assert "With --sort, every page of the selection" in text
     assert "Replicate cannot sort by run count" in text
     assert "--max-pages" in text and "reading stops as soon as --limit models are found" in text
+
+
+@pytest.mark.parametrize("token", ["r8_with space_0123456789", "r8_é_0123456789abcdef", "r8_x\n"])
+def test_models_refuse_a_malformed_token_naming_the_variable(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    monkeypatch.setenv("REPLICATE_API_TOKEN", token)
+    result = run_cli("models", "list")
+    assert result.exit_code == 2
+    assert "environment variable REPLICATE_API_TOKEN: the token holds whitespace" in result.stderr
+    assert token.strip() not in result.stderr

@@ -34,7 +34,7 @@ from replicate_eval.cli.common import (
 )
 from replicate_eval.clip import clip
 from replicate_eval.config.provider_ids import parse_provider_id
-from replicate_eval.config.providers import TOKEN_ENV_VARS
+from replicate_eval.config.providers import BAD_TOKEN, TOKEN_ENV_VARS, token_shaped
 from replicate_eval.errors import ProviderError
 from replicate_eval.model_schema import InputField, ModelInterface
 from replicate_eval.providers.replicate.api import ReplicateApi
@@ -223,8 +223,10 @@ def _token() -> tuple[str, str]:
     use_base_url(dict(os.environ))
     for variable in TOKEN_ENV_VARS:
         remember_secret(os.environ.get(variable))
-        value = os.environ.get(variable, "").strip()
-        if value:
+        value = os.environ.get(variable, "")
+        if value.strip():
+            if not token_shaped(value):
+                fail(f"environment variable {variable}: {BAD_TOKEN}")
             return value, variable
     fail(
         "no Replicate API token: set REPLICATE_API_TOKEN "

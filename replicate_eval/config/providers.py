@@ -300,14 +300,14 @@ def _find_token(
     """(token, where it came from, what is wrong with it). Blank means unset; a token with
     anything but printable ASCII in it would be stripped or sent in a broken header."""
     if options.apiKey is not None and options.apiKey.strip():
-        if not _token_shaped(options.apiKey):
-            return None, "", Problem((*here, "apiKey"), _BAD_TOKEN)
+        if not token_shaped(options.apiKey):
+            return None, "", Problem((*here, "apiKey"), BAD_TOKEN)
         return options.apiKey, "`apiKey` in the config", None
     for variable in TOKEN_ENV_VARS:
         value = env.get(variable, "")
         if value.strip():
-            if not _token_shaped(value):
-                return None, "", Problem((), f"{_ENVIRONMENT}{variable}: {_BAD_TOKEN}")
+            if not token_shaped(value):
+                return None, "", Problem((), f"{_ENVIRONMENT}{variable}: {BAD_TOKEN}")
             return value, variable, None
     return None, "", None
 
@@ -320,12 +320,12 @@ def is_environment_problem(problem: Problem) -> bool:
     return not problem.loc and problem.message.startswith(_ENVIRONMENT)
 
 
-_BAD_TOKEN = (
+BAD_TOKEN = (
     "the token holds whitespace (a space, tab or line break), a control character or a "
     "non-ASCII character, which a Replicate token never has; copy it again from "
     "https://replicate.com/account/api-tokens"
 )
 
 
-def _token_shaped(token: str) -> bool:
+def token_shaped(token: str) -> bool:
     return token.isascii() and token.isprintable() and not any(c.isspace() for c in token)
