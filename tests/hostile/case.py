@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from tests.fake_replicate import FakeReplicate, Reply, tokens
+from tests.fake_replicate import FakeReplicate, Reply, sdxl_schema, tokens
 
 # The fake's token (tests/fake_replicate/server.py DEFAULT_TOKEN): it must never be printed.
 TOKEN = "r8_fake_token_for_tests_0123456789abcdef"
@@ -111,6 +111,17 @@ def says(output: object, **reply: float | str) -> Setup:
     """The model under test answers ``output`` (a string is streamed as tokens)."""
     value = tokens(output) if isinstance(output, str) else output
     return model(lambda _input: Reply(output=value, **reply))  # type: ignore[arg-type]
+
+
+def image_says(output: object) -> Setup:
+    """An image model (SDXL's schema) that answers ``output``, whatever it is."""
+
+    def add(fake: FakeReplicate) -> None:
+        fake.add_model(
+            MODEL, lambda _input: Reply(output=output), official=True, openapi_schema=sdxl_schema()
+        )
+
+    return add
 
 
 def fault(method: str, path: str, status: int, body: object = None, **options: object) -> Setup:

@@ -58,7 +58,7 @@ def hostile_output() -> list[Case]:
             args=args,
             results=files,
             checks=("no-escapes", "csv-safe", "html-safe"),
-            process=name.startswith("huge"),
+            process=name.startswith(("huge", "lone")),
         )
     f(
         "100k-tokens",
@@ -119,6 +119,22 @@ USER_CODE_CASES = {
     "chdir-root": ("__import__('os').chdir('/')", "import os\nos.chdir('/')"),
 }
 
+# Behaviours tried in some forms only (the others in all three: expression, body, module).
+ONE_FORM = {
+    "sys-exit-0": ("body",),
+    "raise-generatorexit": ("expression",),
+    "loop-forever": ("expression", "module"),
+    "recursion": ("body",),
+    "memory-error": ("module",),
+    "close-stdout": ("expression",),
+    "chdir-root": ("module", "body"),
+    "sys-exit-3": ("expression", "module"),
+    "raise-systemexit": ("body", "module"),
+    "raise-keyboardinterrupt": ("expression", "module"),
+    "raise-baseexception": ("body",),
+    "os-exit-0": ("expression", "module"),
+}
+
 IMPORT_TIME = {
     "exit-0": "exit(0)",
     "sys-exit-0": "import sys\nsys.exit(0)",
@@ -135,17 +151,22 @@ IMPORT_TIME = {
 def user_code() -> list[Case]:
     f = Family("python", USER_CODE, expect=100, results=RESULTS, process=True)
     for name, (expression, body) in USER_CODE_CASES.items():
-        for form, code in (
+        forms = (
             ("expression", expression),
             ("body", body + "\nreturn True"),
             ("module", body),
-        ):
+        )
+        for form, code in forms:
+            if form not in ONE_FORM.get(name, (form,)):
+                continue
             value, side = _checks(form, code)
             quoted = value.replace("\n", "\\n").replace('"', '\\"')
             tests = (
                 f'\n  - vars: {{topic: cats}}\n    assert: [{{type: python, value: "{quoted}"}}]'
             )
-            f(f"{form}-{name}", config(tests=tests), files=side)
+            # Code that goes on after chdir or closing stdout may well pass.
+            expect = (0, 100) if name in ("close-stdout", "chdir-root") else 100
+            f(f"{form}-{name}", config(tests=tests), files=side, expect=expect)
     g = Family("python-import", USER_CODE, expect=(2, 100), results=RESULTS, process=True)
     for name, module in IMPORT_TIME.items():
         tests = "\n  - vars: {topic: cats}\n    assert: [{type: python, value: 'file://checks.py'}]"
@@ -199,8 +220,6 @@ def user_code() -> list[Case]:
 REDOS = {
     "nested-plus": ("(a+)+$", "a" * 40 + "!"),
     "alternation": ("^(a|aa)+$", "a" * 60 + "b"),
-    "xx-plus": ("(x+x+)+y", "x" * 40),
-    "words": (r"^(\w+\s?)*$", "word " * 20 + "!"),
 }
 
 
@@ -209,6 +228,8 @@ def regexes() -> list[Case]:
     for name, (pattern, text) in REDOS.items():
         tests = f"\n  - vars: {{topic: cats}}\n    assert: [{{type: regex, value: '{pattern}'}}]"
         f(f"assert-{name}", config(tests=tests), fake=(says(text),))
+        if name != "nested-plus":
+            continue
         f(
             f"not-regex-{name}",
             config(tests=tests.replace("type: regex", "type: not-regex")),
@@ -252,7 +273,7 @@ TEMPLATES = {
     "ten-gb-string": ("<<'a' * 10**10>>", True),
     "hundred-mb-string": ("<<'a' * 10**8>>", True),
     "var-times-billion": ("<<topic * 10**9>>", True),
-    "power-tower": ("<<9**9**9>>", True),
+    "power-tower": ("<<(9**9)**(9**9)>>", True),  # Jinja's ** is left-associative
     "int-to-str-limit": ("<<(2**100000)|string>>", False),
     "index-out-of-range": ("<<topic[10**9]>>", False),
     "dunder-mro": ("<<topic.__class__.__mro__>>", False),
@@ -280,13 +301,7 @@ def templates() -> list[Case]:
             files=env_file,
             secrets=(OTHER_TOKEN,),
         )
-        if name in (
-            "divide-by-zero",
-            "str-plus-int",
-            "recursive-macro",
-            "power-tower",
-            "huge-range-list",
-        ):
+        if name in ("divide-by-zero", "str-plus-int", "huge-range-list"):
             f(
                 f"validate-{name}",
                 config(prompts=prompt, tests=NO_ASSERT),

@@ -20,6 +20,7 @@ from tests.hostile.case import (
     config,
     echo_model,
     fault,
+    image_says,
     model,
     problem,
     says,
@@ -143,19 +144,19 @@ def model_errors() -> list[Case]:
     c(
         "image-model-returns-text",
         config(providers=f"['replicate:image:{MODEL}']", tests=NO_ASSERT),
-        fake=(says("not an image"),),
+        fake=(image_says("not an image"),),
         checks=("no-repr",),
     )
     c(
         "image-url-unreachable",
         config(providers=f"['replicate:image:{MODEL}']", tests=NO_ASSERT),
-        fake=(says(["http://127.0.0.1:9/x.png"]),),
+        fake=(image_says(["http://127.0.0.1:9/x.png"]),),
         checks=("no-repr",),
     )
     c(
         "image-url-not-a-url",
         config(providers=f"['replicate:image:{MODEL}']", tests=NO_ASSERT),
-        fake=(says(["::not a url::"]),),
+        fake=(image_says(["::not a url::"]),),
         checks=("no-repr",),
     )
     judge = (
@@ -190,9 +191,15 @@ def model_errors() -> list[Case]:
 
 
 def network_faults() -> list[Case]:
-    f = Family("network", PAYING_ONCE, expect=0, results=RESULTS)
+    # In a process: these wait out backoffs and holds, side by side.
+    f = Family("network", PAYING_ONCE, expect=0, results=RESULTS, process=True)
     slow = model(lambda _: Reply(tokens("cats"), processing=0.3))
-    f("reset-before-create", fake=(echo_model, fault("POST", CREATE, 0)), max_predictions=1)
+    f(
+        "reset-before-create",
+        fake=(echo_model, fault("POST", CREATE, 0)),
+        max_predictions=1,
+        process=False,
+    )
     f("reset-after-create", fake=(slow, fault("POST", CREATE, 0, after=True)), max_predictions=1)
     f(
         "502-after-create",
@@ -246,6 +253,7 @@ def network_faults() -> list[Case]:
     )
     f(
         "503-twice-then-ok",
+        process=False,  # quick: in-process in pytest
         fake=(
             echo_model,
             fault(
@@ -335,6 +343,7 @@ def network_faults() -> list[Case]:
     )
     f(
         "create-answers-garbage",
+        process=False,  # quick: in-process in pytest
         expect=(100,),
         fake=(
             echo_model,
@@ -343,20 +352,24 @@ def network_faults() -> list[Case]:
     )
     f(
         "create-answers-empty-object",
+        process=False,  # quick: in-process in pytest
         expect=(100,),
         fake=(echo_model, fault("POST", CREATE, 201, {}, times=99)),
     )
     f(
         "create-answers-null",
+        process=False,  # quick: in-process in pytest
         expect=(100,),
         fake=(echo_model, fault("POST", CREATE, 201, None, times=99)),
     )
     f(
         "schema-500-is-a-warning",
+        process=False,  # quick: in-process in pytest
         fake=(echo_model, fault("GET", r"^/v1/models/", 500, problem(500, "x", "y"), times=99)),
     )
     f(
         "schema-garbage",
+        process=False,  # quick: in-process in pytest
         expect=(0, 2),
         fake=(echo_model, fault("GET", r"^/v1/models/", 200, {"weird": [1]}, times=99)),
     )

@@ -17,9 +17,10 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from tests.hostile.case import Case
-from tests.hostile.cases import CASES
+from tests.hostile.cases import BY_NAME, CASES
 from tests.hostile.execute import observe
 from tests.hostile.verdict import CLASSES, Verdict, classify
 
@@ -71,6 +72,19 @@ def report(verdicts: list[Verdict], seconds: float) -> str:
     return "\n".join(lines)
 
 
+def by_bullet(verdicts: list[Verdict]) -> str:
+    """The cases that are not clean, under the issue-13 section they belong to."""
+    sections: dict[str, list[Verdict]] = {}
+    for verdict in verdicts:
+        if not verdict.clean:
+            sections.setdefault(verdict.case.bullet, []).append(verdict)
+    lines = []
+    for bullet, members in sections.items():
+        lines.append(f"{bullet} ({len(members)}):")
+        lines += [f"  {v.klass:<15} {v.case.name}" for v in members]
+    return "\n".join(lines)
+
+
 def as_json(verdicts: list[Verdict], seconds: float) -> dict[str, object]:
     return {
         "cases": len(verdicts),
@@ -92,6 +106,11 @@ def as_json(verdicts: list[Verdict], seconds: float) -> dict[str, object]:
     }
 
 
+def _verdict(entry: dict[str, Any]) -> Verdict:
+    case = BY_NAME[entry["name"]]
+    return Verdict(case, entry["class"], entry["problems"], entry["exit_code"], entry["seconds"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tests.hostile.corpus", description=__doc__.split("\n")[0]
@@ -107,6 +126,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workers", type=int, default=2, help="cases at a time (default 2)")
     parser.add_argument("--list", action="store_true", help="list the cases and exit")
+    parser.add_argument(
+        "--from-json", type=Path, metavar="FILE", help="report a --json file again, run nothing"
+    )
+    parser.add_argument(
+        "--by-bullet", action="store_true", help="also list the non-clean cases by issue-13 section"
+    )
     options = parser.parse_args(argv)
     cases = [
         case
@@ -119,10 +144,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not cases:
         parser.error("no case matches --only/--case")
+    if options.from_json:
+        saved = json.loads(options.from_json.read_text(encoding="utf-8"))
+        verdicts = [_verdict(entry) for entry in saved["results"] if entry["name"] in BY_NAME]
+        print(report(verdicts, saved["seconds"]) + "\n\n" + by_bullet(verdicts))
+        return 0
     begun = time.monotonic()
     verdicts = run_all(cases, max(1, min(options.workers, 2)))
     seconds = time.monotonic() - begun
     print(report(verdicts, seconds))
+    if options.by_bullet:
+        print("\n" + by_bullet(verdicts))
     if options.json:
         options.json.parent.mkdir(parents=True, exist_ok=True)
         options.json.write_text(

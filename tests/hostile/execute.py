@@ -27,6 +27,10 @@ from tests.hostile.case import Case, FileContent, Folder, Link, Sparse
 
 REVAL = str(Path(sys.executable).with_name("reval"))
 MEMORY_LIMIT = 4 << 30  # a "billion laughs" must not take the machine down with it
+# Seconds of CPU a case's reval process may burn (a run of these cases needs about one): a
+# process spinning (a backtracking regex, an endless loop) is a hang without waiting the whole
+# wall-clock limit with a core taken from the other cases.
+CPU_LIMIT = 5
 SCAN_LIMIT = 64 << 20  # bytes of each written file searched for tokens
 # The environment children start from, taken once: in-process cases change os.environ for a
 # moment (CliRunner's env), and a child started meanwhile by another thread must not see it.
@@ -114,12 +118,22 @@ def observe(case: Case, *, in_process: bool = False, timeout: float | None = Non
             written = _written_files(case, work.parent)
             return Observed(code, out, err, seconds, written, len(fake.predictions))
     finally:
-        fake.stop()
+        _close(fake)
+
+
+def _close(fake: FakeReplicate) -> None:
+    """Stop serving, but keep the fake's address: a request it still holds (a stall) wakes up
+    later and must not fail on ``fake.url`` in a server thread (fake.stop() forgets it)."""
+    server = fake._server
+    if server is not None:
+        server.shutdown()
+        server.server_close()
 
 
 # --- a real process ------------------------------------------------------------------------
 def _limits() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT, CPU_LIMIT + 1))
 
 
 def _in_child(
@@ -219,12 +233,22 @@ def _in_process(
         result = CliRunner().invoke(app, list(case.args), env=dict(changes), catch_exceptions=True)
     finally:
         os.chdir(before)
+        _forget_failed_writes()
     stderr = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         exc = result.exception
         stderr += f"internal error: {type(exc).__name__}: {exc}\n"
         return 1, result.stdout, stderr
     return result.exit_code, result.stdout, stderr
+
+
+def _forget_failed_writes() -> None:
+    """A write that failed (a lone surrogate, say) stays in Rich's buffer of reval's consoles,
+    and every later print of this process would fail on it again: only a process forgets."""
+    from replicate_eval.cli import common
+
+    for console in (common.stdout, common.stderr):
+        console._buffer.clear()
 
 
 # --- what was written ----------------------------------------------------------------------

@@ -12,13 +12,14 @@ import csv
 import io
 import json
 import re
+import signal
 import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tests.hostile.case import TOKEN, Case
-from tests.hostile.execute import Observed
+from tests.hostile.execute import CPU_LIMIT, Observed
 
 CLASSES = (
     "hang",
@@ -33,6 +34,7 @@ CLASSES = (
     "wrong-report",
 )
 USAGE = 2  # "nothing was run": no result file is owed
+SPUN = (-signal.SIGXCPU, -signal.SIGKILL)  # killed at the CPU limit (soft, then hard)
 
 
 @dataclass
@@ -59,7 +61,9 @@ def classify(case: Case, seen: Observed) -> Verdict:
     found: list[tuple[str, str]] = []
     printed = seen.stdout + "\n" + seen.stderr
     if seen.exit_code is None:
-        found.append(("hang", f"still running after {case.timeout:.0f}s: killed"))
+        found.append(("hang", f"still running after {seen.seconds:.0f}s: killed"))
+    elif seen.exit_code in SPUN:
+        found.append(("hang", f"spun past {CPU_LIMIT}s of CPU: killed"))
     for secret in {TOKEN, *case.secrets}:
         where = _places(secret, seen)
         if where:
@@ -70,7 +74,7 @@ def classify(case: Case, seen: Observed) -> Verdict:
         found.append(("traceback", _excerpt(printed, "Traceback (most recent call last)")))
     if re.search("internal error", printed, re.IGNORECASE):
         found.append(("internal-error", _excerpt(printed, "internal error")))
-    if seen.exit_code is not None and seen.exit_code not in case.expect:
+    if seen.exit_code not in (None, *SPUN) and seen.exit_code not in case.expect:
         found.append(("wrong-exit", f"exit {seen.exit_code}: {_last_line(seen.stderr)}"))
     if seen.exit_code not in (None, USAGE):
         missing = [name for name in case.results if f"work/{name}" not in seen.written]
@@ -193,13 +197,13 @@ def _top_runs(seen: Observed) -> str | None:
         shown = json.loads(seen.stdout)["models"]
     except (ValueError, KeyError):
         return "stdout is not the --json document"
-    names = [m.get("slug") or f"{m.get('owner')}/{m.get('name')}" for m in shown]
+    names = [m.get("model") for m in shown]
     return None if names == wanted else f"listed {names}, the most run are {wanted}"
 
 
 def _warning_count(seen: Observed) -> str | None:
     printed = len(re.findall(r"^warning:", seen.stderr, re.MULTILINE))
-    counted = re.search(r"(\d+) warning", seen.stderr)
+    counted = re.search(r"(\d+)\s+warning", seen.stdout + seen.stderr)
     if counted is None:
         return None if printed == 0 else f"{printed} warnings printed, none counted"
     return (
