@@ -1,7 +1,7 @@
 """The hostile-input corpus (tests/hostile/) as tests: every case must be clean.
 
 A case that may exit, hang, need a signal or a closed stdout, or eat memory runs as a real
-`reval` process with a time limit (several at once, started as soon as the session begins, so
+`reval` process with a time limit (several at once, all submitted when the first case runs, so
 that the cases that wait do it side by side); the others run in-process through typer's
 CliRunner. `make hostile` runs every case as a process and prints the counts.
 
@@ -216,7 +216,6 @@ KNOWN_FAILING: set[str] = {
     "signal/sigterm-startup-0.5s",
     "signal/sigterm-during-preflight",
     "signal/sigterm-during-looping-check",
-    "signal/double-sigint-during-run",
     "stdout/closed-from-start",
     "stdout/closed-from-start-failing",
     "stdout/head-1-big-table",
@@ -262,11 +261,14 @@ def process_verdicts(request: pytest.FixtureRequest) -> Iterator[dict[str, Futur
             future.cancel()
 
 
+# A process case's test waits for the pool to reach it: that wait is not the case's own time
+# (each case is bounded by its limit), so the suite's 60 s per test does not fit here.
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("name", [_param(case) for case in CASES])
 def test_hostile_case(name: str, process_verdicts: dict[str, Future[Verdict]]) -> None:
     case = BY_NAME[name]
     if needs_process(case):
-        verdict = process_verdicts[name].result(timeout=55)
+        verdict = process_verdicts[name].result()
     else:
         verdict = classify(case, observe(case, in_process=True))
     assert verdict.clean, f"{verdict.line()}\n" + "\n".join(verdict.problems)
