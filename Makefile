@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint format demo demo-llm demo-images demo-graded bench clean
+.PHONY: install test lint format demo demo-llm demo-images demo-graded bench hostile clean
 
 install: $(STAMP)
 
@@ -50,6 +50,12 @@ demo-graded: $(STAMP)
 # A measurement, not a test: it prints numbers (about two minutes on 2 cores).
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
+
+# The hostile-input corpus (tests/hostile/): a few hundred broken configs and fault scenarios,
+# each run as a real `reval` process with a time limit. A measurement: it prints how many cases
+# were clean, tracebacks, hangs, leaked tokens... and the non-clean ones (several minutes).
+hostile: $(STAMP)
+	$(BIN)/python -m tests.hostile.corpus --json build/hostile.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
