@@ -556,3 +556,17 @@ tests: [{vars: {topic: owls}}]
 def test_unknown_template_syntax(write_config: WriteConfig) -> None:
     path = write_config("template_syntax: jinja\nprompts: [hi]\nproviders: [replicate:a/b]\n")
     assert "template_syntax: must be one of 'angle' or 'curly'" in config_error(path)
+
+
+def test_every_unknown_key_of_one_mapping_is_reported(write_config: WriteConfig) -> None:
+    path = write_config(
+        "prompt: [hi]\nprovders: [replicate:a/b]\ntests:\n  - var: {}\n    asert: []\n"
+    )
+    error = config_error(path)
+    for line, key, fix in [
+        (1, "prompt", "prompts"),
+        (2, "provders", "providers"),
+        (4, "tests[0].var", "vars"),
+        (5, "tests[0].asert", "assert"),
+    ]:
+        assert f"{path}:{line}: {key}: unknown key; did you mean `{fix}`?" in error

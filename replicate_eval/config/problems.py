@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from replicate_eval.config.schema import unknown_key_message
 from replicate_eval.config.yaml_source import Loc, YamlDocument
 from replicate_eval.errors import ConfigError
 
@@ -70,6 +71,10 @@ def problems_from_validation(exc: ValidationError, prefix: Loc = ()) -> list[Pro
         if error["type"] == "unknown_key":
             ctx = error.get("ctx") or {}
             loc = (*loc, ctx["key"])
+        if error["type"] == "extra_forbidden":
+            message = unknown_key_message(exc.title, tuple(error["loc"]))
+            problems.append(Problem(loc, message))
+            continue
         problems.append(Problem(loc, _message(error, secret=any(map(is_secret_key, loc)))))
     return problems
 

@@ -6,7 +6,7 @@ reval uses. Every mapping rejects unknown keys with the closest valid key in the
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -15,9 +15,10 @@ from replicate_eval.suggest import did_you_mean
 
 
 class StrictModel(BaseModel):
-    """Strict types (YAML types are explicit) and no unknown keys."""
+    """Strict types (YAML types are explicit) and no unknown keys: each one is its own error
+    (pydantic's `extra_forbidden`), so that every typo of a mapping is reported at once."""
 
-    model_config = ConfigDict(strict=True, frozen=True, populate_by_name=True)
+    model_config = ConfigDict(strict=True, frozen=True, populate_by_name=True, extra="forbid")
 
     # Extra words for specific unknown keys, e.g. promptfoo options reval handles elsewhere.
     key_hints: ClassVar[dict[str, str]] = {}
@@ -33,19 +34,50 @@ class StrictModel(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _reject_unknown_keys(cls, data: Any) -> Any:
-        data = cls.prepare(data)
-        if isinstance(data, dict):
-            allowed = cls.allowed_keys()
-            for key in data:
-                if key not in allowed:
-                    hint = cls.key_hints.get(str(key)) or did_you_mean(str(key), allowed)
-                    raise PydanticCustomError(
-                        "unknown_key",
-                        "unknown key{hint}",
-                        {"key": key, "hint": hint or f" (valid keys: {', '.join(allowed)})"},
-                    )
-        return data
+    def _prepare(cls, data: Any) -> Any:
+        return cls.prepare(data)
+
+    @classmethod
+    def unknown_key_hint(cls, key: str) -> str:
+        allowed = cls.allowed_keys()
+        return (
+            cls.key_hints.get(key)
+            or did_you_mean(key, allowed)
+            or f" (valid keys: {', '.join(allowed)})"
+        )
+
+
+def unknown_key_message(model_name: str, loc: tuple[str | int, ...]) -> str:
+    """The message for an unknown key at ``loc`` (its last part) of a ``model_name`` document."""
+    model = _model_at(_models().get(model_name), loc[:-1])
+    hint = (
+        model.unknown_key_hint(str(loc[-1]))
+        if isinstance(model, type) and issubclass(model, StrictModel)
+        else ""
+    )
+    return f"unknown key{hint}"
+
+
+def _model_at(model: type[BaseModel] | None, loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The model that reads the mapping at ``loc`` inside ``model``, following field types."""
+    for part in loc:
+        if model is None:
+            return None
+        if isinstance(part, int):
+            continue
+        field = next((f for name, f in model.model_fields.items() if part in (name, f.alias)), None)
+        model = _strict_model_in(field.annotation) if field is not None else None
+    return model
+
+
+def _strict_model_in(annotation: Any) -> type[StrictModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, StrictModel):
+        return annotation
+    for argument in get_args(annotation):
+        found = _strict_model_in(argument)
+        if found is not None:
+            return found
+    return None
 
 
 class AssertionEntry(StrictModel):
@@ -192,3 +224,15 @@ class ConfigFile(StrictModel):
 
 
 AssertionEntry.model_rebuild()
+
+
+def _models() -> dict[str, type[BaseModel]]:
+    """Every model by class name (the title of its ValidationError): the config's options
+    models (providers.py) hold StrictModels too."""
+    found: dict[str, type[BaseModel]] = {}
+    pending: list[type[BaseModel]] = [BaseModel]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            found[sub.__name__] = sub
+            pending.append(sub)
+    return found
