@@ -117,8 +117,9 @@ async def _check(
 
 def _unusable(exc: ApiError | NetworkError) -> str:
     if isinstance(exc, NetworkError):
-        where = os.environ.get("REPLICATE_BASE_URL") or "https://api.replicate.com"
-        return f"cannot reach Replicate at {where}: {exc}"
+        where = os.environ.get("REPLICATE_BASE_URL")
+        named = f"{where} (REPLICATE_BASE_URL)" if where else "https://api.replicate.com"
+        return f"cannot reach Replicate at {named}: {exc}"
     if exc.status == 404:
         return str(exc)
     return f"{exc}; no prediction can be made with it"

@@ -66,10 +66,15 @@ class TerminalStream:
 
     def write(self, text: str) -> int:
         if not self.closed_pipe:
+            stream = self._stream()
+            masked = REDACT(text)
             try:
-                self._stream().write(REDACT(text))
+                stream.write(masked)
             except BrokenPipeError:
                 self._drop()
+            except UnicodeEncodeError:  # an ASCII terminal (LANG=C): show what it can
+                encoding = getattr(stream, "encoding", None) or "ascii"
+                stream.write(masked.encode(encoding, "replace").decode(encoding))
         return len(text)
 
     def flush(self) -> None:
@@ -266,12 +271,31 @@ def use_base_url(env: dict[str, str]) -> None:
 
 def open_cache(cache_dir: Path | None) -> ResponseCache:
     try:
-        cache = ResponseCache(cache_dir or default_cache_dir(os.environ))
+        return open_cache_at(cache_dir or default_cache_dir(os.environ))
     except (OSError, sqlite3.Error) as exc:
         fail(f"cannot open the response cache: {exc}. Use --cache-dir DIR, or --no-cache.")
+
+
+def run_cache(cache_dir: Path | None, no_cache: bool) -> ResponseCache | None:
+    """The cache a run uses. The default folder being unusable (XDG_CACHE_HOME a file, a
+    read-only home) costs a warning: the cache saves money, it is not needed to run. A folder
+    given with --cache-dir that cannot be used is an error."""
+    if no_cache:
+        return None
+    if cache_dir is not None:
+        return open_cache(cache_dir)
+    folder = default_cache_dir(os.environ)
+    try:
+        return open_cache_at(folder)
+    except (OSError, sqlite3.Error) as exc:
+        warn(f"cannot open the response cache in {folder} ({exc}); running without it")
+        return None
+
+
+def open_cache_at(folder: Path) -> ResponseCache:
+    cache = ResponseCache(folder)
     for damage in cache.repaired:
-        message = f"{damage.describe()}; using a fresh cache"
-        stderr.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
+        warn(f"{damage.describe()}; using a fresh cache")
     return cache
 
 

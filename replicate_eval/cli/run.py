@@ -32,7 +32,7 @@ from replicate_eval.cli.common import (
     check_models,
     fail,
     load_or_fail,
-    open_cache,
+    run_cache,
     say_error,
     stderr,
     stdout,
@@ -236,7 +236,7 @@ def run(
             retries=retries,
             failed_reruns=retries if retry_failed else 0,
         )
-        cache = None if no_cache else open_cache(cache_dir)
+        cache = run_cache(cache_dir, no_cache)
         if not no_preflight:
             findings = check_models(
                 eval_config, strict=strict, cache=cache, spinner=not no_progress

@@ -18,7 +18,7 @@ from replicate_eval.cli.common import (
     app,
     check_models,
     load_or_fail,
-    open_cache,
+    run_cache,
     say_error,
     stderr,
     stdout,
@@ -67,7 +67,7 @@ def validate(
         say_error(message)
     findings: list[Finding] = []
     if not no_preflight:
-        cache = None if no_cache else open_cache(cache_dir)
+        cache = run_cache(cache_dir, no_cache)
         try:
             findings = check_models(eval_config, strict=strict, cache=cache)
         finally:

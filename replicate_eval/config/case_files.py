@@ -73,13 +73,14 @@ def load_test_file(
         text = read_text(path, limit=MAX_CONFIG_FILE_BYTES, encoding="utf-8-sig", nul_ok=False)
     except UnreadableFile as exc:
         return [], [Problem(loc, f"cannot read the tests file {path}: {exc}")]
-    if suffix == ".csv":
-        return _csv_tests(path, text)
-    if suffix == ".jsonl":
-        return _jsonl_tests(path, text)
-    if suffix == ".json":
-        return _json_tests(path, text)
-    return _yaml_tests(path, text)
+    reader = {".csv": _csv_tests, ".jsonl": _jsonl_tests, ".json": _json_tests}.get(
+        suffix, _yaml_tests
+    )
+    sources, problems = reader(path, text)
+    if not sources and not problems:
+        # A tests file with no row is a mistake (an export gone wrong), not a run of nothing.
+        return [], [Problem(loc, f"the tests file {path} holds no tests")]
+    return sources, problems
 
 
 def _jsonl_tests(path: Path, text: str) -> tuple[list[TestSource], list[Problem]]:

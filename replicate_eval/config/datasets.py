@@ -45,6 +45,8 @@ def expand_prompt_reference(reference: str, base_dir: Path) -> list[tuple[Path, 
         parts = _split_prompts(text)
         if len(parts) > 1:  # a file of one prompt is kept exactly as written
             parts = [part.strip("\n") for part in parts if part.strip()]
+        if not any(part.strip() for part in parts):
+            raise ConfigError(f"the prompt file {path} is empty: it holds no prompt")
         found += [(path, part, number, len(parts)) for number, part in enumerate(parts, start=1)]
     return found
 

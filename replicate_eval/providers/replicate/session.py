@@ -42,6 +42,12 @@ def base_url_problem(value: str) -> str | None:
         return "needs http:// or https:// before the host"
     if not url.host:
         return "has no host name"
+    try:
+        port = url.port
+    except (httpx.InvalidURL, ValueError) as exc:
+        return f"has a bad port ({exc})"
+    if port is not None and not 0 < port < 65536:
+        return f"has a port out of range ({port})"
     return None
 
 
