@@ -36,6 +36,7 @@ from replicate_eval.suggest import did_you_mean
 
 Severity = Literal["error", "warning"]
 LATEST_SCHEMA_TTL = 3600.0
+SCHEMA_READ_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ async def preflight(
     they carry: a model that would ignore one is an error (a guard model without `assistant`
     would never see the output it is asked to judge).
     """
-    session = ReplicateSession(max_connections=8)
+    # A schema is a quick read: one that stalls (a hung proxy) must not hold up the run.
+    session = ReplicateSession(max_connections=8, read_timeout=SCHEMA_READ_TIMEOUT)
     schemas = _SchemaSource(cache)
     try:
         results = await asyncio.gather(

@@ -36,6 +36,7 @@ from replicate_eval.plan import Cell, Plan, build_plan
 from replicate_eval.providers import Provider, ProviderResponse, build_providers
 from replicate_eval.providers.cog.server import CogServers
 from replicate_eval.providers.images import ImageStore
+from replicate_eval.providers.outputs import well_formed
 from replicate_eval.providers.replicate.predictions import RetryPolicy
 from replicate_eval.providers.replicate.session import ReplicateSession
 from replicate_eval.results import (
@@ -276,6 +277,7 @@ class _CellRunner:
     async def _graded(
         self, cell: Cell, model_input: dict[str, Any], response: ProviderResponse, *, cached: bool
     ) -> CellResult:
+        response = replace(response, output=well_formed(response.output))
         context = CheckContext(
             vars=cell.test.vars,
             prompt=cell.rendered_prompt or "",
@@ -349,6 +351,8 @@ def _assertion_result(verdict: Verdict, grader: GraderResult | None) -> Assertio
 def _result(
     cell: Cell, *, status: CellStatus, model_input: dict[str, Any] | None = None, **fields: Any
 ) -> CellResult:
+    if isinstance(fields.get("error"), str):
+        fields["error"] = well_formed(fields["error"])  # a model's error message, say
     return CellResult(
         repeat=cell.repeat,
         test_index=cell.test.index,

@@ -84,7 +84,22 @@ _SIZE_ARGUMENTS = frozenset(
 )
 
 
+_WIDTH = re.compile(r"\d{8,}")
+
+
+def _check_widths(text: Any) -> None:
+    """A format string's own widths (`'%0999999999d'`, `'{:>999999999}'`) make big values too."""
+    if isinstance(text, str):
+        for digits in _WIDTH.findall(text):
+            if int(digits) > RENDER_MAX_CHARS:
+                raise _too_big(int(digits))
+
+
 def _check_sizes(name: str, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+    if name in ("format", "format_map"):
+        for value in args:
+            _check_widths(value)
+        return
     if name not in _SIZE_ARGUMENTS:
         return
     for value in (*args, *kwargs.values()):
@@ -123,13 +138,17 @@ class _BoundedEnvironment(SandboxedEnvironment):
             if right > 0 and bits > 4 * RENDER_MAX_CHARS:
                 raise _Overrun(f"{left} ** {right} is a number too large to compute")
         elif operator == "%":
+            _check_widths(left)
             for value in right if isinstance(right, tuple) else (right,):
                 if isinstance(value, int) and value > RENDER_MAX_CHARS:
                     raise _too_big(value)
         return _sized(super().call_binop(context, operator, left, right))
 
     def call(self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        _check_sizes(getattr(__obj, "__name__", ""), args, kwargs)
+        name = getattr(__obj, "__name__", "")
+        _check_sizes(name, args, kwargs)
+        if name in ("format", "format_map"):
+            _check_widths(getattr(__obj, "__self__", None))  # the string of `'...'.format()`
         return _sized(super().call(__context, __obj, *args, **kwargs))
 
 

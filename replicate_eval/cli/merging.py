@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from replicate_eval.cli.common import ExitCode, app, fail, stdout, write_step_summary
 from replicate_eval.cli.run import exit_code, report_written
 from replicate_eval.cli.selecting import FailUnderOption
+from replicate_eval.config.text_files import UnreadableFile, read_text
 from replicate_eval.errors import RevalError
 from replicate_eval.redact import redacted
 from replicate_eval.report.files import (
@@ -22,6 +23,9 @@ from replicate_eval.report.files import (
 from replicate_eval.report.merge import merge_results
 from replicate_eval.report.table import summary_line
 from replicate_eval.results import RunResult
+
+# A results file holds every cell's input and output: far bigger than a config may be.
+MAX_RESULTS_FILE_BYTES = 2 * 1024**3
 
 
 @app.command()
@@ -49,8 +53,12 @@ def merge(
     parts = []
     for path in files:
         try:
-            parts.append((path, RunResult.model_validate(json.loads(path.read_text("utf-8")))))
-        except (OSError, ValueError, ValidationError) as exc:
+            text = read_text(path, limit=MAX_RESULTS_FILE_BYTES)
+        except UnreadableFile as exc:
+            fail(f"{path}: cannot read the results file: {exc}")
+        try:
+            parts.append((path, RunResult.model_validate(json.loads(text))))
+        except (ValueError, ValidationError, RecursionError) as exc:
             fail(f"{path}: not a reval results file ({type(exc).__name__}: {str(exc)[:200]})")
     try:
         check_output_paths(output)

@@ -128,3 +128,13 @@ def _is_url(text: str) -> bool:
         return bool(httpx.URL(text).host)
     except httpx.InvalidURL:
         return False
+
+
+def well_formed(text: str) -> str:
+    """``text`` as valid Unicode: half a surrogate pair (JSON can spell one, ``\\ud800``) made
+    U+FFFD, so that results can be written as JSON and printed."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text

@@ -50,9 +50,13 @@ def check_output_paths(paths: Sequence[Path]) -> None:
                 f"--output {path}: unknown file type `{path.suffix or path.name}`; "
                 f"reval writes {known}"
             )
-        if not path.parent.is_dir():
+        try:
+            parent_ok, is_folder = path.parent.is_dir(), path.is_dir()
+        except (OSError, ValueError) as exc:  # a name too long, a NUL in it...
+            raise UsageError(f"--output {str(path)[:200]}: cannot be used ({exc})") from None
+        if not parent_ok:
             raise UsageError(f"--output {path}: folder {path.parent} does not exist")
-        if path.is_dir():
+        if is_folder:
             raise UsageError(f"--output {path}: is a folder, not a file")
 
 

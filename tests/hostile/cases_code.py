@@ -228,7 +228,7 @@ def regexes() -> list[Case]:
     for name, (pattern, text) in REDOS.items():
         tests = f"\n  - vars: {{topic: cats}}\n    assert: [{{type: regex, value: '{pattern}'}}]"
         f(f"assert-{name}", config(tests=tests), fake=(says(text),))
-        if name != "nested-plus":
+        if name != "alternation":  # (the regex engine matches nested-plus quickly: no case)
             continue
         f(
             f"not-regex-{name}",

@@ -306,6 +306,7 @@ def environment() -> list[Case]:
         args=(*VALIDATE, "--no-preflight"),
         env={"REPLICATE_BASE_URL": "http://127.0.0.1:9", "REPLICATE_API_TOKEN": None},
         expect=0,
+        results=(),  # validate writes no results file
     )
     k = Family("terminal", ROBUSTNESS, expect=0, results=RESULTS)
     for name, value in [

@@ -113,7 +113,7 @@ def model_errors() -> list[Case]:
         config(providers=f"[{{id: {PROVIDER}, apiKey: {OTHER_TOKEN}}}]"),
         secrets=(OTHER_TOKEN,),
         fake=(says(f"key={OTHER_TOKEN}"),),
-        expect=(0, 100),
+        expect=(0, 2, 100),  # 2: the fake does not know this token, which the preflight finds
     )
     c = Family("failure", RIGHT_MESSAGES, expect=100, results=RESULTS)
     c("failed-prediction", fake=(says("", error="CUDA out of memory"),))

@@ -317,6 +317,21 @@ class ReplicateApi:
                     before_sending=isinstance(exc, httpx.ConnectError),
                     prediction_id=prediction_id,
                 ) from None
+            except (AttributeError, TypeError, KeyError, ValueError, RecursionError):
+                # The SDK choked on an answer that is not Replicate's JSON: an HTML page from a
+                # proxy, a bare string, an empty body.
+                raise self._unexpected_answer(exchanges, prediction_id) from None
+
+    def _unexpected_answer(self, exchanges: list[Exchange], prediction_id: str | None) -> ApiError:
+        status = exchanges[-1].status if exchanges else None
+        kind = exchanges[-1].headers.get("content-type", "no content type") if exchanges else ""
+        said = f"answered {status}" if status is not None else "answered"
+        return ApiError(
+            f"Replicate {said} with a body that is not the API's JSON ({kind or 'unknown'})",
+            # A 5xx page is worth trying again; a success the SDK cannot read is not.
+            status=status if status is not None and status >= 400 else None,
+            prediction_id=prediction_id,
+        )
 
     def _api_error(
         self,

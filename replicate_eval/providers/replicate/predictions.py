@@ -34,6 +34,9 @@ from replicate_eval.providers.replicate.api import PredictionState, ReplicateApi
 from replicate_eval.providers.replicate.claims import Claims, CreateKey
 from replicate_eval.providers.replicate.limits import CreationPacer, PollBudget
 
+# Seconds one cancel request may take before reval stops waiting for its answer.
+CANCEL_WAIT = 10.0
+
 # Replicate holds a `Prefer: wait` request for at most 60 s.
 LONGEST_WAIT = 60
 
@@ -162,7 +165,15 @@ class PredictionClient:
                 if deadline is not None and self._clock() >= deadline:
                     continue
                 await self._polls.acquire()
-                state = await self._reload(state.id)
+                if deadline is None:
+                    state = await self._reload(state.id)
+                    continue
+                try:
+                    # A poll that hangs (a stalled connection) must not outlast the timeout.
+                    reloading = self._reload(state.id)
+                    state = await asyncio.wait_for(reloading, max(deadline - self._clock(), 0.05))
+                except asyncio.TimeoutError:
+                    continue  # the deadline has passed: the loop times the prediction out
         except BaseException:
             # Interrupted, or polling gave up: leave nothing running (and billing) on Replicate.
             if not state.done:
@@ -287,7 +298,10 @@ class PredictionClient:
         """
         for attempt in range(1, 4):
             try:
-                return await self._api.cancel(prediction_id)
+                # Bounded: a stalled connection must not hold the end of the run.
+                return await asyncio.wait_for(self._api.cancel(prediction_id), CANCEL_WAIT)
+            except asyncio.TimeoutError:
+                return None
             except ProviderError as exc:
                 if not _transient(exc) or attempt == 3:
                     return None

@@ -72,8 +72,10 @@ class ReplicateSession:
         timeout: float | None = None,
         poll_rate: float = 40.0,
         base_url: str | None = None,
+        read_timeout: float = LONGEST_WAIT + 30.0,
     ) -> None:
         self._max_connections = max_connections
+        self._read_timeout = read_timeout
         self._policy = policy or RetryPolicy()
         self._timeout = timeout
         self._base_url = base_url
@@ -146,7 +148,7 @@ class ReplicateSession:
                 # A create call sets its own read timeout (SDK 1.0.x: the wait + 0.5 s); this
                 # one is for the other calls. Waiting for a pooled connection is bounded by the
                 # run's own concurrency limit.
-                timeout=httpx.Timeout(10.0, read=LONGEST_WAIT + 30.0, write=30.0, pool=None),
+                timeout=httpx.Timeout(10.0, read=self._read_timeout, write=30.0, pool=None),
             )
             account = _Account(
                 ReplicateApi(client, token_source=token_source), CreationPacer(), transport

@@ -63,13 +63,16 @@ class ObservingTransport(httpx.AsyncBaseTransport):
             request.headers.update(extra)
         response = await self._inner.handle_async_request(request)
         exchanges = _log.get()
-        if exchanges is not None and "json" in response.headers.get("content-type", ""):
-            # Reading here buffers the body; httpx then serves it from memory to the SDK.
-            content = await response.aread()
-            try:
-                body = json.loads(content)
-            except ValueError:
-                body = None
+        if exchanges is not None:
+            body = None
+            if "json" in response.headers.get("content-type", ""):
+                # Reading here buffers the body; httpx then serves it from memory to the SDK.
+                content = await response.aread()
+                try:
+                    body = json.loads(content)
+                except (ValueError, RecursionError):
+                    body = None
+            # Every answer's status is kept: an HTML error page from a proxy has one too.
             exchanges.append(
                 Exchange(
                     request.method, str(request.url), response.status_code, response.headers, body
