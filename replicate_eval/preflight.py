@@ -36,7 +36,7 @@ from replicate_eval.suggest import did_you_mean
 
 Severity = Literal["error", "warning"]
 LATEST_SCHEMA_TTL = 3600.0
-SCHEMA_READ_TIMEOUT = 10.0
+SCHEMA_READ_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)

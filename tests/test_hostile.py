@@ -25,7 +25,7 @@ from tests.hostile.verdict import Verdict, classify
 PROCESS_TIMEOUT = 8.0
 PROCESS_WORKERS = 4  # most of these cases wait (on a sleep, a stall, a signal), not compute
 
-KNOWN_FAILING: set[str] = set()  # every case is clean today (498 of 498)
+KNOWN_FAILING: set[str] = set()  # every case is clean (498 of 498)
 
 
 def needs_process(case: Case) -> bool:
