@@ -190,7 +190,7 @@ def _signal_when(
     number = {"sigint": signal.SIGINT, "sigterm": signal.SIGTERM, "sighup": signal.SIGHUP}[
         name.rstrip("2")
     ]
-    condition = _event(when, fake)
+    condition = _event(when, fake, process.pid)
     while not condition() and process.poll() is None:
         if time.monotonic() > deadline:
             return
@@ -203,7 +203,9 @@ def _signal_when(
         time.sleep(0.3)
 
 
-def _event(when: str, fake: FakeReplicate) -> Callable[[], bool]:
+def _event(when: str, fake: FakeReplicate, pid: int) -> Callable[[], bool]:
+    if when == "imports":  # reval has started importing its libraries (pydantic's core loaded)
+        return lambda: _has_loaded(pid, "pydantic_core")
     if when.startswith("create"):
         count = int(when.removeprefix("create") or 1)
         return lambda: sum(r.path.endswith("/predictions") for r in fake.received("POST")) >= count
@@ -211,6 +213,13 @@ def _event(when: str, fake: FakeReplicate) -> Callable[[], bool]:
         return lambda: any(r.path.startswith("/v1/models/") for r in fake.received("GET"))
     start, delay = time.monotonic(), float(when)
     return lambda: time.monotonic() - start >= delay
+
+
+def _has_loaded(pid: int, library: str) -> bool:
+    try:
+        return library in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
