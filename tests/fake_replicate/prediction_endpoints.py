@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlencode
 
 from tests.fake_replicate import contract
@@ -149,7 +149,7 @@ class PredictionEndpoints:
         honoured; pages of ``list_page_size`` with a ``next`` cursor that stays right while new
         predictions arrive (it names the last one seen, not an offset)."""
         query = {name: values[0] for name, values in parse_qs(request.query).items()}
-        bounds: dict[str, float] = {}
+        bounds: dict[str, int] = {}  # microseconds since the epoch
         for name in ("created_after", "created_before"):
             if name in query:
                 moment = _timestamp(query[name])
@@ -165,8 +165,8 @@ class PredictionEndpoints:
         listed = [
             p
             for p in listed
-            if _micros(p.created) >= _micros(bounds.get("created_after", -math.inf))
-            and _micros(p.created) < _micros(bounds.get("created_before", math.inf))
+            if _micros(p.created) >= bounds.get("created_after", -(1 << 62))
+            and _micros(p.created) < bounds.get("created_before", 1 << 62)
         ]
         listed.sort(key=lambda p: (p.created, p.id), reverse=True)
         if "cursor" in query:
@@ -223,14 +223,18 @@ def _lifetime(cancel_after: str | None) -> float | str | None:
     return float(total)
 
 
-def _timestamp(value: str) -> float | None:
-    """An ISO 8601 date-time with its offset (``Z`` too) as seconds; None if it is not one."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _timestamp(value: str) -> int | None:
+    """An ISO 8601 date-time with its offset (``Z`` too) in whole microseconds; None if it is
+    not one. Integers: floats would round a prediction's own created_at away from it."""
     text = re.sub(r"(\.\d{6})\d+", r"\1", value.strip()).replace("Z", "+00:00")
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return moment.timestamp() if moment.tzinfo is not None else None
+    return (moment - _EPOCH) // timedelta(microseconds=1) if moment.tzinfo is not None else None
 
 
 def _cursor_position(cursor: str) -> tuple[float, str]:
@@ -241,5 +245,6 @@ def _cursor_position(cursor: str) -> tuple[float, str]:
         return (math.inf, "")  # an unreadable cursor starts from the newest
 
 
-def _micros(moment: float) -> float:
-    return round(moment * 1e6) if math.isfinite(moment) else moment
+def _micros(moment: float) -> int:
+    """A prediction's creation time as its created_at says it, in whole microseconds."""
+    return (datetime.fromtimestamp(moment, timezone.utc) - _EPOCH) // timedelta(microseconds=1)
