@@ -86,16 +86,28 @@ class _Gate:
     in_flight: int = 0
     searches: int = 0  # waiting or running; while any, no new create of this input starts
     searching: bool = False  # one search runs at a time
+    waiting: int = 0  # tasks waiting in until()
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def until(self, condition: Callable[[], bool]) -> None:
-        while not condition():
-            await self._changed.wait()
+        if condition():
+            return  # the usual case, and the hot path: nothing to wait for
+        self.waiting += 1
+        try:
+            while not condition():
+                await self._changed.wait()
+        finally:
+            self.waiting -= 1
 
     def changed(self) -> None:
         # Counters change synchronously (safe under cancellation); waiters re-check them.
-        self._changed.set()
-        self._changed = asyncio.Event()
+        if self.waiting:
+            self._changed.set()
+            self._changed = asyncio.Event()
+
+    @property
+    def idle(self) -> bool:
+        return not (self.in_flight or self.searches or self.waiting)
 
 
 @dataclass(frozen=True)
@@ -114,7 +126,7 @@ class Claims:
     def __init__(self) -> None:
         self._known: set[str] = set()  # predictions the run created, followed or claimed
         self._uncertain: list[_Uncertain] = []
-        # One per input sent (kept: a waiter may hold it; a few hundred bytes each).
+        # One per input in flight or searched for; dropped when idle (nobody can hold it then).
         self._gates: dict[tuple[int, CreateKey], _Gate] = {}
 
     def know(self, prediction_id: str) -> None:
@@ -130,7 +142,7 @@ class Claims:
             yield
         finally:
             gate.in_flight -= 1
-            gate.changed()
+            self._changed((id(api), key), gate)
 
     def lost(self, api: ReplicateApi, key: CreateKey, version: str | None, sent: datetime) -> None:
         """A create request cut off (the run was interrupted): the end-of-run sweep looks."""
@@ -161,7 +173,12 @@ class Claims:
             return found
         finally:
             gate.searches -= 1
-            gate.changed()
+            self._changed((id(api), key), gate)
+
+    def _changed(self, where: tuple[int, CreateKey], gate: _Gate) -> None:
+        gate.changed()
+        if gate.idle:
+            self._gates.pop(where, None)
 
     @property
     def unresolved(self) -> bool:
