@@ -277,7 +277,7 @@ class ResponseCache:
         try:
             self._execute(
                 "INSERT OR REPLACE INTO schemas VALUES (?, ?, ?, ?)",
-                (namespace, key, time.time(), json.dumps(schema)),
+                (namespace, key, time.time(), REDACT(json.dumps(schema))),
             )
         except sqlite3.Error as exc:
             self.problems.append(f"could not write to the response cache {self.path}: {exc}")
