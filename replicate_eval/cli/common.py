@@ -7,14 +7,12 @@ warnings and errors go to stderr, so ``reval run ... > table.txt`` keeps the tab
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import sqlite3
 import sys
-from collections.abc import Callable
 from enum import IntEnum
 from pathlib import Path
-from typing import Annotated, NoReturn, TextIO
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -24,6 +22,7 @@ from replicate_eval import __version__
 from replicate_eval.assertions import KINDS
 from replicate_eval.cache import ResponseCache, default_cache_dir
 from replicate_eval.chat import parse_chat
+from replicate_eval.cli.terminal import TerminalStream, current_stream, fixed_stream
 from replicate_eval.config import EvalConfig, load_config
 from replicate_eval.config.envfile import environment
 from replicate_eval.config.providers import TOKEN_ENV_VARS
@@ -56,67 +55,9 @@ app = typer.Typer(
 )
 
 
-class TerminalStream:
-    """What reval writes to a standard stream: tokens masked, and a closed pipe (`reval run |
-    head`) no reason to stop: the run goes on, writes its files and exits with its own code."""
-
-    def __init__(self, stream: Callable[[], TextIO]) -> None:
-        self._stream = stream
-        self.closed_pipe = False
-
-    def write(self, text: str) -> int:
-        if not self.closed_pipe:
-            stream = self._stream()
-            masked = REDACT(text)
-            try:
-                stream.write(masked)
-            except BrokenPipeError:
-                self._drop()
-            except UnicodeEncodeError:  # an ASCII terminal (LANG=C): show what it can
-                encoding = getattr(stream, "encoding", None) or "ascii"
-                stream.write(masked.encode(encoding, "replace").decode(encoding))
-        return len(text)
-
-    def flush(self) -> None:
-        if not self.closed_pipe:
-            try:
-                self._stream().flush()
-            except BrokenPipeError:
-                self._drop()
-
-    def _drop(self) -> None:
-        """Whatever is still buffered, and everything after, goes nowhere (no error at exit)."""
-        self.closed_pipe = True
-        stream = self._stream()
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
-
-    def isatty(self) -> bool:
-        return self._stream().isatty()
-
-    def fileno(self) -> int:
-        return self._stream().fileno()
-
-    @property
-    def encoding(self) -> str:
-        return getattr(self._stream(), "encoding", None) or "utf-8"
-
-
-def _current(name: str) -> Callable[[], TextIO]:
-    """The stream as it is when written to (tests swap them), not Rich's own stand-in for it
-    while a spinner runs, which would send the text back to the console it came from."""
-
-    def stream() -> TextIO:
-        found = getattr(sys, name)
-        proxied: TextIO = getattr(found, "rich_proxied_file", found)
-        return proxied
-
-    return stream
-
-
-stdout = Console(file=TerminalStream(_current("stdout")))  # type: ignore[arg-type]
+stdout = Console(file=TerminalStream(current_stream("stdout")))  # type: ignore[arg-type]
 # Messages are single paragraphs: never wrap them at 80 columns (CI logs, pipes, grep).
-stderr = Console(file=TerminalStream(_current("stderr")), soft_wrap=True)  # type: ignore[arg-type]
+stderr = Console(file=TerminalStream(current_stream("stderr")), soft_wrap=True)  # type: ignore[arg-type]
 
 
 def _show_version(value: bool) -> None:
@@ -363,15 +304,11 @@ def write_step_summary(result: RunResult) -> None:
         warn(f"could not write the step summary: {exc}")
 
 
-def _fixed(stream: TextIO) -> Callable[[], TextIO]:
-    return lambda: stream
-
-
 def main() -> None:
     """The command line (``replicate_eval.entry`` calls it): no traceback for anything but a bug
     in reval, exit 130 for Ctrl-C at any moment, and no token in anything printed."""
     for name in ("stdout", "stderr"):
-        setattr(sys, name, TerminalStream(_fixed(getattr(sys, name))))
+        setattr(sys, name, TerminalStream(fixed_stream(getattr(sys, name))))
     try:
         app()  # Typer turns Ctrl-C inside a command into exit code 130
     except Exception as exc:

@@ -1,0 +1,74 @@
+"""reval's standard streams: tokens masked in everything written, and a closed pipe no
+reason to stop (``reval run ... | head`` finishes the run, writes its files, keeps its code)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from replicate_eval.redact import REDACT
+
+
+class TerminalStream:
+    """What reval writes to a standard stream: tokens masked, and a closed pipe (`reval run |
+    head`) no reason to stop: the run goes on, writes its files and exits with its own code."""
+
+    def __init__(self, stream: Callable[[], TextIO]) -> None:
+        self._stream = stream
+        self.closed_pipe = False
+
+    def write(self, text: str) -> int:
+        if not self.closed_pipe:
+            stream = self._stream()
+            masked = REDACT(text)
+            try:
+                stream.write(masked)
+            except BrokenPipeError:
+                self._drop()
+            except UnicodeEncodeError:  # an ASCII terminal (LANG=C): show what it can
+                encoding = getattr(stream, "encoding", None) or "ascii"
+                stream.write(masked.encode(encoding, "replace").decode(encoding))
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.closed_pipe:
+            try:
+                self._stream().flush()
+            except BrokenPipeError:
+                self._drop()
+
+    def _drop(self) -> None:
+        """Whatever is still buffered, and everything after, goes nowhere (no error at exit)."""
+        self.closed_pipe = True
+        stream = self._stream()
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+
+    def isatty(self) -> bool:
+        return self._stream().isatty()
+
+    def fileno(self) -> int:
+        return self._stream().fileno()
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._stream(), "encoding", None) or "utf-8"
+
+
+def current_stream(name: str) -> Callable[[], TextIO]:
+    """The stream as it is when written to (tests swap them), not Rich's own stand-in for it
+    while a spinner runs, which would send the text back to the console it came from."""
+
+    def stream() -> TextIO:
+        found = getattr(sys, name)
+        proxied: TextIO = getattr(found, "rich_proxied_file", found)
+        return proxied
+
+    return stream
+
+
+def fixed_stream(stream: TextIO) -> Callable[[], TextIO]:
+    return lambda: stream
