@@ -147,7 +147,10 @@ class UserCodePool:
     async def _call(self, worker: _Worker, request: tuple[Any, ...], *, what: str) -> Any:
         process = worker.process
         assert process.stdin is not None and process.stdout is not None
-        payload = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            payload = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, AttributeError, RecursionError) as exc:
+            raise CheckProblem(f"{what} could not be given its inputs ({exc})") from None
         timer = asyncio.get_running_loop().call_later(self.time_limit, _expire, worker)
         try:
             process.stdin.write(struct.pack(">I", len(payload)) + payload)
