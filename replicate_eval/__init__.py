@@ -2,7 +2,148 @@
 
 The package follows the data: ``config`` (YAML → typed config) → ``plan`` (cells with rendered
 prompts) → ``providers`` (predictions) → ``assertions`` (checks) → ``results`` → ``report``.
-``runner`` drives the middle stages; ``cli`` is the only module that talks to the terminal.
+``runner`` drives the middle stages; ``api`` assembles the pipeline for Python callers and the
+CLI; ``cli`` is the only module that talks to the terminal.
+
+The public API is imported from here (lazily, so ``reval --version`` stays quick)::
+
+    import replicate_eval as reval
+
+    config = reval.load("evals.yaml")
+    result = reval.evaluate(config, reval.EvalOptions(max_concurrency=16))
+    assert result.totals.pass_rate >= 0.9
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+# Public name → the module that defines it.
+_PUBLIC = {
+    "load": "api",
+    "validate": "api",
+    "evaluate": "api",
+    "evaluate_async": "api",
+    "read_results": "api",
+    "write_results": "api",
+    "EvalOptions": "api",
+    "Validation": "api",
+    "PreflightFailed": "api",
+    "CacheUnavailable": "api",
+    "ExitCode": "exit_codes",
+    "exit_code": "exit_codes",
+    "RevalError": "errors",
+    "ConfigError": "errors",
+    "UsageError": "errors",
+    "CellError": "errors",
+    "TemplateError": "errors",
+    "ProviderError": "errors",
+    "PredictionError": "errors",
+    "ApiError": "errors",
+    "NetworkError": "errors",
+    "Event": "events",
+    "EventCallback": "events",
+    "Notice": "events",
+    "PreflightStarted": "events",
+    "PreflightFinished": "events",
+    "RunStarted": "events",
+    "CellFinished": "events",
+    "Interrupted": "events",
+    "EvalConfig": "config",
+    "Finding": "preflight",
+    "RunResult": "results",
+    "CellResult": "results",
+    "Totals": "results",
+    "Written": "report.files",
+}
+
+__all__ = [
+    "ApiError",
+    "CacheUnavailable",
+    "CellError",
+    "CellFinished",
+    "CellResult",
+    "ConfigError",
+    "EvalConfig",
+    "EvalOptions",
+    "Event",
+    "EventCallback",
+    "ExitCode",
+    "Finding",
+    "Interrupted",
+    "NetworkError",
+    "Notice",
+    "PredictionError",
+    "PreflightFailed",
+    "PreflightFinished",
+    "PreflightStarted",
+    "ProviderError",
+    "RevalError",
+    "RunResult",
+    "RunStarted",
+    "TemplateError",
+    "Totals",
+    "UsageError",
+    "Validation",
+    "Written",
+    "__version__",
+    "evaluate",
+    "evaluate_async",
+    "exit_code",
+    "load",
+    "read_results",
+    "validate",
+    "write_results",
+]
+
+if TYPE_CHECKING:
+    from replicate_eval.api import (
+        CacheUnavailable,
+        EvalOptions,
+        PreflightFailed,
+        Validation,
+        evaluate,
+        evaluate_async,
+        load,
+        read_results,
+        validate,
+        write_results,
+    )
+    from replicate_eval.config import EvalConfig
+    from replicate_eval.errors import (
+        ApiError,
+        CellError,
+        ConfigError,
+        NetworkError,
+        PredictionError,
+        ProviderError,
+        RevalError,
+        TemplateError,
+        UsageError,
+    )
+    from replicate_eval.events import (
+        CellFinished,
+        Event,
+        EventCallback,
+        Interrupted,
+        Notice,
+        PreflightFinished,
+        PreflightStarted,
+        RunStarted,
+    )
+    from replicate_eval.exit_codes import ExitCode, exit_code
+    from replicate_eval.preflight import Finding
+    from replicate_eval.report.files import Written
+    from replicate_eval.results import CellResult, RunResult, Totals
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'replicate_eval' has no attribute {name!r}")
+    value = getattr(import_module(f"replicate_eval.{module}"), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value

@@ -6,44 +6,27 @@ warnings and errors go to stderr, so ``reval run ... > table.txt`` keeps the tab
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 import sys
-from enum import IntEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.status import Status
 
 from replicate_eval import __version__
-from replicate_eval.assertions import KINDS
 from replicate_eval.cache import ResponseCache, default_cache_dir
-from replicate_eval.chat import parse_chat
 from replicate_eval.cli.terminal import TerminalStream, current_stream, fixed_stream
-from replicate_eval.config import EvalConfig, load_config
-from replicate_eval.config.envfile import environment
-from replicate_eval.config.providers import TOKEN_ENV_VARS
-from replicate_eval.config.selection import Selection, select_tests
-from replicate_eval.errors import CellError, RevalError
-from replicate_eval.plan import Plan, build_plan
-from replicate_eval.preflight import Finding, preflight
-from replicate_eval.providers.replicate.session import base_url_problem
-from replicate_eval.redact import REDACT
+from replicate_eval.config import EvalConfig
+from replicate_eval.errors import RevalError
+from replicate_eval.events import Event, Notice, PreflightFinished, PreflightStarted
+from replicate_eval.exit_codes import ExitCode
 from replicate_eval.report.files import append_step_summary
 from replicate_eval.results import RunResult
 from replicate_eval.terminal_text import printable
-
-
-class ExitCode(IntEnum):
-    OK = 0  # every test passed
-    INTERNAL = 1  # a bug in reval
-    USAGE = 2  # the config, an option, or the environment is wrong; nothing was run
-    FAILURES = 100  # the run finished and at least one cell failed or errored
-    INTERRUPTED = 130  # Ctrl-C: the results so far were written, marked incomplete
-
 
 app = typer.Typer(
     name="reval",
@@ -154,146 +137,89 @@ def load_or_fail(
     path: Path,
     *,
     env_file: Path | None = None,
-    selection: Selection | None = None,
     grader: str | None = None,
     require_token: bool = True,
+    filter_pattern: str | None = None,
+    filter_first_n: int | None = None,
+    variables: dict[str, str] | None = None,
+    shard: str | None = None,
 ) -> EvalConfig:
-    """The config, with the env file's variables and only the selected tests.
+    """The config (``replicate_eval.load``), its warnings printed; a problem fails with exit 2.
 
     Every token found on the way is registered with ``REDACT`` before anything is printed.
     Without ``require_token`` (a check that calls no model) a missing token is no problem."""
+    from replicate_eval.api import load
+
     try:
-        env = environment(path, env_file, os.environ)
+        config = load(
+            path,
+            env_file=env_file,
+            grader=grader,
+            require_token=require_token,
+            filter_pattern=filter_pattern,
+            filter_first_n=filter_first_n,
+            vars=variables,
+            shard=shard,
+        )
     except RevalError as exc:
         fail(str(exc))
-    for name in TOKEN_ENV_VARS:
-        remember_secret(env.get(name))
-    use_base_url(env)
-    try:
-        config = load_config(path, env, grader=grader, require_token=require_token)
-    except RevalError as exc:
-        fail(str(exc))
-    for provider in (*config.providers, *config.graders):
-        remember_secret(provider.token.get_secret_value())
-    if selection is not None:
-        try:
-            config = select_tests(config, selection)
-        except RevalError as exc:
-            fail(str(exc))
-        if not config.tests and selection.shard is None:
-            fail(f"{path}: no test is selected by --filter-pattern/--filter-first-n")
-        if not config.tests:
-            # A small suite split many ways can leave a shard empty: that job has nothing
-            # to do, and its (empty) results still merge.
-            warn(f"shard {selection.shard} has no tests")
+    if not config.tests:
+        # A small suite split many ways can leave a shard empty: that job has nothing
+        # to do, and its (empty) results still merge.
+        warn(f"shard {config.shard} has no tests")
     for warning in config.warnings:
         warn(warning)
     return config
 
 
-def remember_secret(value: str | None) -> None:
-    """A token, however it is written (a stray newline or space inside it too)."""
-    for secret in {value or "", *(value or "").split()}:
-        REDACT.add(secret)
-
-
 def use_base_url(env: dict[str, str]) -> None:
-    """Check REPLICATE_BASE_URL (also from the env file, which the SDK does not read)."""
-    value = env.get("REPLICATE_BASE_URL", "")
-    problem = base_url_problem(value)
-    if problem:
-        fail(
-            f"environment variable REPLICATE_BASE_URL={value!r} {problem}; unset it to use "
-            "https://api.replicate.com"
-        )
-    if value:
-        os.environ.setdefault("REPLICATE_BASE_URL", value)
+    """Check REPLICATE_BASE_URL; a malformed one fails with exit 2."""
+    from replicate_eval.api import use_base_url as check
+
+    try:
+        check(env)
+    except RevalError as exc:
+        fail(str(exc))
+
+
+def remember_secret(value: str | None) -> None:
+    from replicate_eval.api import remember_secret as remember
+
+    remember(value)
 
 
 def open_cache(cache_dir: Path | None) -> ResponseCache:
+    """The cache in --cache-dir (or the default folder), for the `cache` commands."""
+    from replicate_eval.api import open_cache_at
+
     try:
-        return open_cache_at(cache_dir or default_cache_dir(os.environ))
+        return open_cache_at(cache_dir or default_cache_dir(os.environ), on_event=show_event)
     except (OSError, sqlite3.Error) as exc:
         fail(f"cannot open the response cache: {exc}. Use --cache-dir DIR, or --no-cache.")
 
 
-def run_cache(cache_dir: Path | None, no_cache: bool) -> ResponseCache | None:
-    """The cache a run uses. The default folder being unusable (XDG_CACHE_HOME a file, a
-    read-only home) costs a warning: the cache saves money, it is not needed to run. A folder
-    given with --cache-dir that cannot be used is an error."""
-    if no_cache:
-        return None
-    if cache_dir is not None:
-        return open_cache(cache_dir)
-    folder = default_cache_dir(os.environ)
-    try:
-        return open_cache_at(folder)
-    except (OSError, sqlite3.Error) as exc:
-        warn(f"cannot open the response cache in {folder} ({exc}); running without it")
-        return None
+def cache_choice(cache_dir: Path | None, no_cache: bool) -> bool | Path:
+    """--cache-dir / --no-cache as ``EvalOptions.cache``."""
+    return False if no_cache else (cache_dir if cache_dir is not None else True)
 
 
-def open_cache_at(folder: Path) -> ResponseCache:
-    cache = ResponseCache(folder)
-    for damage in cache.repaired:
-        warn(f"{damage.describe()}; using a fresh cache")
-    return cache
+def show_event(event: Event, *, spinner: bool = True) -> None:
+    """What the library reports, as the terminal shows it (the run's progress bar apart)."""
+    global _status
+    if isinstance(event, Notice):
+        warn(event.message)
+    elif isinstance(event, PreflightStarted) and spinner and stderr.is_terminal:
+        _status = stderr.status("Checking the models' inputs", spinner="dots")
+        _status.start()
+    elif isinstance(event, PreflightFinished):
+        if _status is not None:
+            _status.stop()
+            _status = None
+        for finding in event.findings:
+            (say_error if finding.severity == "error" else warn)(str(finding))
 
 
-def check_models(
-    config: EvalConfig, *, strict: bool, cache: ResponseCache | None, spinner: bool = True
-) -> list[Finding]:
-    """Run the preflight and print what it found; the caller decides what errors mean."""
-    # Cog models publish no Replicate schema; their servers check inputs themselves.
-    replicate = [provider for provider in config.providers if not provider.is_cog]
-    grader_sends, grader_needs = grader_inputs(config)
-    checking = preflight(
-        [*replicate, *config.graders],
-        strict=strict,
-        cache=cache,
-        also_sends={**chat_inputs(build_plan(config)), **grader_sends},
-        must_accept=grader_needs,
-    )
-    if spinner and stderr.is_terminal:
-        with stderr.status("Checking the models' inputs", spinner="dots"):
-            findings = asyncio.run(checking)
-    else:
-        findings = asyncio.run(checking)
-    for finding in findings:
-        (say_error if finding.severity == "error" else warn)(str(finding))
-    return findings
-
-
-def chat_inputs(plan: Plan) -> dict[int, set[str]]:
-    """Inputs that chat prompts add, by provider: a system message is sent as system_prompt."""
-    sends: dict[int, set[str]] = {}
-    for cell in plan.cells:
-        if cell.provider.kind != "text" or cell.rendered_prompt is None:
-            continue
-        try:
-            chat = parse_chat(cell.rendered_prompt)
-        except CellError:
-            continue  # reported by `reval validate` and, at run time, by the cell
-        if chat is not None and chat.system:
-            sends.setdefault(cell.provider.index, set()).add("system_prompt")
-    return sends
-
-
-def grader_inputs(config: EvalConfig) -> tuple[dict[int, set[str]], dict[int, dict[str, str]]]:
-    """Inputs graders are sent besides the prompt: a chat rubricPrompt's system message as
-    `system_prompt`; and the ones they must have: a guard model's `assistant` (the output)."""
-    sends: dict[int, set[str]] = {}
-    needs: dict[int, dict[str, str]] = {}
-    for test in config.tests:
-        for spec in test.assertions:
-            if spec.grading is None:
-                continue
-            if KINDS[spec.kind].grader == "moderation":
-                needs.setdefault(spec.grading.grader, {})["assistant"] = "the output to judge"
-            prompt = spec.grading.prompt
-            if isinstance(prompt, tuple) and any(role == "system" for role, _ in prompt):
-                sends.setdefault(spec.grading.grader, set()).add("system_prompt")
-    return sends, needs
+_status: Status | None = None  # the preflight's spinner, while it turns
 
 
 def write_step_summary(result: RunResult) -> None:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
-from replicate_eval.cli.common import ExitCode, app, fail, stdout, write_step_summary
-from replicate_eval.cli.run import exit_code, report_written
+from replicate_eval.cli.common import app, fail, stdout, write_step_summary
+from replicate_eval.cli.run import report_written
 from replicate_eval.cli.selecting import FailUnderOption
-from replicate_eval.config.text_files import UnreadableFile, read_text
 from replicate_eval.errors import RevalError
+from replicate_eval.exit_codes import ExitCode, exit_code
 from replicate_eval.redact import redacted
 from replicate_eval.report.files import (
     ReportOptions,
@@ -22,10 +20,6 @@ from replicate_eval.report.files import (
 )
 from replicate_eval.report.merge import merge_results
 from replicate_eval.report.table import summary_line
-from replicate_eval.results import RunResult
-
-# A results file holds every cell's input and output: far bigger than a config may be.
-MAX_RESULTS_FILE_BYTES = 2 * 1024**3
 
 
 @app.command()
@@ -50,16 +44,14 @@ def merge(
     Every shard of the split must be there, from the same config file. Exits as `reval run`
     would for the merged run: 0, 100 (or by --fail-under), 130 if a shard was interrupted;
     2 when the files do not fit together."""
+    from replicate_eval.api import read_results
+
     parts = []
     for path in files:
         try:
-            text = read_text(path, limit=MAX_RESULTS_FILE_BYTES)
-        except UnreadableFile as exc:
-            fail(f"{path}: cannot read the results file: {exc}")
-        try:
-            parts.append((path, RunResult.model_validate(json.loads(text))))
-        except (ValueError, ValidationError, RecursionError) as exc:
-            fail(f"{path}: not a reval results file ({type(exc).__name__}: {str(exc)[:200]})")
+            parts.append((path, read_results(path)))
+        except RevalError as exc:
+            fail(str(exc))
     try:
         check_output_paths(output)
         merged = redacted(merge_results(parts))

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -24,19 +22,17 @@ from rich.progress import (
 from replicate_eval.cli.common import (
     CacheDirOption,
     ConfigArgument,
-    ExitCode,
     GraderOption,
     NoPreflightOption,
     StrictOption,
     app,
-    check_models,
+    cache_choice,
     fail,
     load_or_fail,
-    run_cache,
     say_error,
+    show_event,
     stderr,
     stdout,
-    warn,
     write_step_summary,
 )
 from replicate_eval.cli.selecting import (
@@ -46,25 +42,15 @@ from replicate_eval.cli.selecting import (
     FilterPatternOption,
     ShardOption,
     VarOption,
-    selection,
+    parse_vars,
 )
-from replicate_eval.config import EvalConfig
 from replicate_eval.entry import install_stop_handlers
 from replicate_eval.errors import RevalError, UsageError
+from replicate_eval.events import CellFinished, Event, Interrupted, RunStarted
+from replicate_eval.exit_codes import ExitCode, exit_code
 from replicate_eval.providers.cog.server import kill_all_now
-from replicate_eval.providers.replicate.predictions import RetryPolicy
-from replicate_eval.redact import redacted
-from replicate_eval.report.files import (
-    ReportOptions,
-    Written,
-    check_output_paths,
-    html_report_path,
-    write_outputs,
-)
+from replicate_eval.report.files import Written, check_output_paths
 from replicate_eval.report.html import ImageMode
-from replicate_eval.report.table import results_table, summary_line
-from replicate_eval.results import CellResult, RunResult
-from replicate_eval.runner import RunOptions, run_eval
 from replicate_eval.usercode.pool import DEFAULT_TIME_LIMIT
 
 
@@ -216,6 +202,10 @@ def run(
     running predictions and writes the results so far. Exits 0 when every test passed, 100
     when any failed or errored, 130 when interrupted, 2 when the config or an option is wrong.
     """
+    from replicate_eval.api import EvalOptions, PreflightFailed, evaluate, write_results
+    from replicate_eval.report.files import html_report_path
+    from replicate_eval.report.table import results_table, summary_line
+
     # Ctrl-C outside the run itself (loading, writing): no "Aborted!", exit 130.
     with _interrupt_exits_130():
         output = output or []
@@ -225,58 +215,63 @@ def run(
                 raise UsageError(f"--output-dir {output_dir}: is a file, not a folder")
         except RevalError as exc:
             fail(str(exc))
-        chosen = selection(filter_pattern, filter_first_n, var, shard)
-        eval_config = load_or_fail(config, env_file=env_file, selection=chosen, grader=grader)
-
-        total = (
-            len(eval_config.tests) * len(eval_config.prompts) * len(eval_config.providers) * repeat
+        eval_config = load_or_fail(
+            config,
+            env_file=env_file,
+            grader=grader,
+            filter_pattern=filter_pattern,
+            filter_first_n=filter_first_n,
+            variables=parse_vars(var),
+            shard=shard,
         )
-        policy = RetryPolicy(
+        options = EvalOptions(
+            max_concurrency=max_concurrency,
+            timeout=timeout,
             max_retry_wait=max_retry_wait,
             retries=retries,
-            failed_reruns=retries if retry_failed else 0,
+            retry_failed=retry_failed,
+            cache=cache_choice(cache_dir, no_cache),
+            preflight=not no_preflight,
+            strict=strict,
+            repeat=repeat,
+            output_dir=output_dir,
+            check_timeout=check_timeout,
         )
-        cache = run_cache(cache_dir, no_cache)
-        if not no_preflight:
-            findings = check_models(
-                eval_config, strict=strict, cache=cache, spinner=not no_progress
-            )
-            errors = sum(finding.severity == "error" for finding in findings)
-            if errors:
+        bar = not no_progress and stderr.is_terminal and not os.environ.get("NO_COLOR")
+        with _progress(enabled=bar) as progress:
+            task = progress.add_task("Running", total=None, visible=False)
+
+            def on_event(event: Event) -> None:
+                if isinstance(event, RunStarted):
+                    progress.update(task, total=event.cells, visible=True)
+                elif isinstance(event, CellFinished):
+                    progress.advance(task)
+                elif isinstance(event, Interrupted):
+                    stderr.print(
+                        "[yellow]Interrupted:[/] canceling running predictions and writing the "
+                        "results so far. Press Ctrl-C again to quit at once.",
+                        highlight=False,
+                    )
+                else:
+                    show_event(event, spinner=not no_progress)
+
+            try:
+                result = evaluate(
+                    eval_config, options, on_event=on_event, on_second_interrupt=_exit_now
+                )
+            except PreflightFailed as exc:
+                errors = sum(finding.severity == "error" for finding in exc.findings)
                 fail(
                     f"the preflight found {errors} problem(s) in the providers' inputs; "
                     "nothing was run (fix them, or use --no-preflight)"
                 )
-        options = RunOptions(
-            max_concurrency=max_concurrency,
-            output_dir=output_dir,
-            timeout=timeout,
-            retry=policy,
-            cache=cache,
-            repeat=repeat,
-            shard=shard.replace(" ", "") if shard else None,
-            check_timeout=check_timeout,
-        )
-        bar = not no_progress and stderr.is_terminal and not os.environ.get("NO_COLOR")
-        try:
-            with _progress(enabled=bar) as progress:
-                task = progress.add_task("Running", total=total)
-
-                def advance(_: CellResult) -> None:
-                    progress.advance(task)
-
-                result = asyncio.run(_interruptible(run_eval, eval_config, options, advance))
-        finally:
-            if cache is not None:
-                cache.close()
-        for problem in dict.fromkeys(cache.problems if cache else []):
-            warn(problem)
-        # Whatever a model or a server echoed, no token reaches the table or a file.
-        result = redacted(result)
+            except RevalError as exc:
+                fail(str(exc))
+        install_stop_handlers()  # a stop while the files are written is quiet too
 
         plain = not stdout.is_terminal or bool(os.environ.get("NO_COLOR"))
         stdout.print(results_table(result, max_cell_length=max_cell_length, plain=plain))
-        written = write_outputs(result, output, ReportOptions(html_images=html_images))
+        written = write_results(result, output, html_images=html_images)
         stdout.print(summary_line(result, html_report=html_report_path(result, output)))
         report_written(written)
         write_step_summary(result)
@@ -293,20 +288,6 @@ def report_written(written: Written) -> None:
         say_error(failure)
 
 
-def exit_code(result: RunResult, fail_under: float | None) -> ExitCode:
-    """130 interrupted; 0 when every cell passed, or the pass rate reaches --fail-under."""
-    if not result.complete:
-        return ExitCode.INTERRUPTED
-    totals = result.totals
-    if totals.cells == 0 and result.shard is None:
-        return ExitCode.FAILURES  # nothing evaluated is not a pass (an empty shard may be)
-    if fail_under is not None:
-        # Compare in whole cells: 2 of 3 passed is at 66.66...%, not below 66.67 by rounding.
-        needed = fail_under / 100 * totals.planned
-        return ExitCode.OK if totals.passed >= needed - 1e-9 else ExitCode.FAILURES
-    return ExitCode.OK if totals.passed == totals.planned else ExitCode.FAILURES
-
-
 @contextmanager
 def _interrupt_exits_130() -> Iterator[None]:
     try:
@@ -316,43 +297,10 @@ def _interrupt_exits_130() -> Iterator[None]:
         raise typer.Exit(ExitCode.INTERRUPTED) from None
 
 
-async def _interruptible(
-    run: Callable[..., Awaitable[RunResult]],
-    eval_config: EvalConfig,
-    options: RunOptions,
-    advance: Callable[[CellResult], None],
-) -> RunResult:
-    """Run with Ctrl-C handled: the first stops the run cleanly, a second exits at once."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-
-    def on_interrupt() -> None:
-        if stop.is_set():
-            os.write(2, b"\nInterrupted again: exiting now.\n")
-            kill_all_now()  # no local model server outlives reval
-            os._exit(ExitCode.INTERRUPTED)
-        stop.set()
-        stderr.print(
-            "[yellow]Interrupted:[/] canceling running predictions and writing the results "
-            "so far. Press Ctrl-C again to quit at once.",
-            highlight=False,
-        )
-
-    # SIGTERM (a CI timeout, `kill`) and SIGHUP (a closed terminal) stop the run like Ctrl-C:
-    # predictions canceled, local model servers stopped, results so far written.
-    signals: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    try:
-        for number in signals:
-            loop.add_signal_handler(number, on_interrupt)
-    except (RuntimeError, ValueError):
-        signals = ()  # not the main thread (reval embedded in another program)
-    try:
-        return await run(eval_config, options, on_cell_done=advance, stop=stop)
-    finally:
-        for number in signals:
-            loop.remove_signal_handler(number)
-        if signals:
-            install_stop_handlers()  # asyncio put the defaults back: a stop is quiet again
+def _exit_now() -> None:
+    os.write(2, b"\nInterrupted again: exiting now.\n")
+    kill_all_now()  # no local model server outlives reval
+    os._exit(ExitCode.INTERRUPTED)
 
 
 def _progress(*, enabled: bool) -> Progress:

@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
-import regex
 import typer
 
 from replicate_eval.cli.common import fail
-from replicate_eval.config.selection import Selection
 
 EnvFileOption = Annotated[
     Path | None,
@@ -72,29 +69,12 @@ ShardOption = Annotated[
 ]
 
 
-def selection(
-    pattern: str | None, first_n: int | None, variables: list[str] | None, shard: str | None
-) -> Selection:
-    """The options as a Selection; a malformed one fails with exit 2."""
-    compiled = None
-    if pattern is not None:
-        try:
-            compiled = regex.compile(pattern)
-        except (regex.error, ValueError, OverflowError, RecursionError) as exc:
-            fail(f"--filter-pattern {pattern!r}: not a regular expression ({exc})")
+def parse_vars(items: list[str] | None) -> dict[str, str]:
+    """--var KEY=VALUE options as a mapping; a malformed one fails with exit 2."""
     overrides = {}
-    for item in variables or []:
+    for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             fail(f"--var {item!r}: expected KEY=VALUE")
         overrides[key.strip()] = value
-    return Selection(compiled, _shard(shard), first_n, overrides)
-
-
-def _shard(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
-    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
-        fail(f"--shard {text!r}: expected I/N with 1 <= I <= N, e.g. --shard 2/3")
-    return int(match.group(1)), int(match.group(2))
+    return overrides

@@ -22,7 +22,7 @@ from replicate_eval.config.problems import Problem, raise_problems
 from replicate_eval.config.providers import ProviderConfig, ProviderProblems, resolve_provider
 from replicate_eval.config.schema import AssertionEntry, PromptEntry, ProviderEntry, TestEntry
 from replicate_eval.config.sections import Sections, relocate, validate_sections
-from replicate_eval.config.yaml_source import Loc, YamlDocument, read_yaml
+from replicate_eval.config.yaml_source import Loc, YamlDocument, parse_yaml, read_yaml
 from replicate_eval.errors import ConfigError
 from replicate_eval.templating import Templates, TemplateSyntax, curly_vars
 
@@ -57,6 +57,7 @@ class EvalConfig:
     warnings: tuple[str, ...] = ()
     # The models that judge model-graded assertions, numbered after the providers.
     graders: tuple[ProviderConfig, ...] = ()
+    shard: str | None = None  # "I/N" when the tests are one shard's (--shard)
 
 
 def load_config(
@@ -65,8 +66,10 @@ def load_config(
     *,
     grader: str | None = None,
     require_token: bool = True,
+    text: str | None = None,
 ) -> EvalConfig:
-    """Read and validate ``path``. Raises ConfigError listing every problem found.
+    """Read and validate ``path`` (or ``text``, a YAML document standing for it). Raises
+    ConfigError listing every problem found.
 
     ``grader`` is ``--grader``: the provider id of the text grader, unless a test names one.
     ``require_token=False`` (validating offline): a missing token is no problem, and providers
@@ -76,7 +79,7 @@ def load_config(
     if wrong_grader:
         raise ConfigError(wrong_grader)
     with _collector_paused():
-        return _load(path, env, grader, require_token)
+        return _load(path, env, grader, require_token, text)
 
 
 @contextmanager
@@ -93,9 +96,11 @@ def _collector_paused() -> Iterator[None]:
 
 
 def _load(
-    path: Path, env: Mapping[str, str], grader: str | None, require_token: bool
+    path: Path, env: Mapping[str, str], grader: str | None, require_token: bool, text: str | None
 ) -> EvalConfig:
-    doc = read_yaml(path)
+    doc = read_yaml(path) if text is None else parse_yaml(text, path)
+    if doc is None:
+        raise ConfigError("the config is empty; it needs at least `prompts` and `providers`.")
     if not isinstance(doc.data, dict):
         raise ConfigError(
             f"{path}: the top level must be a mapping with `prompts`, `providers` and `tests`."

@@ -8,6 +8,7 @@ Tests keep their index in the config, so shard results merge back into one repor
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -50,6 +51,35 @@ def shard_of(test: TestCase, shards: int) -> int:
     return int(hashlib.sha256(identity.encode()).hexdigest()[:12], 16) % shards + 1
 
 
+def parse_selection(
+    pattern: str | None,
+    first_n: int | None,
+    overrides: Mapping[str, str] | None,
+    shard: str | None,
+) -> Selection:
+    """The options as a Selection; a malformed one is a ConfigError naming the option."""
+    compiled = None
+    if pattern is not None:
+        try:
+            compiled = regex.compile(pattern)
+        except (regex.error, ValueError, OverflowError, RecursionError) as exc:
+            raise ConfigError(
+                f"--filter-pattern {pattern!r}: not a regular expression ({exc})"
+            ) from None
+    if first_n is not None and first_n < 1:
+        raise ConfigError(f"--filter-first-n {first_n}: expected a whole number of at least 1")
+    return Selection(compiled, _shard(shard), first_n, dict(overrides or {}))
+
+
+def _shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise ConfigError(f"--shard {text!r}: expected I/N with 1 <= I <= N, e.g. --shard 2/3")
+    return int(match.group(1)), int(match.group(2))
+
+
 def select_tests(config: EvalConfig, selection: Selection) -> EvalConfig:
     tests = list(config.tests)
     if selection.pattern is not None:
@@ -69,4 +99,5 @@ def select_tests(config: EvalConfig, selection: Selection) -> EvalConfig:
     # Only the judges of the selected tests: the others are not checked or called.
     used = {s.grading.grader for t in tests for s in t.assertions if s.grading is not None}
     graders = tuple(g for g in config.graders if g.index in used)
-    return replace(config, tests=tuple(tests), graders=graders)
+    shard = f"{selection.shard[0]}/{selection.shard[1]}" if selection.shard else None
+    return replace(config, tests=tuple(tests), graders=graders, shard=shard)

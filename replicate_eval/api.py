@@ -1,0 +1,415 @@
+"""reval as a library: load a config, check it, evaluate it, read and write results files.
+
+The pipeline is config → plan → provider calls → assertions → results; this module assembles it
+once, for the CLI and for Python callers alike. Nothing here prints: what happens on the way
+reaches the caller as events (``replicate_eval.events``), and every problem is a ``RevalError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import ValidationError
+
+from replicate_eval.cache import ResponseCache, default_cache_dir
+from replicate_eval.chat import parse_chat
+from replicate_eval.config import EvalConfig, load_config
+from replicate_eval.config.envfile import environment
+from replicate_eval.config.providers import TOKEN_ENV_VARS
+from replicate_eval.config.selection import parse_selection, select_tests
+from replicate_eval.config.text_files import UnreadableFile, read_text
+from replicate_eval.errors import CellError, ConfigError
+from replicate_eval.events import (
+    CellFinished,
+    EventCallback,
+    Interrupted,
+    Notice,
+    PreflightFinished,
+    PreflightStarted,
+    RunStarted,
+)
+from replicate_eval.plan import Plan, build_plan
+from replicate_eval.preflight import Finding
+from replicate_eval.preflight_config import check_config_models
+from replicate_eval.providers.cog.server import kill_all_now
+from replicate_eval.providers.replicate.predictions import RetryPolicy
+from replicate_eval.providers.replicate.session import base_url_problem
+from replicate_eval.redact import REDACT, redacted
+from replicate_eval.report.files import ReportOptions, Written, check_output_paths, write_outputs
+from replicate_eval.results import CellResult, RunResult
+from replicate_eval.runner import RunOptions, run_eval
+from replicate_eval.usercode.pool import DEFAULT_TIME_LIMIT
+
+# A results file holds every cell's input and output: far bigger than a config may be.
+MAX_RESULTS_FILE_BYTES = 2 * 1024**3
+
+_T = TypeVar("_T")
+
+
+class PreflightFailed(ConfigError):
+    """The preflight found inputs a model would refuse; nothing was run."""
+
+    def __init__(self, findings: Sequence[Finding]) -> None:
+        self.findings = tuple(findings)
+        errors = [finding for finding in self.findings if finding.severity == "error"]
+        listed = "; ".join(str(finding) for finding in errors)
+        super().__init__(
+            f"the preflight found {len(errors)} problem(s) in the providers' inputs; nothing "
+            f"was run: {listed}"
+        )
+
+
+class CacheUnavailable(ConfigError):
+    """The response cache asked for cannot be opened."""
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """How ``evaluate()`` runs a config: the options of ``reval run``, by the same names."""
+
+    max_concurrency: int = 8
+    timeout: float | None = None  # seconds per prediction; a provider's `timeout` wins
+    max_retry_wait: float = 600.0  # seconds one cell may wait out rate limits (429)
+    retries: int = 4  # after a server or network error
+    retry_failed: bool = False  # also run a prediction again when the model fails
+    # True: the default folder ($XDG_CACHE_HOME/reval), False: no cache, a path: that folder.
+    cache: bool | Path = True
+    preflight: bool = True  # check the inputs against the models' schemas first
+    strict: bool = False  # inputs a model does not have are errors, not warnings
+    repeat: int = 1  # runs of every cell, each its own prediction
+    output_dir: Path | None = None  # where images go; None: reval-output/RUN-ID
+    check_timeout: float = DEFAULT_TIME_LIMIT  # seconds per call of the config's Python code
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What ``validate()`` found: a config is fine when ``ok`` (warnings allowed)."""
+
+    cells: int
+    problems: tuple[str, ...]  # cells that cannot run: a missing var, a malformed chat
+    findings: tuple[Finding, ...]  # the preflight's, when it ran
+    warnings: tuple[str, ...]  # the config's own
+
+    @property
+    def errors(self) -> int:
+        return len(self.problems) + sum(f.severity == "error" for f in self.findings)
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
+
+
+def load(
+    source: str | os.PathLike[str] | Mapping[str, Any],
+    *,
+    vars: Mapping[str, str] | None = None,
+    env_file: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    filter_pattern: str | None = None,
+    filter_first_n: int | None = None,
+    shard: str | None = None,
+    grader: str | None = None,
+    require_token: bool = True,
+    base_dir: str | os.PathLike[str] | None = None,
+) -> EvalConfig:
+    """A config file (a path) or a config as data (a dict, as the YAML would hold it), checked.
+
+    ``vars`` wins over every test's vars (``--var``); ``filter_pattern``, ``filter_first_n`` and
+    ``shard`` ("I/N") select tests as the CLI options do. ``env`` is the environment to read
+    tokens and settings from (default: ``os.environ``); ``env_file`` adds to it (default: the
+    ``.env`` beside the config). Files a dict names are found from ``base_dir`` (default: the
+    current folder). Raises ``ConfigError`` listing every problem.
+    """
+    if isinstance(source, Mapping):
+        path = Path(base_dir or Path.cwd()).resolve() / "<config>"
+        text: str | None = _as_yaml(source)
+    else:
+        path, text = Path(source), None
+    variables = dict(os.environ if env is None else env)
+    values = environment(path, None if env_file is None else Path(env_file), variables)
+    for name in TOKEN_ENV_VARS:
+        remember_secret(values.get(name))
+    use_base_url(values)
+    config = load_config(path, values, grader=grader, require_token=require_token, text=text)
+    for provider in (*config.providers, *config.graders):
+        remember_secret(provider.token.get_secret_value())
+    config = select_tests(config, parse_selection(filter_pattern, filter_first_n, vars, shard))
+    if not config.tests and config.shard is None:
+        raise ConfigError(f"{path}: no test is selected by --filter-pattern/--filter-first-n")
+    return config
+
+
+def validate(
+    config: EvalConfig,
+    *,
+    preflight: bool = True,
+    strict: bool = False,
+    cache: bool | Path = True,
+    on_event: EventCallback | None = None,
+) -> Validation:
+    """Everything ``evaluate()`` checks before its first prediction, without making one."""
+    emit = on_event or _ignore
+    plan = build_plan(config)
+    # One line per broken (test, prompt): the providers share the same rendering.
+    problems = tuple(dict.fromkeys(_cell_problems(plan)))
+    findings: tuple[Finding, ...] = ()
+    if preflight:
+        with _opened_cache(cache, emit) as opened:
+            findings = _check_models(config, strict, opened, emit)
+    return Validation(len(plan.cells), problems, findings, config.warnings)
+
+
+def evaluate(
+    config: EvalConfig,
+    options: EvalOptions | None = None,
+    *,
+    on_event: EventCallback | None = None,
+    on_second_interrupt: Callable[[], None] | None = None,
+) -> RunResult:
+    """Run every cell of ``config`` and return the results (tokens masked).
+
+    On the main thread, Ctrl-C, SIGTERM and SIGHUP stop the run cleanly: running predictions
+    are canceled and the result holds the cells that finished (``complete`` is False). A second
+    one calls ``on_second_interrupt`` (default: stop local model servers and raise
+    KeyboardInterrupt). Raises ``PreflightFailed`` when an input is wrong (nothing is run).
+    """
+    return asyncio.run(
+        _with_stop_signals(
+            lambda stop: evaluate_async(config, options, on_event=on_event, stop=stop),
+            on_event or _ignore,
+            on_second_interrupt or _second_interrupt,
+        )
+    )
+
+
+async def evaluate_async(
+    config: EvalConfig,
+    options: EvalOptions | None = None,
+    *,
+    on_event: EventCallback | None = None,
+    stop: asyncio.Event | None = None,
+) -> RunResult:
+    """``evaluate()`` for a running event loop; setting ``stop`` interrupts the run."""
+    options = options or EvalOptions()
+    emit = on_event or _ignore
+    with _opened_cache(options.cache, emit) as cache:
+        if options.preflight:
+            findings = await _check_models_async(config, options.strict, cache, emit)
+            if any(finding.severity == "error" for finding in findings):
+                raise PreflightFailed(findings)
+        total = len(config.tests) * len(config.prompts) * len(config.providers) * options.repeat
+        emit(RunStarted(total))
+        done = 0
+
+        def finished(cell: CellResult) -> None:
+            nonlocal done
+            done += 1
+            emit(CellFinished(cell, done, total))
+
+        result = await run_eval(config, _run_options(options, config, cache), finished, stop)
+        for problem in dict.fromkeys(cache.problems if cache else []):
+            emit(Notice(problem))
+    # Whatever a model or a server echoed, no token reaches the caller or a file.
+    return redacted(result)
+
+
+def read_results(path: str | os.PathLike[str]) -> RunResult:
+    """A results file written by ``reval run -o results.json`` (or ``write_results``)."""
+    try:
+        text = read_text(Path(path), limit=MAX_RESULTS_FILE_BYTES)
+    except UnreadableFile as exc:
+        raise ConfigError(f"{path}: cannot read the results file: {exc}") from None
+    try:
+        return RunResult.model_validate(json.loads(text))
+    except (ValueError, ValidationError, RecursionError) as exc:
+        raise ConfigError(
+            f"{path}: not a reval results file ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
+
+
+def write_results(
+    result: RunResult,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    html_images: Literal["embed", "link"] = "embed",
+) -> Written:
+    """Write ``result`` to each path by its suffix (.json .html .csv .xml .md), and the HTML
+    report beside the images when a model made some. One file that cannot be written does not
+    stop the others: ``Written.failures`` says which. Raises UsageError for an unknown suffix."""
+    targets = [Path(path) for path in paths]
+    check_output_paths(targets)
+    return write_outputs(redacted(result), targets, ReportOptions(html_images=html_images))
+
+
+def remember_secret(value: str | None) -> None:
+    """A token, however it is written (a stray newline or space inside it too)."""
+    for secret in {value or "", *(value or "").split()}:
+        REDACT.add(secret)
+
+
+def use_base_url(env: Mapping[str, str]) -> None:
+    """Check REPLICATE_BASE_URL (also from the env file, which the SDK does not read)."""
+    value = env.get("REPLICATE_BASE_URL", "")
+    problem = base_url_problem(value)
+    if problem:
+        raise ConfigError(
+            f"environment variable REPLICATE_BASE_URL={value!r} {problem}; unset it to use "
+            "https://api.replicate.com"
+        )
+    if value:
+        os.environ.setdefault("REPLICATE_BASE_URL", value)
+
+
+def open_cache_at(folder: Path, on_event: EventCallback | None = None) -> ResponseCache:
+    """The response cache in ``folder``; a damaged one is replaced, with a Notice."""
+    cache = ResponseCache(folder)
+    for damage in cache.repaired:
+        (on_event or _ignore)(Notice(f"{damage.describe()}; using a fresh cache"))
+    return cache
+
+
+class _opened_cache:
+    """The cache ``EvalOptions.cache`` asks for, closed afterwards. The default folder being
+    unusable (XDG_CACHE_HOME a file, a read-only home) costs a Notice: the cache saves money,
+    it is not needed to run. A folder given by path that cannot be used is an error."""
+
+    def __init__(self, choice: bool | Path, emit: EventCallback) -> None:
+        self._cache: ResponseCache | None = None
+        if choice is False:
+            return
+        folder = default_cache_dir(os.environ) if choice is True else Path(choice)
+        try:
+            self._cache = open_cache_at(folder, emit)
+        except (OSError, sqlite3.Error) as exc:
+            if choice is not True:
+                raise CacheUnavailable(f"cannot open the response cache: {exc}") from None
+            emit(Notice(f"cannot open the response cache in {folder} ({exc}); running without it"))
+
+    def __enter__(self) -> ResponseCache | None:
+        return self._cache
+
+    def __exit__(self, *_: object) -> None:
+        if self._cache is not None:
+            self._cache.close()
+
+
+def _run_options(
+    options: EvalOptions, config: EvalConfig, cache: ResponseCache | None
+) -> RunOptions:
+    return RunOptions(
+        max_concurrency=options.max_concurrency,
+        output_dir=options.output_dir,
+        timeout=options.timeout,
+        retry=RetryPolicy(
+            max_retry_wait=options.max_retry_wait,
+            retries=options.retries,
+            failed_reruns=options.retries if options.retry_failed else 0,
+        ),
+        cache=cache,
+        repeat=options.repeat,
+        shard=config.shard,
+        check_timeout=options.check_timeout,
+    )
+
+
+def _check_models(
+    config: EvalConfig, strict: bool, cache: ResponseCache | None, emit: EventCallback
+) -> tuple[Finding, ...]:
+    return asyncio.run(_check_models_async(config, strict, cache, emit))
+
+
+async def _check_models_async(
+    config: EvalConfig, strict: bool, cache: ResponseCache | None, emit: EventCallback
+) -> tuple[Finding, ...]:
+    emit(PreflightStarted())
+    findings = tuple(await check_config_models(config, strict=strict, cache=cache))
+    emit(PreflightFinished(findings))
+    return findings
+
+
+def _cell_problems(plan: Plan) -> list[str]:
+    """What would make cells errors before any call: a missing var, a malformed chat."""
+    problems = []
+    for cell in plan.cells:
+        if cell.error:
+            problems.append(f"tests[{cell.test.index}]: {cell.error}")
+        elif cell.rendered_prompt is not None and cell.provider.kind == "text":
+            try:
+                parse_chat(cell.rendered_prompt)
+            except CellError as exc:
+                problems.append(f"tests[{cell.test.index}], prompt `{cell.prompt.label}`: {exc}")
+    return problems
+
+
+def _as_yaml(data: Mapping[str, Any]) -> str:
+    try:
+        return yaml.safe_dump(_plain(data), sort_keys=False, allow_unicode=True)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"the config holds a value YAML cannot write: {exc}") from None
+
+
+def _plain(value: Any) -> Any:
+    """Mappings and sequences of any kind as dicts and lists, which safe_dump writes."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return value
+
+
+async def _with_stop_signals(
+    work: Callable[[asyncio.Event], Awaitable[_T]],
+    emit: EventCallback,
+    on_second: Callable[[], None],
+) -> _T:
+    """Run ``work`` with Ctrl-C handled: the first stops it cleanly, a second calls
+    ``on_second``. SIGTERM (a CI timeout, `kill`) and SIGHUP (a closed terminal) count too."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def on_interrupt() -> None:
+        if stop.is_set():
+            on_second()
+            return
+        stop.set()
+        emit(Interrupted())
+
+    numbers = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {number: signal.getsignal(number) for number in numbers}
+    installed: list[signal.Signals] = []
+    try:
+        for number in numbers:
+            loop.add_signal_handler(number, on_interrupt)
+            installed.append(number)
+    except (RuntimeError, ValueError):
+        pass  # not the main thread (reval embedded in another program): no handlers
+    try:
+        return await work(stop)
+    finally:
+        for number in installed:
+            loop.remove_signal_handler(number)
+            # asyncio puts the defaults back: restore what the program had (the CLI's quiet
+            # stop handlers, a notebook's own).
+            handler = previous[number]
+            if handler is not None:
+                signal.signal(number, handler)
+
+
+def _second_interrupt() -> None:
+    kill_all_now()  # no local model server outlives the program
+    raise KeyboardInterrupt
+
+
+def _ignore(_: object) -> None:
+    pass
