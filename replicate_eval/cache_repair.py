@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from replicate_eval.errors import RevalError
+
 # SQLite's primary result codes (https://www.sqlite.org/rescode.html).
 SQLITE_CORRUPT = 11
 SQLITE_CANTOPEN = 14
@@ -30,7 +32,7 @@ COMPANIONS = ("-wal", "-shm")
 FileIdentity = tuple[int, int]
 
 
-class NotACache(Exception):
+class NotACache(RevalError):
     """A readable SQLite database, but not one reval wrote (other tables or columns)."""
 
 

@@ -2,13 +2,31 @@
 
     RevalError                  a problem the user can fix; ``str(error)`` is one paragraph
     ├── ConfigError             the YAML, a file it names, or an environment variable   (exit 2)
+    │   ├── YamlError           config.yaml_source: a YAML file that cannot be parsed
+    │   ├── Refused             config.yaml_loader: a YAML file refused whole (a limit, a tag)
+    │   ├── UnreadableFile      config.text_files: a file that cannot be read as text
+    │   ├── GlobTooWide         config.file_glob: a pattern that would walk too many entries
+    │   ├── BadJson             config.json_values: a JSON test file reval does not accept
+    │   ├── BadExpected         config.csv_expected: an ``__expected`` cell naming no assertion
+    │   ├── ProviderProblems    config.providers: a provider entry's problems, all of them
+    │   └── InvalidAssertion    assertions.base: an assertion that is malformed in the config
     ├── UsageError              command-line options that do not fit together            (exit 2)
+    ├── CheckError              an assertion's value its check cannot use (a bad number, format)
+    ├── AssertionProblem        assertions.base: a check could not judge the output (it fails)
+    │   └── JudgeUnavailable    the model judging it could not be asked: the cell is an error
+    ├── NotACache               cache_repair: a database reval did not write, set aside
     └── CellError               one cell could not produce an output; the run goes on
         ├── TemplateError       a prompt or assertion value could not be rendered
         └── ProviderError       the provider could not produce an output
             ├── PredictionError the prediction ran and ended failed, canceled or aborted
             ├── ApiError        Replicate answered with an HTTP error (problem details)
-            └── NetworkError    Replicate could not be reached
+            ├── NetworkError    Replicate could not be reached
+            └── DownloadError   providers.images: an output that could not be saved as an image
+
+Most are caught where they are raised and become a ``ConfigError`` with a location, a failed
+assertion or a cell's error. Not in the tree, on purpose (tests/test_errors.py lists why):
+private signals that never leave their module, and ``usercode.worker.CheckProblem``, defined in
+a process that imports nothing of reval's.
 
 The core raises these and never prints; ``cli`` turns them into messages and exit codes.
 """
@@ -28,6 +46,10 @@ class ConfigError(RevalError):
 
 class UsageError(RevalError):
     """Command-line options are wrong or contradict each other."""
+
+
+class CheckError(RevalError):
+    """An assertion's value is not one its check can use; the caller says which assertion."""
 
 
 class CellError(RevalError):

@@ -24,6 +24,7 @@ from replicate_eval.providers.replicate.session import ReplicateSession
 from replicate_eval.providers.replicate.text import ReplicateTextProvider
 from replicate_eval.providers.text_input import text_model_input
 from replicate_eval.results import GraderCallResult, GraderResult
+from replicate_eval.stats import RunStats
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Graders:
         configs: Sequence[ProviderConfig],
         session: ReplicateSession,
         cache: ResponseCache | None,
+        stats: RunStats | None = None,
     ) -> None:
         self._providers = {
             config.index: ReplicateTextProvider(
@@ -54,8 +56,8 @@ class Graders:
         self._cache = cache
         self._asked: dict[CacheKey, asyncio.Future[GraderAnswer]] = {}
         self._blocked: dict[int, ApiError] = {}
-        self.cached = 0  # answers given without a new prediction
-        self.time_ms = 0.0  # the graders' predictions, added up
+        # The run's counters: answers given without a new prediction, the predictions' time.
+        self._stats = stats if stats is not None else RunStats()
 
     def for_assertion(self, spec: AssertionSpec) -> AssertionGrader:
         assert spec.grading is not None, f"`{spec.kind}` is not model-graded"
@@ -89,7 +91,7 @@ class Graders:
         if earlier is not None:
             # Shielded: a waiter given up on does not cancel the ask others wait for.
             found = await asyncio.shield(earlier)
-            self.cached += 1
+            self._stats.grader_cached += 1
             return replace(found, cached=True, fresh=None)
         asking = asyncio.ensure_future(self._ask(config, key, model_input, name))
         self._asked[key] = asking
@@ -112,7 +114,7 @@ class Graders:
         if self._cache is not None:
             hit = await asyncio.to_thread(self._cache.get, key)
             if hit is not None:
-                self.cached += 1
+                self._stats.grader_cached += 1
                 return GraderAnswer(hit.output, hit.prediction_id, hit.latency_ms, True, key)
         earlier = self._blocked.get(config.index)
         if earlier is not None:
@@ -123,7 +125,7 @@ class Graders:
             if isinstance(exc, ApiError) and exc.provider_wide:
                 self._blocked[config.index] = exc
             raise JudgeUnavailable(f"{name} could not answer: {exc}") from None
-        self.time_ms += response.latency_ms
+        self._stats.grader_time_s += response.latency_ms / 1000
         return GraderAnswer(
             response.output,
             response.prediction_id,

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from replicate_eval.stats import RunStats
+
 SCHEMA_VERSION = 1
 
 CellStatus = Literal["passed", "failed", "error"]
@@ -160,40 +162,21 @@ class RunResult(_Model):
 
 
 def count(
-    cells: list[CellResult],
-    *,
-    planned: int,
-    predictions: int,
-    wall_time_s: float,
-    polls: int = 0,
-    throttled: int = 0,
-    grader_predictions: int = 0,
-    grader_cached: int = 0,
-    grader_time_s: float = 0.0,
-    ambiguous_creates: int = 0,
-    ambiguous_followed: int = 0,
-    ambiguous_canceled: int = 0,
-    ambiguous_unaccounted: int = 0,
+    cells: list[CellResult], *, planned: int, wall_time_s: float, stats: RunStats | None = None
 ) -> Totals:
+    """The totals of a run: what the cells say, and the counters the run kept in ``stats``."""
+    counters = (stats or RunStats()).as_dict()
+    counters["grader_time_s"] = round(counters["grader_time_s"], 3)
     statuses = [cell.status for cell in cells]
     return Totals(
         cells=len(cells),
         passed=statuses.count("passed"),
         failed=statuses.count("failed"),
         errors=statuses.count("error"),
-        predictions=predictions,
         wall_time_s=round(wall_time_s, 3),
         planned=planned,
         cached=sum(cell.cached for cell in cells),
-        polls=polls,
-        throttled=throttled,
-        grader_predictions=grader_predictions,
-        grader_cached=grader_cached,
-        grader_time_s=round(grader_time_s, 3),
-        ambiguous_creates=ambiguous_creates,
-        ambiguous_followed=ambiguous_followed,
-        ambiguous_canceled=ambiguous_canceled,
-        ambiguous_unaccounted=ambiguous_unaccounted,
+        **counters,
     )
 
 

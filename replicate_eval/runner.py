@@ -51,6 +51,7 @@ from replicate_eval.results import (
     TestInfo,
     count,
 )
+from replicate_eval.stats import RunStats
 from replicate_eval.usercode.pool import DEFAULT_TIME_LIMIT, UserCodePool
 
 CellCallback = Callable[[CellResult], None]
@@ -84,12 +85,16 @@ async def run_eval(
     started_at = datetime.now(timezone.utc)
     run_id = f"{started_at:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     clock = time.perf_counter()
+    stats = RunStats()  # every counter of the run, kept by what does the work
     # Room for every concurrent call plus its polls, so no call waits for a connection.
     session = ReplicateSession(
-        max_connections=options.max_concurrency * 2, policy=options.retry, timeout=options.timeout
+        max_connections=options.max_concurrency * 2,
+        policy=options.retry,
+        timeout=options.timeout,
+        stats=stats,
     )
     images = ImageStore(options.output_dir or DEFAULT_OUTPUT_ROOT / run_id)
-    cog = CogServers()
+    cog = CogServers(stats=stats)
     user_code = UserCodePool(time_limit=options.check_timeout)
     async with contextlib.AsyncExitStack() as cleanup:
         cleanup.push_async_callback(user_code.aclose)
@@ -98,28 +103,15 @@ async def run_eval(
         # Local model servers stop however the run ends: done, failed or interrupted.
         cleanup.push_async_callback(cog.aclose)
         providers = build_providers(config.providers, session, images, cog, timeout=options.timeout)
-        graders = Graders(config.graders, session, options.cache)
+        graders = Graders(config.graders, session, options.cache, stats)
         runner = _CellRunner(providers, images, options.cache, graders, user_code)
         cells = await _execute(plan, runner, options.max_concurrency, on_cell_done, stop)
         interrupted = len(cells) < len(plan.cells)
         if session.has_orphans:
             # Create requests cut short may have started predictions we have no id for.
             await session.cancel_orphans()
-    uncertain = session.uncertain_creates
     totals = count(
-        cells,
-        planned=len(plan.cells),
-        predictions=session.predictions_created + cog.predictions,
-        polls=session.polls.polls,
-        throttled=session.throttled,
-        wall_time_s=time.perf_counter() - clock,
-        grader_predictions=session.grader_predictions_created,
-        grader_cached=graders.cached,
-        grader_time_s=graders.time_ms / 1000,
-        ambiguous_creates=uncertain.total,
-        ambiguous_followed=uncertain.followed,
-        ambiguous_canceled=uncertain.canceled,
-        ambiguous_unaccounted=uncertain.unaccounted,
+        cells, planned=len(plan.cells), wall_time_s=time.perf_counter() - clock, stats=stats
     )
     return RunResult(
         run_id=run_id,

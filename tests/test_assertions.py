@@ -180,7 +180,7 @@ def test_python_from_file_with_promptfoo_signature(tmp_path: Path) -> None:
     )
     assert check("python", "Paris", "file://checks.py", base_dir=tmp_path).score == 0.9
     assert check("python", "LOUD", "file://checks.py:shout", base_dir=tmp_path).passed
-    with pytest.raises(ValueError, match="has no function `missing`"):
+    with pytest.raises(InvalidAssertion, match="has no function `missing`"):
         check("python", "x", "file://checks.py:missing", base_dir=tmp_path)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from replicate_eval.errors import ConfigError, RevalError
 from replicate_eval.media import SavedImage
 
 # How an assertion's `value` is written and rendered:
@@ -19,7 +20,7 @@ from replicate_eval.media import SavedImage
 ValueKind = Literal["text", "texts", "any", "optional", "code", "none"]
 
 
-class InvalidAssertion(ValueError):
+class InvalidAssertion(ConfigError):
     """An assertion in the config is malformed; ``field`` names the key to point at."""
 
     def __init__(self, field: str, message: str) -> None:
@@ -122,7 +123,7 @@ class AssertionKind:
     user_code: RunUserCode | None = None
 
 
-class AssertionProblem(Exception):
+class AssertionProblem(RevalError):
     """A check could not judge the output (bad regex, crashing Python check...).
 
     Unlike a failed check this is never inverted by a `not-` prefix: the assertion fails.

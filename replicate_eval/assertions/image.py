@@ -18,6 +18,7 @@ from replicate_eval.assertions.base import (
     InvalidAssertion,
     Outcome,
 )
+from replicate_eval.errors import CheckError
 from replicate_eval.media import SavedImage
 from replicate_eval.templating import may_be_template
 
@@ -30,13 +31,13 @@ COUNT_KEYS = ("min", "max")
 def _whole_number(key: str, value: Any) -> int:
     """A whole number from the config (or from a rendered `<<var>>`, which is text)."""
     if isinstance(value, bool):
-        raise ValueError(f"`{key}` must be a whole number, got {value!r}")
+        raise CheckError(f"`{key}` must be a whole number, got {value!r}")
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise ValueError(f"`{key}` must be a whole number, got {value!r}") from None
+        raise CheckError(f"`{key}` must be a whole number, got {value!r}") from None
     if number < 0 or (isinstance(value, float) and value != number):
-        raise ValueError(f"`{key}` must be a whole number >= 0, got {value!r}")
+        raise CheckError(f"`{key}` must be a whole number >= 0, got {value!r}")
     return number
 
 
@@ -90,7 +91,7 @@ def _formats(names: list[str]) -> tuple[str, ...]:
     for name in names:
         normal = _FORMAT_ALIASES.get(name.lower().strip(), name.lower().strip())
         if normal not in FORMATS:
-            raise ValueError(f"unknown image format `{name}`; use {', '.join(FORMATS)}")
+            raise CheckError(f"unknown image format `{name}`; use {', '.join(FORMATS)}")
         formats.append(normal)
     return tuple(formats)
 
@@ -100,7 +101,7 @@ def prepare_format(value: Any, base_dir: Path) -> None:
         return
     try:
         _formats(value)
-    except ValueError as exc:
+    except CheckError as exc:
         raise InvalidAssertion("value", str(exc)) from None
 
 
@@ -108,7 +109,7 @@ def image_format(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext
     images = _images(ctx)
     try:
         allowed = _formats(value)
-    except ValueError as exc:
+    except CheckError as exc:
         raise AssertionProblem(str(exc)) from None
     expected = " or ".join(allowed)
     for number, image in enumerate(images, start=1):
@@ -128,7 +129,7 @@ def prepare_count(value: Any, base_dir: Path) -> None:
     if not (isinstance(value, str) and may_be_template(value)):
         try:
             _whole_number("value", value)
-        except ValueError as exc:
+        except CheckError as exc:
             raise InvalidAssertion(
                 "value", f"{exc}; or give a mapping such as `{{min: 1, max: 4}}`"
             ) from None
@@ -143,7 +144,7 @@ def image_count(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext)
         return Outcome(passed, f"{_images_word(count)} (expected {_spec(limits)})")
     try:
         wanted = _whole_number("value", value)
-    except ValueError as exc:
+    except CheckError as exc:
         raise AssertionProblem(str(exc)) from None
     return Outcome(count == wanted, f"{_images_word(count)} (expected {wanted})")
 
@@ -162,7 +163,7 @@ def _numbers(value: Mapping[str, Any]) -> dict[str, int]:
     """The limits as whole numbers, with every ``min`` at most its ``max``."""
     try:
         numbers = {key: _whole_number(key, item) for key, item in value.items()}
-    except ValueError as exc:
+    except CheckError as exc:
         raise AssertionProblem(str(exc)) from None
     for key, low in numbers.items():
         if key.startswith("min"):

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from replicate_eval.assertions import KINDS
+from replicate_eval.errors import ConfigError
 from replicate_eval.suggest import did_you_mean
 
 # Types that take a value, as written in a cell; promptfoo's `grade:` is `llm-rubric`.
@@ -24,7 +25,7 @@ _JAVASCRIPT = ("fn", "javascript", "eval")
 _HEAD = re.compile(r"\s*(?P<type>[a-z][a-z0-9_-]*)(?:\((?P<threshold>\d+(?:\.\d+)?)\))?\s*:")
 
 
-class BadExpected(ValueError):
+class BadExpected(ConfigError):
     """The cell names an assertion type reval does not have; ``str()`` says which is closest."""
 
 

@@ -65,11 +65,11 @@ def _split_prompts(text: str) -> list[str]:
 
 
 def read_var_file(value: Any, base_dir: Path) -> Any:
-    """A var value ``file://path`` is that file's text. Raises ValueError saying why not."""
+    """A var value ``file://path`` is that file's text. Raises ConfigError saying why not."""
     if not (isinstance(value, str) and value.startswith(FILE_PREFIX)):
         return value
     path = base_dir / value.removeprefix(FILE_PREFIX)
     try:
         return read_text(path, limit=MAX_TEXT_FILE_BYTES)
     except UnreadableFile as exc:
-        raise ValueError(f"cannot read {path}: {exc}") from None
+        raise ConfigError(f"cannot read {path}: {exc}") from None

@@ -15,9 +15,10 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from replicate_eval.config.limits import MAX_GLOB_ENTRIES
+from replicate_eval.errors import ConfigError
 
 
-class GlobTooWide(Exception):
+class GlobTooWide(ConfigError):
     """The pattern would look at more than MAX_GLOB_ENTRIES directory entries."""
 
 

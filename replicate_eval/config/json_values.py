@@ -11,9 +11,10 @@ import re
 from typing import Any, NoReturn
 
 from replicate_eval.config.limits import MAX_DEPTH, MAX_INT_DIGITS
+from replicate_eval.errors import ConfigError
 
 
-class BadJson(ValueError):
+class BadJson(ConfigError):
     """``str()`` says what is wrong; ``line`` is where, counted in the text given, if known."""
 
     def __init__(self, message: str, line: int | None) -> None:

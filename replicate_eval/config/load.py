@@ -282,7 +282,7 @@ def _resolve_tests(
         for name, value in variables.items():
             try:
                 variables[name] = read_var_file(value, base_dir)
-            except ValueError as exc:
+            except ConfigError as exc:
                 problems.append(Problem(("tests", index, "vars", name), str(exc)))
         test = TestCase(
             index=index,

@@ -19,6 +19,7 @@ from replicate_eval.config.problems import Problem, is_secret_key, problems_from
 from replicate_eval.config.provider_ids import CogTarget, OutputKind, ReplicateTarget, parse_target
 from replicate_eval.config.schema import ProviderEntry, StrictModel
 from replicate_eval.config.yaml_source import Loc
+from replicate_eval.errors import ConfigError
 
 
 class PromptAffixes(StrictModel):
@@ -125,7 +126,7 @@ class ProviderConfig:
         return isinstance(self.target, CogTarget)
 
 
-class ProviderProblems(Exception):
+class ProviderProblems(ConfigError):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__(problems)
         self.problems = problems
@@ -275,9 +276,10 @@ def _apply_env_fallbacks(
             value = TypeAdapter(annotation).validate_python(
                 raw.strip() if option != "system_prompt" else raw
             )
-            if isinstance(value, float) and not math.isfinite(value):
-                raise ValueError("not finite")
+            usable = not (isinstance(value, float) and not math.isfinite(value))
         except (ValidationError, ValueError):
+            usable = False
+        if not usable:
             kind = {int: "a whole number", float: "a number"}.get(_base_type(annotation), "valid")
             message = (
                 f"environment variable {variable}={raw!r} is not {kind}; "

@@ -93,7 +93,7 @@ def select_tests(config: EvalConfig, selection: Selection) -> EvalConfig:
         base_dir = config.path.parent
         try:
             overrides = {k: read_var_file(v, base_dir) for k, v in selection.overrides.items()}
-        except ValueError as exc:
+        except ConfigError as exc:
             raise ConfigError(f"--var: {exc}") from None
         tests = [replace(t, vars={**t.vars, **overrides}) for t in tests]
     # Only the judges of the selected tests: the others are not checked or called.

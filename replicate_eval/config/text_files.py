@@ -11,8 +11,10 @@ import os
 import stat
 from pathlib import Path
 
+from replicate_eval.errors import ConfigError
 
-class UnreadableFile(Exception):
+
+class UnreadableFile(ConfigError):
     """Why a file cannot be used; ``str()`` is a short reason, e.g. ``is a directory``."""
 
 

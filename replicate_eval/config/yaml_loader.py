@@ -34,6 +34,7 @@ from replicate_eval.config.limits import (
     MAX_INT_DIGITS,
     MIN_EXPANDED_VALUES,
 )
+from replicate_eval.errors import ConfigError
 
 try:
     from yaml._yaml import CParser as _Parser
@@ -53,7 +54,7 @@ _INT_LIMIT = 10**MAX_INT_DIGITS
 _MERGE = "tag:yaml.org,2002:merge"
 
 
-class Refused(Exception):
+class Refused(ConfigError):
     """The file cannot be loaded at all: ``line`` (1-based) and what is wrong there."""
 
     def __init__(self, line: int, message: str) -> None:

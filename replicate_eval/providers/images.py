@@ -27,6 +27,7 @@ from PIL import Image, UnidentifiedImageError
 
 from replicate_eval.atomic import atomic_write_bytes
 from replicate_eval.clip import clip
+from replicate_eval.errors import ProviderError
 from replicate_eval.media import SavedImage
 from replicate_eval.providers.download_policy import DownloadPolicy
 from replicate_eval.providers.outputs import shorten_source
@@ -36,7 +37,7 @@ MAX_IMAGE_BYTES = 50 * 1024 * 1024
 _FORMAT_NAMES = {"mpo": "jpeg"}
 
 
-class DownloadError(Exception):
+class DownloadError(ProviderError):
     """An output could not be saved as an image; the message says which and why."""
 
 

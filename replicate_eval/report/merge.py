@@ -7,6 +7,7 @@ from pathlib import Path
 
 from replicate_eval.errors import UsageError
 from replicate_eval.results import RunResult, count
+from replicate_eval.stats import RunStats
 
 
 def merge_results(parts: Sequence[tuple[Path, RunResult]]) -> RunResult:
@@ -38,18 +39,9 @@ def merge_results(parts: Sequence[tuple[Path, RunResult]]) -> RunResult:
     totals = count(
         cells,
         planned=sum(r.totals.planned for r in results),
-        predictions=sum(r.totals.predictions for r in results),
-        polls=sum(r.totals.polls for r in results),
-        throttled=sum(r.totals.throttled for r in results),
-        grader_predictions=sum(r.totals.grader_predictions for r in results),
-        grader_cached=sum(r.totals.grader_cached for r in results),
-        grader_time_s=sum(r.totals.grader_time_s for r in results),
-        ambiguous_creates=sum(r.totals.ambiguous_creates for r in results),
-        ambiguous_followed=sum(r.totals.ambiguous_followed for r in results),
-        ambiguous_canceled=sum(r.totals.ambiguous_canceled for r in results),
-        ambiguous_unaccounted=sum(r.totals.ambiguous_unaccounted for r in results),
         # Shards run side by side in CI: the merged run took as long as the longest.
         wall_time_s=max(r.totals.wall_time_s for r in results),
+        stats=RunStats.combined(RunStats.of(r.totals) for r in results),
     )
     return first.model_copy(
         update={

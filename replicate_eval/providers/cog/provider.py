@@ -107,7 +107,7 @@ class CogProvider:
         for _ in range(_BUSY_RETRIES):
             body = await self._predict_once(url, model_input)
             if not _at_capacity(body):
-                self._servers.predictions += 1
+                self._servers.stats.predictions += 1
                 return body
             await asyncio.sleep(0.05)
         return body

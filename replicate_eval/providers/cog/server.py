@@ -28,6 +28,7 @@ import httpx
 import yaml
 
 from replicate_eval.errors import ProviderError
+from replicate_eval.stats import RunStats
 
 # Every server this process started and has not stopped yet: process group -> its log file.
 _RUNNING: dict[int, Path] = {}
@@ -173,13 +174,13 @@ class CogServer:
 class CogServers:
     """The run's local Cog servers: started on first use, all stopped at the end."""
 
-    def __init__(self, *, setup_timeout: float = 300.0) -> None:
+    def __init__(self, *, setup_timeout: float = 300.0, stats: RunStats | None = None) -> None:
         self._setup_timeout = setup_timeout
         self._servers: dict[Path, asyncio.Task[CogServer]] = {}
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._sizes: dict[str, int] = {}
         self.client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=None))
-        self.predictions = 0  # predictions made on Cog servers this run
+        self.stats = stats if stats is not None else RunStats()  # the run's: counts predictions
 
     def slots(self, url: str, concurrency: int) -> asyncio.Semaphore:
         """One semaphore per server, whichever providers share it."""

@@ -34,6 +34,7 @@ from replicate_eval.canonical import canonical_json
 from replicate_eval.config import ReplicateTarget
 from replicate_eval.errors import ProviderError
 from replicate_eval.providers.replicate.api import PredictionState, ReplicateApi
+from replicate_eval.stats import RunStats
 
 # How far apart reval's clock and Replicate's may be (NTP keeps them far closer): a prediction
 # created more than this before its request was sent is not that request's.
@@ -110,20 +111,12 @@ class _Gate:
         return not (self.in_flight or self.searches or self.waiting)
 
 
-@dataclass(frozen=True)
-class UncertainCreates:
-    """The run's create requests whose fate was unknown, by what became of them."""
-
-    total: int = 0
-    followed: int = 0  # their prediction was found in the list and used for the cell
-    canceled: int = 0  # found running at the end of the run and canceled
-    unaccounted: int = 0  # no prediction found: none started, or reval could not see it
-
-
 class Claims:
     """The ids a run knows, and its create requests whose fate is unknown."""
 
-    def __init__(self) -> None:
+    def __init__(self, stats: RunStats | None = None) -> None:
+        # The run's counters: each uncertain request, and what became of it (``_record``).
+        self._stats = stats if stats is not None else RunStats()
         self._known: set[str] = set()  # predictions the run created, followed or claimed
         self._uncertain: list[_Uncertain] = []
         # One per input in flight or searched for; dropped when idle (nobody can hold it then).
@@ -146,7 +139,7 @@ class Claims:
 
     def lost(self, api: ReplicateApi, key: CreateKey, version: str | None, sent: datetime) -> None:
         """A create request cut off (the run was interrupted): the end-of-run sweep looks."""
-        self._uncertain.append(_Uncertain(api, key, version, sent))
+        self._record(_Uncertain(api, key, version, sent))
 
     async def recover(
         self, api: ReplicateApi, key: CreateKey, version: str | None, sent: datetime
@@ -155,7 +148,7 @@ class Claims:
         None if the list does not show one (yet): the sweep looks again at the end."""
         record = _Uncertain(api, key, version, sent)
         # Recorded first: if the run is interrupted while searching, the sweep still looks.
-        self._uncertain.append(record)
+        self._record(record)
         gate = self._gates.setdefault((id(api), key), _Gate())
         gate.searches += 1
         try:
@@ -169,7 +162,7 @@ class Claims:
             finally:
                 gate.searching = False
             if found is not None:
-                record.outcome = "followed"
+                self._resolve(record, "followed")
             return found
         finally:
             gate.searches -= 1
@@ -200,22 +193,28 @@ class Claims:
                 state = self._claim(record, listed)
                 if state is None:
                     continue
-                record.outcome = "found"
+                self._resolve(record, "found")
                 if not state.done:
                     try:
                         await api.cancel(state.id)
                     except ProviderError:
                         continue
-                    record.outcome = "canceled"
+                    self._resolve(record, "canceled")
 
-    def tally(self) -> UncertainCreates:
-        outcomes = [record.outcome for record in self._uncertain]
-        return UncertainCreates(
-            total=len(outcomes),
-            followed=outcomes.count("followed"),
-            canceled=outcomes.count("canceled"),
-            unaccounted=outcomes.count("unknown"),
-        )
+    def _record(self, record: _Uncertain) -> None:
+        self._uncertain.append(record)
+        self._stats.ambiguous_creates += 1
+        self._stats.ambiguous_unaccounted += 1  # until it is resolved
+
+    def _resolve(self, record: _Uncertain, outcome: Outcome) -> None:
+        """What became of an uncertain request; the run's counters follow."""
+        if record.outcome == "unknown":
+            self._stats.ambiguous_unaccounted -= 1
+        record.outcome = outcome
+        if outcome == "followed":
+            self._stats.ambiguous_followed += 1
+        elif outcome == "canceled":  # found first, then canceled: counted once
+            self._stats.ambiguous_canceled += 1
 
     def _claim(
         self, record: _Uncertain, listed: Iterable[PredictionState]

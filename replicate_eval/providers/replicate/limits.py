@@ -22,6 +22,8 @@ import re
 import time
 from collections.abc import Callable
 
+from replicate_eval.stats import RunStats
+
 _RATE = re.compile(r"(\d+(?:\.\d+)?)\s+requests?\s+per\s+(second|minute|hour)", re.IGNORECASE)
 _PERIOD = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
 
@@ -41,13 +43,15 @@ class CreationPacer:
     SPEED_UP_AFTER = 10
     LONGEST_INTERVAL = 120.0
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, stats: RunStats | None = None
+    ) -> None:
         self._clock = clock
+        self._stats = stats if stats is not None else RunStats()  # the run's: counts 429s
         self.interval = 0.0  # seconds between creations; 0 until a 429 says otherwise
         self._next_start = 0.0
         self._paused_until = 0.0
         self._successes = 0
-        self.throttled = 0  # 429s seen, for the run's statistics
 
     async def acquire(self) -> None:
         """Wait until this account may create another prediction."""
@@ -67,7 +71,7 @@ class CreationPacer:
 
     def throttled_for(self, retry_after: float, detail: str | None = None) -> None:
         """A 429: pause every creation for ``retry_after`` seconds and slow down."""
-        self.throttled += 1
+        self._stats.throttled += 1
         self._successes = 0
         now = self._clock()
         # 429s to requests sent together arrive together: only the first of a burst is news.
@@ -87,16 +91,21 @@ class PollBudget:
     """A token bucket shared by every poll of a run: at most ``rate`` polls a second."""
 
     # Replicate allows 3000 reads a minute (50 a second) besides creations; keep some margin.
-    def __init__(self, rate: float = 40.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float = 40.0,
+        clock: Callable[[], float] = time.monotonic,
+        stats: RunStats | None = None,
+    ) -> None:
         self._interval = 1.0 / rate
         self._clock = clock
         self._next = 0.0
-        self.polls = 0
+        self._stats = stats if stats is not None else RunStats()  # the run's: counts polls
 
     async def acquire(self) -> None:
         now = self._clock()
         start = max(now, self._next)
         self._next = start + self._interval
-        self.polls += 1
+        self._stats.polls += 1
         if start > now:
             await asyncio.sleep(start - now)

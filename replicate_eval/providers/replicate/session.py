@@ -19,7 +19,7 @@ from replicate.client import Client
 from replicate_eval import __version__
 from replicate_eval.config import ProviderConfig, ReplicateTarget
 from replicate_eval.providers.replicate.api import ReplicateApi
-from replicate_eval.providers.replicate.claims import Claims, UncertainCreates
+from replicate_eval.providers.replicate.claims import Claims
 from replicate_eval.providers.replicate.limits import CreationPacer, PollBudget
 from replicate_eval.providers.replicate.predictions import (
     LONGEST_WAIT,
@@ -28,6 +28,7 @@ from replicate_eval.providers.replicate.predictions import (
 )
 from replicate_eval.providers.replicate.transport import ObservingTransport
 from replicate_eval.redact import REDACT
+from replicate_eval.stats import RunStats
 
 
 def base_url_problem(value: str) -> str | None:
@@ -73,6 +74,7 @@ class ReplicateSession:
         poll_rate: float = 40.0,
         base_url: str | None = None,
         read_timeout: float = LONGEST_WAIT + 30.0,
+        stats: RunStats | None = None,
     ) -> None:
         self._max_connections = max_connections
         self._read_timeout = read_timeout
@@ -80,10 +82,10 @@ class ReplicateSession:
         self._timeout = timeout
         self._base_url = base_url
         self._accounts: dict[str, _Account] = {}
-        self.polls = PollBudget(poll_rate)
-        self.predictions_created = 0  # by the providers under test
-        self.grader_predictions_created = 0  # by graders of model-graded assertions
-        self.claims = Claims()
+        # The run's counters: predictions (the graders' apart), 429s, polls, uncertain creates.
+        self.stats = stats if stats is not None else RunStats()
+        self.polls = PollBudget(poll_rate, stats=self.stats)
+        self.claims = Claims(self.stats)
 
     def prediction_client(
         self, config: ProviderConfig, *, grader: bool = False
@@ -110,11 +112,6 @@ class ReplicateSession:
     def api_for_token(self, token: SecretStr, token_source: str) -> ReplicateApi:
         return self._account(token, token_source).api
 
-    @property
-    def throttled(self) -> int:
-        """429s received while creating predictions, across accounts."""
-        return sum(account.pacer.throttled for account in self._accounts.values())
-
     async def cancel_orphans(self) -> None:
         """Look for the predictions that cut-off or failed create requests may have started
         and were not found at the time; cancel those still running. Best effort."""
@@ -123,10 +120,6 @@ class ReplicateSession:
     @property
     def has_orphans(self) -> bool:
         return self.claims.unresolved
-
-    @property
-    def uncertain_creates(self) -> UncertainCreates:
-        return self.claims.tally()
 
     async def aclose(self) -> None:
         for account in self._accounts.values():
@@ -151,15 +144,17 @@ class ReplicateSession:
                 timeout=httpx.Timeout(10.0, read=self._read_timeout, write=30.0, pool=None),
             )
             account = _Account(
-                ReplicateApi(client, token_source=token_source), CreationPacer(), transport
+                ReplicateApi(client, token_source=token_source),
+                CreationPacer(stats=self.stats),
+                transport,
             )
             self._accounts[key] = account
         return account
 
     def _created(self, prediction_id: str) -> None:
-        self.predictions_created += 1
+        self.stats.predictions += 1
         self.claims.know(prediction_id)
 
     def _grader_created(self, prediction_id: str) -> None:
-        self.grader_predictions_created += 1
+        self.stats.grader_predictions += 1
         self.claims.know(prediction_id)
