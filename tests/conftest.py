@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from replicate_eval.cli import app
@@ -30,16 +33,50 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     monkeypatch.setenv("COLUMNS", "200")
 
 
+Config = str | dict[str, Any]
+"""A config as data, or as YAML text where the text itself is under test (lines, syntax)."""
+
+# The console script, as a user runs it: for tests that need a real process (signals, pipes).
+REVAL = str(Path(sys.executable).with_name("reval"))
+
+
+def yaml_text(config: Config) -> str:
+    """The YAML text of a config given as data (keys in the order written)."""
+    return config if isinstance(config, str) else yaml.safe_dump(config, sort_keys=False)
+
+
 @pytest.fixture
 def write_config(tmp_path: Path) -> Callable[..., Path]:
-    """Write a YAML config (text) into the test's folder and return its path."""
+    """Write a config (data or YAML text) into the test's folder and return its path."""
 
-    def write(text: str, name: str = "config.yaml") -> Path:
+    def write(config: Config, name: str = "config.yaml") -> Path:
         path = tmp_path / name
-        path.write_text(text, encoding="utf-8")
+        path.write_text(yaml_text(config), encoding="utf-8")
         return path
 
     return write
+
+
+def reval_env(fake: FakeReplicate, **extra: str) -> dict[str, str]:
+    """The test's environment for a `reval` process, pointed at the fake Replicate API."""
+    return {
+        **os.environ,
+        "REPLICATE_BASE_URL": fake.url,
+        "REPLICATE_API_TOKEN": fake.token,
+        **extra,
+    }
+
+
+def start_reval(*args: str | Path, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """`reval ARGS` as a process of its own, its output captured as text."""
+    return subprocess.Popen(
+        [REVAL, *(str(a) for a in args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
 
 
 @pytest.fixture
@@ -53,6 +90,13 @@ def fake_replicate(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeReplicate]:
         monkeypatch.setenv("REPLICATE_API_TOKEN", fake.token)
         yield fake
     assert fake.contract_violations == []
+
+
+@pytest.fixture
+def llama(fake_replicate: FakeReplicate) -> FakeReplicate:
+    """The fake Replicate API serving an official `meta/llama` that echoes its prompt."""
+    fake_replicate.add_model("meta/llama", official=True)
+    return fake_replicate
 
 
 @pytest.fixture
@@ -106,12 +150,12 @@ def run_config(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> RunConfig:
-    """`reval run` a config given as YAML text, from the test's folder, with `-o results.json`."""
+    """`reval run` a config (data or YAML text), from the test's folder, with `-o results.json`."""
     monkeypatch.chdir(tmp_path)  # the default image folder, reval-output/, lands here
 
-    def run(text: str, *args: str | Path) -> Run:
+    def run(config: Config, *args: str | Path) -> Run:
         out = tmp_path / "results.json"
-        result = run_cli("run", write_config(text), "-o", out, *args)
+        result = run_cli("run", write_config(config), "-o", out, *args)
         return Run(result, out)
 
     return run

@@ -5,7 +5,7 @@
 Every case runs as a real `reval` process in its own temp folder, against its own fake
 Replicate API, with a wall-clock limit (the process group is killed at expiry). The counts per
 class and per family are printed, then one line per case that is not clean. The exit code is 0
-whatever the counts: this measures, the test suite (tests/test_hostile.py) judges.
+whatever the counts: this measures, the test suite (tests/safety/test_hostile.py) judges.
 """
 
 from __future__ import annotations

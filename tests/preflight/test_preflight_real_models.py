@@ -13,7 +13,7 @@ from tests.fake_replicate import FakeReplicate
 from tests.fake_replicate.demo import serve_demo_models
 from tests.fake_replicate.model_schemas import public_version
 from tests.graded_support import config as graded_config
-from tests.test_preflight import created, one
+from tests.preflight.test_preflight import created, one
 
 GEMMA = public_version("google-deepmind/gemma-7b-it")
 

@@ -23,8 +23,8 @@ from replicate_eval.errors import ProviderError
 from replicate_eval.providers.cog.server import CogModel, CogServers
 from tests.conftest import RunCli, RunConfig
 
-ROOT = Path(__file__).parent.parent
-FIXTURES = Path(__file__).parent / "fixtures" / "cog"
+ROOT = Path(__file__).parents[2]
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "cog"
 
 
 def cog_servers_running() -> list[int]:

@@ -378,7 +378,7 @@ def test_the_json_schema_accepts_the_shipped_configs(run_cli: RunCli) -> None:
     schema = json.loads(run_cli("schema").stdout)
     assert schema == config_schema()
     validator = jsonschema.Draft202012Validator(schema)
-    for path in sorted((Path(__file__).parent.parent / "configs").glob("*.yaml")):
+    for path in sorted((Path(__file__).parents[2] / "configs").glob("*.yaml")):
         validator.validate(yaml.safe_load(path.read_text()))
     with pytest.raises(jsonschema.ValidationError):
         validator.validate({"prompts": ["x"], "providers": ["replicate:a/b"], "tset": []})

@@ -45,12 +45,6 @@ def _every_page(fake: FakeReplicate, url: str) -> list[dict[str, Any]]:
     return found
 
 
-@pytest.fixture
-def llama(fake_replicate: FakeReplicate) -> FakeReplicate:
-    fake_replicate.add_model("meta/llama", official=True)
-    return fake_replicate
-
-
 def test_the_list_is_newest_first_in_pages_that_new_predictions_do_not_shift(
     llama: FakeReplicate,
 ) -> None:

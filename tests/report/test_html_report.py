@@ -30,7 +30,7 @@ from replicate_eval.results import RunResult
 from tests.conftest import RunCli
 from tests.fake_replicate import FakeReplicate, Reply, image_model, sdxl_schema, tokens
 
-SCREENSHOTS = Path(__file__).parent.parent / "build" / "screenshots"
+SCREENSHOTS = Path(__file__).parents[2] / "build" / "screenshots"
 HOSTILE = (
     'Sure! <script>window.__pwned = "script"</script>'
     "<img src=x onerror=\"window.__pwned = 'onerror'\"> & more"

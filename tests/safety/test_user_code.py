@@ -28,12 +28,6 @@ tests:
 """
 
 
-@pytest.fixture
-def llama(fake_replicate: FakeReplicate) -> FakeReplicate:
-    fake_replicate.add_model("meta/llama", official=True)
-    return fake_replicate
-
-
 @pytest.mark.parametrize(
     ("code", "reason"),
     [

@@ -12,7 +12,7 @@ from tests.conftest import RunCli
 from tests.fake_replicate import FakeReplicate
 from tests.fake_replicate.demo import GEMMA_VERSION, SDXL_VERSION, main, serve_demo_models
 
-CONFIGS = Path(__file__).parent.parent / "configs"
+CONFIGS = Path(__file__).parents[2] / "configs"
 
 
 EVAL_FILES = sorted(p for p in CONFIGS.glob("**/*.yaml") if p.name != "cog.yaml")

@@ -39,12 +39,6 @@ def cases(n: int) -> str:
     return f"prompts: ['case <<n>>']\nproviders: [replicate:meta/llama]\ntests:\n{tests}"
 
 
-@pytest.fixture
-def llama(fake_replicate: FakeReplicate) -> FakeReplicate:
-    fake_replicate.add_model("meta/llama", official=True)
-    return fake_replicate
-
-
 def creates(fake: FakeReplicate) -> list[float]:
     return [r.at for r in fake.received("POST", CREATE)]
 

@@ -16,9 +16,9 @@ from replicate_eval.cache import CacheKey, ResponseCache
 from replicate_eval.cache_repair import identity, set_aside
 from replicate_eval.config import load_config
 from replicate_eval.providers.base import ProviderResponse
+from tests.cache.test_cache import CREATE, cache_file, cases
 from tests.conftest import RunCli, RunConfig
 from tests.fake_replicate import FakeReplicate
-from tests.test_cache import CREATE, cache_file, cases
 
 
 def copies_of(path: Path) -> list[Path]:
