@@ -9,6 +9,8 @@
     │   ├── BadJson             config.json_values: a JSON test file reval does not accept
     │   ├── BadExpected         config.csv_expected: an ``__expected`` cell naming no assertion
     │   ├── ProviderProblems    config.providers: a provider entry's problems, all of them
+    │   ├── PreflightFailed     api: inputs a model would refuse; nothing was run
+    │   ├── CacheUnavailable    api: the response cache asked for cannot be opened
     │   └── InvalidAssertion    assertions.base: an assertion that is malformed in the config
     ├── UsageError              command-line options that do not fit together            (exit 2)
     ├── CheckError              an assertion's value its check cannot use (a bad number, format)
@@ -24,11 +26,12 @@
             └── DownloadError   providers.images: an output that could not be saved as an image
 
 Most are caught where they are raised and become a ``ConfigError`` with a location, a failed
-assertion or a cell's error. Not in the tree, on purpose (tests/test_errors.py lists why):
-private signals that never leave their module, and ``usercode.worker.CheckProblem``, defined in
-a process that imports nothing of reval's.
+assertion or a cell's error. Not in the tree, on purpose (tests/structure/test_errors.py says
+why): private signals that never leave their module, and ``usercode.worker.CheckProblem``,
+defined in a process that imports nothing of reval's.
 
-The core raises these and never prints; ``cli`` turns them into messages and exit codes.
+The core raises these and never prints; ``cli`` turns them into messages and exit codes. The
+public ones are exported from the package root (``replicate_eval.ConfigError``...).
 """
 
 from __future__ import annotations

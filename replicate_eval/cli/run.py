@@ -44,7 +44,6 @@ from replicate_eval.cli.selecting import (
     VarOption,
     parse_vars,
 )
-from replicate_eval.entry import install_stop_handlers
 from replicate_eval.errors import RevalError, UsageError
 from replicate_eval.events import CellFinished, Event, Interrupted, RunStarted
 from replicate_eval.exit_codes import ExitCode, exit_code
@@ -267,7 +266,6 @@ def run(
                 )
             except RevalError as exc:
                 fail(str(exc))
-        install_stop_handlers()  # a stop while the files are written is quiet too
 
         plain = not stdout.is_terminal or bool(os.environ.get("NO_COLOR"))
         stdout.print(results_table(result, max_cell_length=max_cell_length, plain=plain))

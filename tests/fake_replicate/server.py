@@ -96,6 +96,7 @@ class FakeReplicate(CatalogueEndpoints, PredictionEndpoints):
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self._url: str | None = None
         self._thread: threading.Thread | None = None
         self._routes: list[Route] = [
             ("POST", re.compile(r"^/v1/predictions$"), "/predictions", self._create_by_version),
@@ -236,9 +237,10 @@ class FakeReplicate(CatalogueEndpoints, PredictionEndpoints):
     # --- lifecycle ---------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        # Kept after stop(): a request already in a handler thread when the fake stops (a
+        # client's last prediction list) is answered as a real server finishes its requests.
+        assert self._url is not None, "start() the fake first"
+        return self._url
 
     def start(self) -> FakeReplicate:
         contract.load()
@@ -249,6 +251,8 @@ class FakeReplicate(CatalogueEndpoints, PredictionEndpoints):
 
         self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        host, port = self._server.server_address[:2]
+        self._url = f"http://{host}:{port}"
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
         )

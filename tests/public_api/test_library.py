@@ -152,3 +152,24 @@ def test_the_public_names_are_importable_from_the_package_root() -> None:
         assert getattr(reval, name) is not None, name
     with pytest.raises(AttributeError):
         _ = reval.build_plan  # type: ignore[attr-defined]
+
+
+def test_the_readme_example_runs_as_written(
+    llama: FakeReplicate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Use from Python", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    evals = {**CONFIG, "prompts": ["<<tone>>: what is the capital of <<country>>?"]}
+    evals["tests"] = [CONFIG["tests"][0]] * 10
+    (tmp_path / "evals.yaml").write_text(json.dumps(evals))
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {}
+
+    exec(compile(code, "README.md", "exec"), namespace)
+    namespace["test_capitals_do_not_regress"]()  # 10 of 10 pass
+
+    evals["tests"] = [CONFIG["tests"][1]] * 2 + [CONFIG["tests"][0]] * 8
+    (tmp_path / "evals.yaml").write_text(json.dumps(evals))
+    with pytest.raises(AssertionError, match=r"failing tests: \[0, 1\]"):
+        namespace["test_capitals_do_not_regress"]()  # 8 of 10 is under 0.9
