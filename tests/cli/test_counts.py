@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from replicate_eval.report.merge import merge_results
-from replicate_eval.results import RunResult
 from tests.conftest import RunCli
 from tests.fake_replicate import FakeReplicate
 
@@ -26,40 +24,6 @@ def test_validate_counts_every_warning_it_printed(
     assert result.exit_code == 0, result.stderr
     assert result.stderr.count("warning:") == 2
     assert "2 warning(s)" in result.stdout
-
-
-def test_merged_shards_add_up_their_uncertain_creates() -> None:
-    def shard(number: int, unaccounted: int) -> RunResult:
-        return RunResult.model_validate(
-            {
-                "run_id": f"r{number}",
-                "reval_version": "0",
-                "config_path": "c.yaml",
-                "description": None,
-                "started_at": "2026-01-01T00:00:00",
-                "finished_at": "2026-01-01T00:00:01",
-                "complete": True,
-                "shard": f"{number}/2",
-                "prompts": [],
-                "providers": [],
-                "tests": [{"index": number, "description": None, "vars": {}}],
-                "cells": [],
-                "totals": {
-                    "cells": 0,
-                    "passed": 0,
-                    "failed": 0,
-                    "errors": 0,
-                    "predictions": 0,
-                    "wall_time_s": 1.0,
-                    "ambiguous_creates": unaccounted + 1,
-                    "ambiguous_unaccounted": unaccounted,
-                },
-            }
-        )
-
-    merged = merge_results([(Path("a.json"), shard(1, 2)), (Path("b.json"), shard(2, 3))])
-    assert merged.totals.ambiguous_creates == 7
-    assert merged.totals.ambiguous_unaccounted == 5
 
 
 def test_validate_without_the_preflight_needs_no_token_and_no_network(
