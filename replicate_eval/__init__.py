@@ -52,7 +52,7 @@ _PUBLIC = {
     "RunStarted": "events",
     "CellFinished": "events",
     "Interrupted": "events",
-    "EvalConfig": "config",
+    "EvalConfig": "config.types",
     "Finding": "preflight",
     "RunResult": "results",
     "CellResult": "results",
@@ -112,7 +112,7 @@ if TYPE_CHECKING:
         validate,
         write_results,
     )
-    from replicate_eval.config import EvalConfig
+    from replicate_eval.config.types import EvalConfig
     from replicate_eval.errors import (
         ApiError,
         CellError,

@@ -22,11 +22,12 @@ from pydantic import ValidationError
 
 from replicate_eval.cache import ResponseCache, default_cache_dir
 from replicate_eval.chat import parse_chat
-from replicate_eval.config import EvalConfig, load_config
 from replicate_eval.config.envfile import environment
+from replicate_eval.config.load import load_config
 from replicate_eval.config.providers import TOKEN_ENV_VARS
 from replicate_eval.config.selection import parse_selection, select_tests
 from replicate_eval.config.text_files import UnreadableFile, read_text
+from replicate_eval.config.types import EvalConfig
 from replicate_eval.errors import CellError, ConfigError
 from replicate_eval.events import (
     CellFinished,
@@ -342,7 +343,7 @@ def _cell_problems(plan: Plan) -> list[str]:
     for cell in plan.cells:
         if cell.error:
             problems.append(f"tests[{cell.test.index}]: {cell.error}")
-        elif cell.rendered_prompt is not None and cell.provider.kind == "text":
+        elif cell.rendered_prompt is not None and cell.provider.capabilities.chat:
             try:
                 parse_chat(cell.rendered_prompt)
             except CellError as exc:

@@ -33,7 +33,7 @@ from replicate_eval.cache_repair import (
 )
 from replicate_eval.cache_repair import corrupt_copies as find_corrupt_copies
 from replicate_eval.canonical import canonical_json
-from replicate_eval.config import ProviderConfig
+from replicate_eval.config.types import ProviderConfig
 from replicate_eval.media import SavedImage
 from replicate_eval.providers.base import ProviderResponse
 from replicate_eval.redact import REDACT
@@ -202,9 +202,14 @@ class ResponseCache:
     @staticmethod
     def key(provider: ProviderConfig, model_input: Mapping[str, Any]) -> CacheKey:
         target = provider.target
-        version = target.version or ("deployment" if target.deployment else "latest")
+        # Exactly these keys and words: they are in the cache files users already have.
         material = canonical_json(
-            {"kind": target.kind, "model": target.slug, "version": version, "input": model_input}
+            {
+                "kind": target.kind,
+                "model": target.slug,
+                "version": target.version_key,
+                "input": model_input,
+            }
         )
         return CacheKey(
             ResponseCache.namespace(provider), hashlib.sha256(material.encode()).hexdigest()

@@ -9,6 +9,7 @@
     │   ├── BadJson             config.json_values: a JSON test file reval does not accept
     │   ├── BadExpected         config.csv_expected: an ``__expected`` cell naming no assertion
     │   ├── ProviderProblems    config.providers: a provider entry's problems, all of them
+    │   ├── InvalidProviderId   providers.types.base: an id no provider type takes, or refuses
     │   ├── PreflightFailed     api: inputs a model would refuse; nothing was run
     │   ├── CacheUnavailable    api: the response cache asked for cannot be opened
     │   └── InvalidAssertion    assertions.base: an assertion that is malformed in the config

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from replicate_eval.assertions import AssertionSpec
-from replicate_eval.config import EvalConfig, Prompt, ProviderConfig, TestCase
+from replicate_eval.config.types import EvalConfig, Prompt, ProviderConfig, TestCase
 from replicate_eval.errors import TemplateError
 from replicate_eval.templating import Templates
 

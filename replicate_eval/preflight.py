@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from replicate_eval.cache import ResponseCache
-from replicate_eval.config import ProviderConfig
+from replicate_eval.config.types import ProviderConfig
 from replicate_eval.errors import ApiError, NetworkError, ProviderError
 from replicate_eval.model_schema import ModelInterface, read_interface
 from replicate_eval.providers.replicate.api import ReplicateApi
 from replicate_eval.providers.replicate.session import ReplicateSession
+from replicate_eval.providers.types.targets import ReplicateTarget
 from replicate_eval.suggest import did_you_mean
 
 Severity = Literal["error", "warning"]
@@ -139,7 +140,7 @@ def check_inputs(
     findings: list[Finding] = []
     if interface.output is not None and interface.output != provider.kind:
         image = interface.output == "image"
-        if provider.target.deployment:
+        if isinstance(provider.target, ReplicateTarget) and provider.target.deployment:
             fix = "image deployments are not supported yet" if image else "check the deployment"
         else:
             fix = f"use `{'replicate:image:' if image else 'replicate:'}{slug}`"
@@ -222,9 +223,9 @@ class _SchemaSource:
         self._fetching: dict[tuple[str, str], asyncio.Task[Any]] = {}
 
     async def interface(self, api: ReplicateApi, provider: ProviderConfig) -> ModelInterface | None:
-        target = provider.target
+        target = replicate_target(provider)
         pinned = target.version is not None
-        key = f"{target.slug}:{target.version or ('deployment' if target.deployment else 'latest')}"
+        key = f"{target.slug}:{target.version_key}"
         namespace = ResponseCache.namespace(provider)
         if (namespace, key) not in self._fetching:
             self._fetching[namespace, key] = asyncio.ensure_future(
@@ -248,8 +249,16 @@ class _SchemaSource:
         return schema
 
 
-async def _fetch_schema(api: ReplicateApi, provider: ProviderConfig) -> Any:
+def replicate_target(provider: ProviderConfig) -> ReplicateTarget:
+    """The preflight reads schemas on Replicate: only types whose capabilities say
+    ``has_schema`` (all of them ``replicate:``) get here."""
     target = provider.target
+    assert isinstance(target, ReplicateTarget), f"{provider.id} has no schema on Replicate"
+    return target
+
+
+async def _fetch_schema(api: ReplicateApi, provider: ProviderConfig) -> Any:
+    target = replicate_target(provider)
     if target.deployment:
         model, version = await api.deployment_release(target.slug)
         if version is None:

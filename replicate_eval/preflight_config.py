@@ -3,11 +3,11 @@ prompts and graders add to what the config itself sets."""
 
 from __future__ import annotations
 
-from replicate_eval.assertions import KINDS
 from replicate_eval.cache import ResponseCache
 from replicate_eval.chat import parse_chat
-from replicate_eval.config import EvalConfig
+from replicate_eval.config.types import EvalConfig
 from replicate_eval.errors import CellError
+from replicate_eval.judging.settings import grader_inputs
 from replicate_eval.plan import Plan, build_plan
 from replicate_eval.preflight import Finding, preflight
 
@@ -17,10 +17,10 @@ async def check_config_models(
 ) -> list[Finding]:
     """Every finding of the preflight; the caller decides what errors mean."""
     # Cog models publish no Replicate schema; their servers check inputs themselves.
-    replicate = [provider for provider in config.providers if not provider.is_cog]
+    published = [provider for provider in config.providers if provider.capabilities.has_schema]
     grader_sends, grader_needs = grader_inputs(config)
     return await preflight(
-        [*replicate, *config.graders],
+        [*published, *config.graders],
         strict=strict,
         cache=cache,
         also_sends={**chat_inputs(build_plan(config)), **grader_sends},
@@ -32,7 +32,7 @@ def chat_inputs(plan: Plan) -> dict[int, set[str]]:
     """Inputs that chat prompts add, by provider: a system message is sent as system_prompt."""
     sends: dict[int, set[str]] = {}
     for cell in plan.cells:
-        if cell.provider.kind != "text" or cell.rendered_prompt is None:
+        if not cell.provider.capabilities.chat or cell.rendered_prompt is None:
             continue
         try:
             chat = parse_chat(cell.rendered_prompt)
@@ -41,20 +41,3 @@ def chat_inputs(plan: Plan) -> dict[int, set[str]]:
         if chat is not None and chat.system:
             sends.setdefault(cell.provider.index, set()).add("system_prompt")
     return sends
-
-
-def grader_inputs(config: EvalConfig) -> tuple[dict[int, set[str]], dict[int, dict[str, str]]]:
-    """Inputs graders are sent besides the prompt: a chat rubricPrompt's system message as
-    `system_prompt`; and the ones they must have: a guard model's `assistant` (the output)."""
-    sends: dict[int, set[str]] = {}
-    needs: dict[int, dict[str, str]] = {}
-    for test in config.tests:
-        for spec in test.assertions:
-            if spec.grading is None:
-                continue
-            if KINDS[spec.kind].grader == "moderation":
-                needs.setdefault(spec.grading.grader, {})["assistant"] = "the output to judge"
-            prompt = spec.grading.prompt
-            if isinstance(prompt, tuple) and any(role == "system" for role, _ in prompt):
-                sends.setdefault(spec.grading.grader, set()).add("system_prompt")
-    return sends, needs

@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from replicate_eval import __version__
-from replicate_eval.assertions import (
-    AssertionSpec,
-    CheckContext,
+from replicate_eval.assertions import AssertionSpec, CheckContext
+from replicate_eval.assertions.registry import (
     Verdict,
     evaluate,
     evaluate_graded,
@@ -29,16 +28,18 @@ from replicate_eval.assertions import (
     grade,
 )
 from replicate_eval.cache import CacheKey, ResponseCache
-from replicate_eval.config import EvalConfig
+from replicate_eval.config.types import EvalConfig
 from replicate_eval.errors import ApiError, CellError, ProviderError
-from replicate_eval.graders import Graders
+from replicate_eval.judging.calls import Graders
 from replicate_eval.plan import Cell, Plan, build_plan
-from replicate_eval.providers import Provider, ProviderResponse, build_providers
+from replicate_eval.providers.base import Provider, ProviderResponse
+from replicate_eval.providers.build import build_providers
 from replicate_eval.providers.cog.server import CogServers
 from replicate_eval.providers.images import ImageStore
 from replicate_eval.providers.outputs import well_formed
 from replicate_eval.providers.replicate.predictions import RetryPolicy
 from replicate_eval.providers.replicate.session import ReplicateSession
+from replicate_eval.providers.resources import RunResources
 from replicate_eval.results import (
     AssertionResult,
     CellResult,
@@ -102,7 +103,8 @@ async def run_eval(
         cleanup.push_async_callback(images.aclose)
         # Local model servers stop however the run ends: done, failed or interrupted.
         cleanup.push_async_callback(cog.aclose)
-        providers = build_providers(config.providers, session, images, cog, timeout=options.timeout)
+        resources = RunResources(session, images, cog, timeout=options.timeout)
+        providers = build_providers(config.providers, resources)
         graders = Graders(config.graders, session, options.cache, stats)
         runner = _CellRunner(providers, images, options.cache, graders, user_code)
         cells = await _execute(plan, runner, options.max_concurrency, on_cell_done, stop)
@@ -224,9 +226,11 @@ class _CellRunner:
             model_input = provider.build_input(cell.rendered_prompt)
         except CellError as exc:
             return _result(cell, status="error", error=str(exc))
-        # A local Cog model changes as its author works on it: its answers are not cached.
+        # A local Cog model changes as its author works on it: its type says it is not cached.
         # Repeats are distinct predictions: only the first run of a cell uses the cache.
-        cacheable = self._cache is not None and not cell.provider.is_cog and cell.repeat == 0
+        cacheable = (
+            self._cache is not None and cell.provider.capabilities.cacheable and cell.repeat == 0
+        )
         key = ResponseCache.key(cell.provider, model_input) if cacheable else None
         cached = await self._from_cache(key)
         if cached is not None:

@@ -1,4 +1,5 @@
-"""Assertions: pure checks of an output, one function per type, looked up by name."""
+"""Assertions: pure checks of an output, one function per type, looked up by name in
+``assertions.registry``. This package exports only the types every check shares."""
 
 from replicate_eval.assertions.base import (
     AssertionProblem,
@@ -11,33 +12,15 @@ from replicate_eval.assertions.base import (
     InvalidAssertion,
     JudgeUnavailable,
 )
-from replicate_eval.assertions.registry import (
-    KINDS,
-    Grade,
-    Verdict,
-    compile_assertion,
-    evaluate,
-    evaluate_graded,
-    evaluate_user_code,
-    grade,
-)
 
 __all__ = [
-    "KINDS",
     "AssertionProblem",
     "AssertionSpec",
     "CheckContext",
-    "Grade",
     "GraderCalls",
     "GraderPrompt",
     "GraderRole",
     "Grading",
     "InvalidAssertion",
     "JudgeUnavailable",
-    "Verdict",
-    "compile_assertion",
-    "evaluate",
-    "evaluate_graded",
-    "evaluate_user_code",
-    "grade",
 ]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from replicate_eval.assertions import graded, image, metrics, python, text
+from replicate_eval.assertions import image, metrics, python, text
 from replicate_eval.assertions.base import (
     AssertionKind,
     AssertionProblem,
@@ -22,6 +22,7 @@ from replicate_eval.assertions.base import (
     JudgeUnavailable,
     Outcome,
 )
+from replicate_eval.judging import checks
 from replicate_eval.suggest import did_you_mean
 
 KINDS: dict[str, AssertionKind] = {
@@ -44,26 +45,26 @@ KINDS: dict[str, AssertionKind] = {
         ),
         AssertionKind("image-format", image.image_format, "texts", prepare=image.prepare_format),
         AssertionKind("image-count", image.image_count, "any", prepare=image.prepare_count),
-        # Model-graded: a model on Replicate judges the output (see graded.py).
-        AssertionKind("llm-rubric", None, "text", judge=graded.llm_rubric, grader="text"),
+        # Model-graded: a model on Replicate judges the output (see judging/checks.py).
+        AssertionKind("llm-rubric", None, "text", judge=checks.llm_rubric, grader="text"),
         AssertionKind(
-            "model-graded-closedqa", None, "text", judge=graded.llm_rubric, grader="text"
+            "model-graded-closedqa", None, "text", judge=checks.llm_rubric, grader="text"
         ),
-        AssertionKind("factuality", None, "text", judge=graded.factuality, grader="text"),
+        AssertionKind("factuality", None, "text", judge=checks.factuality, grader="text"),
         AssertionKind(
             "similar",
             None,
             "any",
-            prepare=graded.prepare_similar,
-            judge=graded.similar,
+            prepare=checks.prepare_similar,
+            judge=checks.similar,
             grader="embedding",
         ),
         AssertionKind(
             "moderation",
             None,
             "optional",  # no value: every category fails the check
-            prepare=graded.prepare_moderation,
-            judge=graded.moderation,
+            prepare=checks.prepare_moderation,
+            judge=checks.moderation,
             grader="moderation",
         ),
     )

@@ -20,7 +20,7 @@ from rich.status import Status
 from replicate_eval import __version__
 from replicate_eval.cache import ResponseCache, default_cache_dir
 from replicate_eval.cli.terminal import TerminalStream, current_stream, fixed_stream
-from replicate_eval.config import EvalConfig
+from replicate_eval.config.types import EvalConfig
 from replicate_eval.errors import RevalError
 from replicate_eval.events import Event, Notice, PreflightFinished, PreflightStarted
 from replicate_eval.exit_codes import ExitCode

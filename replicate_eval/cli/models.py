@@ -33,12 +33,13 @@ from replicate_eval.cli.common import (
     use_base_url,
 )
 from replicate_eval.clip import clip
-from replicate_eval.config.provider_ids import parse_provider_id
 from replicate_eval.config.providers import BAD_TOKEN, TOKEN_ENV_VARS, token_shaped
 from replicate_eval.errors import ProviderError
 from replicate_eval.model_schema import InputField, ModelInterface
 from replicate_eval.providers.replicate.api import ReplicateApi
 from replicate_eval.providers.replicate.session import ReplicateSession
+from replicate_eval.providers.types.base import InvalidProviderId
+from replicate_eval.providers.types.replicate import model_target
 from replicate_eval.terminal_text import printable
 
 models_app = typer.Typer(
@@ -180,8 +181,8 @@ def show_model(
 ) -> None:
     """Show a model: its description, latest version, inputs and output type."""
     try:
-        target = parse_provider_id("replicate:" + model.removeprefix("replicate:"))
-    except ValueError as exc:
+        target = model_target(model)
+    except InvalidProviderId as exc:
         fail(str(exc))
 
     async def fetch(api: ReplicateApi) -> tuple[ModelSummary, dict[str, Any] | None]:

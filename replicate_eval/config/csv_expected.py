@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from replicate_eval.assertions import KINDS
+from replicate_eval.assertions.registry import KINDS
 from replicate_eval.errors import ConfigError
 from replicate_eval.suggest import did_you_mean
 

@@ -9,55 +9,25 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from replicate_eval.assertions import AssertionSpec, InvalidAssertion, compile_assertion
+from replicate_eval.assertions import AssertionSpec, InvalidAssertion
+from replicate_eval.assertions.registry import compile_assertion
 from replicate_eval.config.case_files import gather_tests
 from replicate_eval.config.datasets import expand_prompt_reference, read_var_file
-from replicate_eval.config.grader_prompts import check_grader_prompt, grader_prompt_findings
-from replicate_eval.config.graders import GraderResolver, cli_grader_problem
 from replicate_eval.config.problems import Problem, raise_problems
-from replicate_eval.config.providers import ProviderConfig, ProviderProblems, resolve_provider
+from replicate_eval.config.providers import ProviderProblems, resolve_provider
 from replicate_eval.config.schema import AssertionEntry, PromptEntry, ProviderEntry, TestEntry
 from replicate_eval.config.sections import Sections, relocate, validate_sections
+from replicate_eval.config.types import EvalConfig, Prompt, ProviderConfig, TestCase
 from replicate_eval.config.yaml_source import Loc, YamlDocument, parse_yaml, read_yaml
 from replicate_eval.errors import ConfigError
+from replicate_eval.judging.prompts import check_grader_prompt, grader_prompt_findings
+from replicate_eval.judging.settings import GraderResolver, cli_grader_problem
 from replicate_eval.templating import Templates, TemplateSyntax, curly_vars
 
 FILE_PREFIX = "file://"
-
-
-@dataclass(frozen=True)
-class Prompt:
-    index: int
-    label: str
-    template: str
-    source: Path | None = None  # the file it was read from, if any
-
-
-@dataclass(frozen=True)
-class TestCase:
-    index: int
-    description: str | None
-    vars: Mapping[str, Any]
-    assertions: tuple[AssertionSpec, ...]
-    threshold: float | None
-
-
-@dataclass(frozen=True)
-class EvalConfig:
-    path: Path
-    description: str | None
-    template_syntax: TemplateSyntax
-    prompts: tuple[Prompt, ...]
-    providers: tuple[ProviderConfig, ...]
-    tests: tuple[TestCase, ...]
-    warnings: tuple[str, ...] = ()
-    # The models that judge model-graded assertions, numbered after the providers.
-    graders: tuple[ProviderConfig, ...] = ()
-    shard: str | None = None  # "I/N" when the tests are one shard's (--shard)
 
 
 def load_config(

@@ -9,74 +9,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
+from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from replicate_eval.config.problems import Problem, is_secret_key, problems_from_validation
-from replicate_eval.config.provider_ids import CogTarget, OutputKind, ReplicateTarget, parse_target
-from replicate_eval.config.schema import ProviderEntry, StrictModel
+from replicate_eval.config.schema import ProviderEntry
+from replicate_eval.config.types import ProviderConfig
 from replicate_eval.config.yaml_source import Loc
 from replicate_eval.errors import ConfigError
-
-
-class PromptAffixes(StrictModel):
-    prefix: str = ""
-    suffix: str = ""
-
-
-class _ProviderOptions(BaseModel):
-    """Options every ``replicate:`` provider takes. Unknown keys are model inputs, sent as is."""
-
-    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
-
-    apiKey: str | None = None
-    prompt: PromptAffixes | None = None
-    # reval's, not the model's: seconds before reval cancels a prediction (overrides --timeout)
-    timeout: float | None = Field(default=None, gt=0)
-    # reval's: the model input that receives the prompt (replicate/hello-world calls it `text`)
-    prompt_input: str = Field(default="prompt", min_length=1)
-    # reval's, for `cog:` servers: predictions they run at once (Cog's default is one)
-    concurrency: int | None = Field(default=None, ge=1)
-
-
-# Options that configure reval, never sent to the model.
-REVAL_OPTIONS = frozenset({"apiKey", "prompt", "timeout", "prompt_input", "concurrency"})
-
-
-class ReplicateTextOptions(_ProviderOptions):
-    """Options of a ``replicate:`` text provider (promptfoo's list), typed."""
-
-    temperature: float | None = None
-    max_length: int | None = None
-    max_new_tokens: int | None = None
-    top_p: float | None = None
-    top_k: int | None = None
-    repetition_penalty: float | None = None
-    system_prompt: str | None = None
-    stop_sequences: str | list[str] | None = None
-    seed: int | None = None
-
-
-class ReplicateImageOptions(_ProviderOptions):
-    """Options of a ``replicate:image:`` provider (promptfoo's SDXL list), typed.
-
-    Unlike promptfoo, nothing has a default here: a model gets only the inputs the user set.
-    """
-
-    width: int | None = None
-    height: int | None = None
-    refine: str | None = None
-    apply_watermark: bool | None = None
-    num_inference_steps: int | None = None
-
-
-OPTIONS_BY_KIND: dict[OutputKind, type[_ProviderOptions]] = {
-    "text": ReplicateTextOptions,
-    "image": ReplicateImageOptions,
-}
+from replicate_eval.providers.types.base import InvalidProviderId
+from replicate_eval.providers.types.options import (
+    REVAL_OPTIONS,
+    PromptAffixes,
+    ProviderOptions,
+    ReplicateTextOptions,
+)
+from replicate_eval.providers.types.registry import type_for
 
 # promptfoo's environment fallbacks: used when a text provider does not set the option.
 ENV_FALLBACKS: dict[str, str] = {
@@ -91,39 +41,6 @@ ENV_FALLBACKS: dict[str, str] = {
     "seed": "REPLICATE_SEED",
 }
 TOKEN_ENV_VARS = ("REPLICATE_API_TOKEN", "REPLICATE_API_KEY")
-
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    """A provider, fully resolved."""
-
-    index: int
-    id: str
-    label: str
-    target: ReplicateTarget | CogTarget
-    input_options: Mapping[str, Any]  # model inputs other than prompt and system_prompt
-    system_prompt: str | None
-    prefix: str
-    suffix: str
-    token: SecretStr = field(repr=False)
-    token_source: str  # where the token came from, for messages (never the token itself)
-    timeout: float | None = None  # seconds; None: the run's --timeout
-    prompt_input: str = "prompt"  # the model input that receives the rendered prompt
-    concurrency: int | None = None  # for cog: servers
-    # Where the provider was configured, for messages: `providers[0]`, or a grader's place.
-    origin: str = ""
-
-    @property
-    def where(self) -> str:
-        return self.origin or f"providers[{self.index}]"
-
-    @property
-    def kind(self) -> OutputKind:
-        return self.target.kind
-
-    @property
-    def is_cog(self) -> bool:
-        return isinstance(self.target, CogTarget)
 
 
 class ProviderProblems(ConfigError):
@@ -149,13 +66,15 @@ def resolve_provider(
     """
     here = here if here is not None else ("providers", index)
     try:
-        target = parse_target(entry.id, base_dir)
-    except ValueError as exc:
+        provider_type = type_for(entry.id)
+        target = provider_type.parse(entry.id, base_dir)
+    except InvalidProviderId as exc:
         raise ProviderProblems([Problem((*here, "id"), str(exc))]) from None
+    capabilities = provider_type.capabilities
 
     merged, problems = _merge_options(entry, here)
     try:
-        options = OPTIONS_BY_KIND[target.kind].model_validate(merged)
+        options = provider_type.options.model_validate(merged)
     except ValidationError as exc:
         raise ProviderProblems(
             [*problems, *(_relocate(p, entry, here) for p in problems_from_validation(exc))]
@@ -169,14 +88,13 @@ def resolve_provider(
         if value is not None
     }
     # REPLICATE_* fallbacks are promptfoo's for Replicate text models, not for local Cog models.
-    replicate_text = isinstance(target, ReplicateTarget) and target.kind == "text"
-    problems = _apply_env_fallbacks(values, env, here) if replicate_text else []
+    problems = _apply_env_fallbacks(values, env, here) if capabilities.env_fallbacks else []
     token, token_source, wrong_token = _find_token(options, env, here)
     if wrong_token is not None:
         problems.append(wrong_token)
         token = ""
-    if token is None and isinstance(target, CogTarget):
-        token, token_source = "", "none (a local Cog model needs no token)"
+    if token is None and not capabilities.needs_token:
+        token, token_source = "", "none (a local model needs no token)"
     if token is None and not require_token:
         token, token_source = "", "none (not needed to validate the config)"
     if token is None:
@@ -195,12 +113,14 @@ def resolve_provider(
     assert token is not None
     affixes = options.prompt or PromptAffixes()
     # An image model has no system prompt of reval's making: a `system_prompt` key passes through.
-    system_prompt = values.pop("system_prompt", None) if target.kind == "text" else None
+    system_prompt = values.pop("system_prompt", None) if capabilities.chat else None
     return ProviderConfig(
         index=index,
         id=entry.id,
         label=entry.label or entry.id,
         target=target,
+        type_name=provider_type.name,
+        capabilities=capabilities,
         input_options=values,
         system_prompt=system_prompt,
         prefix=affixes.prefix,
@@ -297,7 +217,7 @@ def _base_type(annotation: Any) -> Any:
 
 
 def _find_token(
-    options: _ProviderOptions, env: Mapping[str, str], here: Loc
+    options: ProviderOptions, env: Mapping[str, str], here: Loc
 ) -> tuple[str | None, str, Problem | None]:
     """(token, where it came from, what is wrong with it). Blank means unset; a token with
     anything but printable ASCII in it would be stripped or sent in a broken header."""

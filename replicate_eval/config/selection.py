@@ -16,7 +16,7 @@ import regex
 
 from replicate_eval.canonical import canonical_json
 from replicate_eval.config.datasets import read_var_file
-from replicate_eval.config.load import EvalConfig, TestCase
+from replicate_eval.config.types import EvalConfig, TestCase
 from replicate_eval.errors import ConfigError
 
 

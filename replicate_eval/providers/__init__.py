@@ -1,6 +1,4 @@
-"""The provider stage: turn a rendered prompt into a model input and get an output."""
+"""The provider stage: turn a rendered prompt into a model input and get an output.
 
-from replicate_eval.providers.base import Provider, ProviderResponse
-from replicate_eval.providers.registry import build_providers
-
-__all__ = ["Provider", "ProviderResponse", "build_providers"]
+``types`` says which kind of provider an id names; ``build`` makes the run's provider objects;
+``replicate`` and ``cog`` call the models."""

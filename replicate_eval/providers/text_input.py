@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from replicate_eval.chat import parse_chat
-from replicate_eval.config import ProviderConfig
+from replicate_eval.config.types import ProviderConfig
 
 
 def text_model_input(config: ProviderConfig, prompt: str, *, chat: bool = True) -> dict[str, Any]:

@@ -11,11 +11,9 @@ from typing import Any
 
 import pytest
 
-from replicate_eval.assertions import (
+from replicate_eval.assertions import AssertionSpec, CheckContext, InvalidAssertion
+from replicate_eval.assertions.registry import (
     KINDS,
-    AssertionSpec,
-    CheckContext,
-    InvalidAssertion,
     Verdict,
     compile_assertion,
     evaluate,

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from replicate_eval.assertions import AssertionProblem
-from replicate_eval.assertions.grader_answers import (
+from replicate_eval.judging.answers import (
     cosine_similarity,
     describe_categories,
     parse_embedding,

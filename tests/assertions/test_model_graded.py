@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from replicate_eval.assertions import KINDS
-from replicate_eval.assertions.graded import shipped_prompt
+from replicate_eval.assertions.registry import KINDS
+from replicate_eval.judging.checks import shipped_prompt
 from replicate_eval.templating import Templates
 from tests.conftest import RunConfig
 from tests.fake_replicate import FakeReplicate, Reply

@@ -158,7 +158,7 @@ def test_cache_info_and_clear(
 
 def test_a_locked_cache_is_a_warning_not_a_lost_result(tmp_path: Path) -> None:
     from replicate_eval.cache import ResponseCache
-    from replicate_eval.config import load_config
+    from replicate_eval.config.load import load_config
     from replicate_eval.providers.base import ProviderResponse
 
     config = tmp_path / "c.yaml"

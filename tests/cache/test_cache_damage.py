@@ -14,7 +14,7 @@ import pytest
 
 from replicate_eval.cache import CacheKey, ResponseCache
 from replicate_eval.cache_repair import identity, set_aside
-from replicate_eval.config import load_config
+from replicate_eval.config.load import load_config
 from replicate_eval.providers.base import ProviderResponse
 from tests.cache.test_cache import CREATE, cache_file, cases
 from tests.conftest import RunCli, RunConfig

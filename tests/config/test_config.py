@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from replicate_eval.config import load_config
+from replicate_eval.config.load import load_config
 from replicate_eval.errors import ConfigError
 
 TOKEN = "r8_config_test_token"

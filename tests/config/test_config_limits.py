@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from replicate_eval.config import file_glob, load_config
+from replicate_eval.config import file_glob
 from replicate_eval.config.envfile import read_env_file
 from replicate_eval.config.limits import MAX_DEPTH, MAX_GLOB_ENTRIES
+from replicate_eval.config.load import load_config
 from replicate_eval.errors import ConfigError
 
 TOKEN = "r8_limits_test_token"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from replicate_eval.config import load_config
+from replicate_eval.config.load import load_config
 from tests.conftest import RunCli
 from tests.fake_replicate import FakeReplicate
 from tests.fake_replicate.demo import GEMMA_VERSION, SDXL_VERSION, main, serve_demo_models

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from replicate_eval.config.graders import DEFAULT_GRADERS
+from replicate_eval.judging.settings import DEFAULT_GRADERS
 from tests.fake_replicate import FakeReplicate, cog_schema, llm_schema
 from tests.fake_replicate.judges import EMBEDDING, GRADER, GUARD
 from tests.fake_replicate.model_schemas import (

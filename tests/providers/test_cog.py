@@ -154,7 +154,7 @@ def test_a_missing_runtime_says_how_to_install_it(
 ) -> None:
     import importlib.util
 
-    from replicate_eval.config import load_config
+    from replicate_eval.config.load import load_config
     from replicate_eval.errors import ConfigError
 
     real = importlib.util.find_spec

@@ -347,7 +347,7 @@ def test_shards_cover_every_test_once_and_merge_back(
 def test_shards_do_not_move_when_other_tests_change(
     llama: FakeReplicate, write_config: WriteConfig
 ) -> None:
-    from replicate_eval.config import load_config
+    from replicate_eval.config.load import load_config
     from replicate_eval.config.selection import shard_of
 
     env = {"REPLICATE_API_TOKEN": "r8_x"}

@@ -34,12 +34,7 @@ NOT_REVAL_ERRORS = {
 }
 
 # Files that still raise a bare builtin error, and why.
-BARE_RAISES_ALLOWED = {
-    "provider_ids.py": (
-        "helper B of issue 14 is moving it (provider types); its ValueErrors are caught by "
-        "resolve_provider, cli_grader_problem and `reval models show`"
-    ),
-}
+BARE_RAISES_ALLOWED: dict[str, str] = {}
 BUILTIN_ERRORS = {"ValueError", "RuntimeError", "KeyError", "TypeError", "LookupError", "Exception"}
 PYDANTIC_VALIDATORS = {"field_validator", "model_validator", "validator", "root_validator"}
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from replicate_eval.config import CogTarget, ProviderConfig
+from replicate_eval.config.types import ProviderConfig
 from replicate_eval.errors import NetworkError, PredictionError, ProviderError
 from replicate_eval.providers.base import ProviderResponse
 from replicate_eval.providers.cog.server import CogServers
@@ -26,6 +26,7 @@ from replicate_eval.providers.download_policy import DownloadPolicy
 from replicate_eval.providers.images import DownloadError, ImageStore
 from replicate_eval.providers.outputs import excerpt, file_urls, looks_like_images
 from replicate_eval.providers.text_input import text_model_input
+from replicate_eval.providers.types.targets import CogTarget
 
 
 class CogProvider:

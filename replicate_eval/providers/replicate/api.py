@@ -20,10 +20,10 @@ from replicate.client import Client
 from replicate.exceptions import ReplicateError
 from replicate.version import Versions
 
-from replicate_eval.config import ReplicateTarget
 from replicate_eval.errors import ApiError, NetworkError, PredictionError, ProviderError
 from replicate_eval.providers.replicate.transport import Exchange, recording, sending_headers
 from replicate_eval.providers.replicate.wire import cancel_after_header, parse_time
+from replicate_eval.providers.types.targets import ReplicateTarget
 
 TERMINAL = frozenset({"succeeded", "failed", "canceled", "aborted"})
 T = TypeVar("T")

@@ -31,9 +31,9 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from replicate_eval.canonical import canonical_json
-from replicate_eval.config import ReplicateTarget
 from replicate_eval.errors import ProviderError
 from replicate_eval.providers.replicate.api import PredictionState, ReplicateApi
+from replicate_eval.providers.types.targets import ReplicateTarget
 from replicate_eval.stats import RunStats
 
 # How far apart reval's clock and Replicate's may be (NTP keeps them far closer): a prediction

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from replicate_eval.config import ProviderConfig
+from replicate_eval.config.types import ProviderConfig
 from replicate_eval.errors import ProviderError
 from replicate_eval.providers.base import ProviderResponse
 from replicate_eval.providers.download_policy import DownloadPolicy

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from replicate_eval.config import ReplicateTarget
 from replicate_eval.errors import ApiError, NetworkError, ProviderError
 from replicate_eval.providers.replicate.api import PredictionState, ReplicateApi
 from replicate_eval.providers.replicate.claims import Claims, CreateKey
 from replicate_eval.providers.replicate.limits import CreationPacer, PollBudget
+from replicate_eval.providers.types.targets import ReplicateTarget
 
 # Seconds one cancel request may take before reval stops waiting for its answer.
 CANCEL_WAIT = 10.0

@@ -17,7 +17,7 @@ from replicate.__about__ import __version__ as sdk_version
 from replicate.client import Client
 
 from replicate_eval import __version__
-from replicate_eval.config import ProviderConfig, ReplicateTarget
+from replicate_eval.config.types import ProviderConfig
 from replicate_eval.providers.replicate.api import ReplicateApi
 from replicate_eval.providers.replicate.claims import Claims
 from replicate_eval.providers.replicate.limits import CreationPacer, PollBudget
@@ -27,6 +27,7 @@ from replicate_eval.providers.replicate.predictions import (
     RetryPolicy,
 )
 from replicate_eval.providers.replicate.transport import ObservingTransport
+from replicate_eval.providers.types.targets import ReplicateTarget
 from replicate_eval.redact import REDACT
 from replicate_eval.stats import RunStats
 
@@ -92,7 +93,7 @@ class ReplicateSession:
     ) -> PredictionClient:
         """A client for ``config``'s model; a grader's predictions are counted apart."""
         target = config.target
-        assert isinstance(target, ReplicateTarget), "cog: providers do not use Replicate"
+        assert isinstance(target, ReplicateTarget), "only replicate: types are built on a session"
         account = self._account(config.token, config.token_source)
         return PredictionClient(
             account.api,

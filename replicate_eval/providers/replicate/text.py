@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from replicate_eval.config import ProviderConfig
+from replicate_eval.config.types import ProviderConfig
 from replicate_eval.errors import ProviderError
 from replicate_eval.providers.base import ProviderResponse
 from replicate_eval.providers.outputs import file_urls, looks_like_images

@@ -15,9 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from replicate_eval.assertions import KINDS, AssertionProblem, AssertionSpec, JudgeUnavailable
+from replicate_eval.assertions import AssertionProblem, AssertionSpec, JudgeUnavailable
+from replicate_eval.assertions.registry import KINDS
 from replicate_eval.cache import CacheKey, ResponseCache
-from replicate_eval.config import ProviderConfig
+from replicate_eval.config.types import ProviderConfig
 from replicate_eval.errors import ApiError, CellError, ProviderError
 from replicate_eval.providers.base import ProviderResponse
 from replicate_eval.providers.replicate.session import ReplicateSession

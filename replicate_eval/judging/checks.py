@@ -25,7 +25,9 @@ from replicate_eval.assertions.base import (
     InvalidAssertion,
     Outcome,
 )
-from replicate_eval.assertions.grader_answers import (
+from replicate_eval.chat import parse_chat
+from replicate_eval.errors import CellError, TemplateError
+from replicate_eval.judging.answers import (
     LLAMA_GUARD_CATEGORIES,
     cosine_similarity,
     describe_categories,
@@ -34,8 +36,6 @@ from replicate_eval.assertions.grader_answers import (
     parse_guard,
     parse_verdict,
 )
-from replicate_eval.chat import parse_chat
-from replicate_eval.errors import CellError, TemplateError
 from replicate_eval.templating import Templates
 
 DEFAULT_SIMILARITY = 0.8

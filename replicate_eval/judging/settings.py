@@ -20,20 +20,22 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from replicate_eval.assertions import KINDS, AssertionSpec, GraderRole, Grading
+from replicate_eval.assertions import AssertionSpec, GraderRole, Grading
+from replicate_eval.assertions.registry import KINDS
 from replicate_eval.canonical import canonical_json
-from replicate_eval.config.grader_prompts import read_grader_prompt
 from replicate_eval.config.problems import Problem, format_loc
-from replicate_eval.config.provider_ids import parse_provider_id
 from replicate_eval.config.providers import (
     TOKEN_ENV_VARS,
-    ProviderConfig,
     ProviderProblems,
     is_environment_problem,
     resolve_provider,
 )
 from replicate_eval.config.schema import ProviderEntry, TestOptions
+from replicate_eval.config.types import EvalConfig, ProviderConfig
 from replicate_eval.config.yaml_source import Loc
+from replicate_eval.judging.prompts import read_grader_prompt
+from replicate_eval.providers.types.base import InvalidProviderId
+from replicate_eval.providers.types.registry import type_for
 from replicate_eval.templating import TemplateSyntax
 
 if TYPE_CHECKING:
@@ -175,7 +177,7 @@ class GraderResolver:
                 origin=choice.origin,
                 require_token=self.require_token,
             )
-            if config.is_cog or config.kind != "text":
+            if not config.capabilities.judges:
                 name = _ROLE_NAMES[role]
                 article = "an" if name[0] in "aeiou" else "a"
                 raise ProviderProblems(
@@ -207,17 +209,21 @@ class GraderResolver:
         return index
 
 
+# Judges are asked through the run's Replicate session as language models (judging/calls.py).
+NOT_A_JUDGE = "a grader must be a `replicate:` text model"
+
+
 def cli_grader_problem(provider_id: str) -> str | None:
     """What is wrong with ``--grader PROVIDER_ID``, checked even when no test needs a grader
     (a typo should not pass unnoticed)."""
-    if provider_id.startswith("cog:"):
-        return f"--grader {provider_id}: a grader must be a `replicate:` text model"
     try:
-        target = parse_provider_id(provider_id)
-    except ValueError as exc:
+        provider_type = type_for(provider_id)
+        if provider_type.capabilities.judges:
+            provider_type.parse(provider_id, Path.cwd())
+    except InvalidProviderId as exc:
         return f"--grader {provider_id}: {exc}"
-    if target.kind != "text":
-        return f"--grader {provider_id}: a grader must be a `replicate:` text model"
+    if not provider_type.capabilities.judges:
+        return f"--grader {provider_id}: {NOT_A_JUDGE}"
     return None
 
 
@@ -227,3 +233,20 @@ def _for_unwritten(message: str) -> str:
         "or add `apiKey` to this provider",
         "or name the grader with its own `apiKey` in `defaultTest.options.provider`",
     )
+
+
+def grader_inputs(config: EvalConfig) -> tuple[dict[int, set[str]], dict[int, dict[str, str]]]:
+    """Inputs graders are sent besides the prompt: a chat rubricPrompt's system message as
+    `system_prompt`; and the ones they must have: a guard model's `assistant` (the output)."""
+    sends: dict[int, set[str]] = {}
+    needs: dict[int, dict[str, str]] = {}
+    for test in config.tests:
+        for spec in test.assertions:
+            if spec.grading is None:
+                continue
+            if KINDS[spec.kind].grader == "moderation":
+                needs.setdefault(spec.grading.grader, {})["assistant"] = "the output to judge"
+            prompt = spec.grading.prompt
+            if isinstance(prompt, tuple) and any(role == "system" for role, _ in prompt):
+                sends.setdefault(spec.grading.grader, set()).add("system_prompt")
+    return sends, needs

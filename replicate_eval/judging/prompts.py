@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 from jinja2 import TemplateSyntaxError
 
 from replicate_eval.assertions import GraderPrompt
-from replicate_eval.assertions.graded import GRADER_VARIABLES
 from replicate_eval.config.problems import Problem
 from replicate_eval.config.schema import ChatMessage
 from replicate_eval.config.yaml_source import Loc
+from replicate_eval.judging.checks import GRADER_VARIABLES
 from replicate_eval.templating import Templates, curly_vars
 
 if TYPE_CHECKING:
-    from replicate_eval.config.load import TestCase
+    from replicate_eval.config.types import TestCase
 
 
 def read_grader_prompt(given: str | list[ChatMessage] | None) -> GraderPrompt | None:
