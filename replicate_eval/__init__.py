@@ -5,6 +5,9 @@ prompts) → ``providers`` (predictions) → ``assertions`` (checks) → ``resul
 ``runner`` drives the middle stages; ``api`` assembles the pipeline for Python callers and the
 CLI; ``cli`` is the only module that talks to the terminal.
 
+Plugins add provider types and assertion types (the entry point groups ``reval.providers``
+and ``reval.assertions``) with the types exported here too (``ProviderType``, ``AssertionKind``).
+
 The public API is imported from here (lazily, so ``reval --version`` stays quick)::
 
     import replicate_eval as reval
@@ -58,14 +61,36 @@ _PUBLIC = {
     "CellResult": "results",
     "Totals": "results",
     "Written": "report.files",
+    # For plugins: provider types and assertion types (entry points reval.providers and
+    # reval.assertions).
+    "ProviderType": "providers.types.base",
+    "InvalidProviderId": "providers.types.base",
+    "ProviderOptions": "providers.types.options",
+    "Capabilities": "providers.types.targets",
+    "PluginTarget": "providers.types.targets",
+    "register_provider_type": "providers.types.registry",
+    "ProviderConfig": "config.types",
+    "ProviderResponse": "providers.base",
+    "RunResources": "providers.resources",
+    "AssertionKind": "assertions.base",
+    "Outcome": "assertions.base",
+    "AssertionProblem": "assertions.base",
+    "AssertionSpec": "assertions.base",
+    "CheckContext": "assertions.base",
+    "register_assertion": "assertions.registry",
 }
 
 __all__ = [
     "ApiError",
+    "AssertionKind",
+    "AssertionProblem",
+    "AssertionSpec",
     "CacheUnavailable",
+    "Capabilities",
     "CellError",
     "CellFinished",
     "CellResult",
+    "CheckContext",
     "ConfigError",
     "EvalConfig",
     "EvalOptions",
@@ -74,14 +99,22 @@ __all__ = [
     "ExitCode",
     "Finding",
     "Interrupted",
+    "InvalidProviderId",
     "NetworkError",
     "Notice",
+    "Outcome",
+    "PluginTarget",
     "PredictionError",
     "PreflightFailed",
     "PreflightFinished",
     "PreflightStarted",
+    "ProviderConfig",
     "ProviderError",
+    "ProviderOptions",
+    "ProviderResponse",
+    "ProviderType",
     "RevalError",
+    "RunResources",
     "RunResult",
     "RunStarted",
     "TemplateError",
@@ -95,6 +128,8 @@ __all__ = [
     "exit_code",
     "load",
     "read_results",
+    "register_assertion",
+    "register_provider_type",
     "validate",
     "write_results",
 ]
@@ -112,7 +147,15 @@ if TYPE_CHECKING:
         validate,
         write_results,
     )
-    from replicate_eval.config.types import EvalConfig
+    from replicate_eval.assertions.base import (
+        AssertionKind,
+        AssertionProblem,
+        AssertionSpec,
+        CheckContext,
+        Outcome,
+    )
+    from replicate_eval.assertions.registry import register_assertion
+    from replicate_eval.config.types import EvalConfig, ProviderConfig
     from replicate_eval.errors import (
         ApiError,
         CellError,
@@ -136,6 +179,12 @@ if TYPE_CHECKING:
     )
     from replicate_eval.exit_codes import ExitCode, exit_code
     from replicate_eval.preflight import Finding
+    from replicate_eval.providers.base import ProviderResponse
+    from replicate_eval.providers.resources import RunResources
+    from replicate_eval.providers.types.base import InvalidProviderId, ProviderType
+    from replicate_eval.providers.types.options import ProviderOptions
+    from replicate_eval.providers.types.registry import register_provider_type
+    from replicate_eval.providers.types.targets import Capabilities, PluginTarget
     from replicate_eval.report.files import Written
     from replicate_eval.results import CellResult, RunResult, Totals
 

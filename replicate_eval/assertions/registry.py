@@ -1,13 +1,17 @@
 """The assertion table: name -> check, plus validation, evaluation and grading.
 
 Adding an assertion is one entry in ``KINDS``; the generic ``not-`` prefix, ``weight`` and the
-test ``threshold`` work for every kind.
+test ``threshold`` work for every kind. Plugins add theirs through the entry point group
+``reval.assertions`` (named by the type, loaded when a config first uses it) or
+``register_assertion``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +20,14 @@ from replicate_eval.assertions.base import (
     AssertionKind,
     AssertionProblem,
     AssertionSpec,
+    Check,
     CheckContext,
     GraderCalls,
     InvalidAssertion,
     JudgeUnavailable,
     Outcome,
 )
+from replicate_eval.errors import ConfigError
 from replicate_eval.judging import checks
 from replicate_eval.suggest import did_you_mean
 
@@ -71,15 +77,82 @@ KINDS: dict[str, AssertionKind] = {
 }
 
 
+ENTRY_POINTS = "reval.assertions"
+_BUILT_IN = frozenset(KINDS)
+
+
+def register_assertion(kind: AssertionKind) -> None:
+    """Add an assertion type in this process (what the entry point does for a plugin). Its
+    check runs guarded: what it raises is the assertion's problem, not reval's crash."""
+    if kind.name in _BUILT_IN or kind.name.startswith("not-"):
+        raise ConfigError(f"the assertion type `{kind.name}` is reval's own; name yours otherwise")
+    check = kind.check
+    KINDS[kind.name] = replace(kind, check=_guarded(kind.name, check) if check else None)
+
+
+def kind_named(name: str) -> AssertionKind | None:
+    """The kind called ``name``: built in, registered, or an installed plugin's (loaded now)."""
+    kind = KINDS.get(name)
+    if kind is None and name in _installed():
+        _load_plugin(name)
+        kind = KINDS.get(name)
+    return kind
+
+
+@cache
+def _installed() -> frozenset[str]:
+    return frozenset(entry.name for entry in metadata.entry_points(group=ENTRY_POINTS))
+
+
+def _load_plugin(name: str) -> None:
+    entry = next(iter(metadata.entry_points(group=ENTRY_POINTS, name=name)))
+    origin = f"the assertion plugin `{name}` (entry point `{entry.value}`"
+    origin += f" of {entry.dist.name} {entry.dist.version})" if entry.dist else ")"
+    try:
+        loaded = entry.load()
+    except (Exception, SystemExit) as exc:  # a plugin's own code: report whatever it raises
+        raise ConfigError(f"{origin} could not be loaded: {type(exc).__name__}: {exc}") from None
+    if isinstance(loaded, AssertionKind):
+        if loaded.name != name:
+            raise ConfigError(f"{origin} is named `{loaded.name}`, not `{name}`")
+        register_assertion(loaded)
+    elif callable(loaded):  # a bare check function: any value, checked by the function
+        register_assertion(AssertionKind(name, loaded, "optional"))
+    else:
+        raise ConfigError(f"{origin} is neither an AssertionKind nor a check function")
+
+
+def _guarded(name: str, check: Check) -> Check:
+    def guarded(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext) -> Outcome:
+        try:
+            outcome: Any = check(output, value, spec, ctx)
+        except AssertionProblem:
+            raise
+        except (Exception, SystemExit) as exc:
+            raise AssertionProblem(
+                f"the `{name}` check raised {type(exc).__name__}: {exc}"
+            ) from None
+        if isinstance(outcome, bool):  # a plain yes/no from a simple plugin
+            return Outcome(outcome, f"`{name}` {'passed' if outcome else 'failed'}")
+        if not isinstance(outcome, Outcome):
+            raise AssertionProblem(
+                f"the `{name}` check returned {type(outcome).__name__}, not an Outcome or a bool"
+            )
+        return outcome
+
+    return guarded
+
+
 def compile_assertion(
     type_: str, value: Any, *, weight: float, threshold: float | None, base_dir: Path
 ) -> AssertionSpec:
     """Validate one assertion from the config. Raises InvalidAssertion naming the bad key."""
     negate = type_.startswith("not-")
     name = type_.removeprefix("not-")
-    kind = KINDS.get(name)
+    kind = kind_named(name)
     if kind is None:
-        hint = did_you_mean(name, KINDS) or f" (known types: {', '.join(KINDS)})"
+        known = [*KINDS, *sorted(_installed() - KINDS.keys())]
+        hint = did_you_mean(name, known) or f" (known types: {', '.join(known)})"
         raise InvalidAssertion("type", f"unknown assertion type `{type_}`{hint}")
     value = _normalise_value(kind, value)
     if kind.needs_threshold and (threshold is None or threshold <= 0):

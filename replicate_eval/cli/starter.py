@@ -115,22 +115,7 @@ def config_schema() -> dict[str, Any]:
             },
         ]
     }
-    provider = {
-        "anyOf": [
-            {"type": "string", "pattern": "^(replicate|cog):"},
-            {
-                "type": "object",
-                "properties": {
-                    "id": {"type": "string", "pattern": "^(replicate|cog):"},
-                    "label": {"type": "string"},
-                    "config": {"type": "object"},
-                },
-                "required": ["id"],
-                "additionalProperties": True,
-                "description": "options may sit beside `id` or under `config:`",
-            },
-        ]
-    }
+    provider = provider_schema(definitions)
     # Graders are provider entries; `options.provider` is one (the grader) or one per role.
     definitions["ProviderEntry"] = provider
     definitions["GraderProviders"] = {
@@ -168,3 +153,58 @@ def config_schema() -> dict[str, Any]:
         },
         "$defs": definitions,
     }
+
+
+def provider_schema(definitions: dict[str, Any]) -> dict[str, Any]:
+    """A provider entry: an id of a known scheme (plugins' included), and per type its options
+    (from the type's options model, with their descriptions), beside `id` or under `config:`."""
+    from replicate_eval.providers.types.registry import all_types, installed_schemes
+
+    schemes = sorted({t.scheme.partition(":")[0] for t in all_types()} | set(installed_schemes()))
+    id_pattern = f"^({'|'.join(schemes)}):"
+    per_type = []
+    seen: set[str] = set()
+    for provider_type in all_types():
+        if provider_type.scheme in seen:  # `cog:` servers and folders take the same options
+            continue
+        seen.add(provider_type.scheme)
+        options = provider_type.options.model_json_schema(ref_template="#/$defs/{model}")
+        definitions.update(options.pop("$defs", {}))
+        properties = options.get("properties", {})
+        per_type.append(
+            {
+                "if": {"properties": {"id": {"pattern": _id_pattern(provider_type.scheme)}}},
+                "then": {
+                    "description": f"`{provider_type.form}`: {provider_type.summary}",
+                    "properties": {
+                        **properties,
+                        "config": {"type": "object", "properties": properties},
+                    },
+                },
+            }
+        )
+    return {
+        "anyOf": [
+            {"type": "string", "pattern": id_pattern},
+            {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string", "pattern": id_pattern},
+                    "label": {"type": "string"},
+                    "config": {"type": "object"},
+                },
+                "required": ["id"],
+                # Keys a type does not name are the model's inputs, sent as written.
+                "additionalProperties": True,
+                "description": "options may sit beside `id` or under `config:`",
+                "allOf": per_type,
+            },
+        ]
+    }
+
+
+def _id_pattern(scheme: str) -> str:
+    """The ids of one scheme, not those of a longer one (`replicate:` is not `replicate:image:`)."""
+    if scheme == "replicate":
+        return "^replicate:(?!image:|deployment:)"
+    return f"^{scheme}:"

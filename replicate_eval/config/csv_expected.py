@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from replicate_eval.assertions.registry import KINDS
+from replicate_eval.assertions.registry import KINDS, kind_named
 from replicate_eval.errors import ConfigError
 from replicate_eval.suggest import did_you_mean
 
@@ -46,6 +46,9 @@ def expected_assertion(cell: str) -> dict[str, Any]:
         if head["threshold"] is not None:
             assertion["threshold"] = float(head["threshold"])
         return assertion
+    plugin = kind_named(name) if name not in _JAVASCRIPT else None
+    if plugin is not None and plugin.value != "none":  # a plugin's type, installed
+        return {"type": written, "value": value}
     if name in _JAVASCRIPT:
         raise BadExpected(
             f"`{written}:` is a JavaScript check, which reval does not run; "

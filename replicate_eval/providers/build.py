@@ -60,9 +60,28 @@ class GuardedProvider:
 
     async def call(self, model_input: dict[str, Any]) -> ProviderResponse:
         started = time.perf_counter()
+        # The plugin's call runs in this task, not one of its own (as asyncio.wait_for would
+        # make on Python 3.10): a SystemExit in its code is raised here, not in the event loop.
+        task = asyncio.current_task()
+        timed_out = False
+
+        def time_out() -> None:
+            nonlocal timed_out
+            timed_out = True
+            if task is not None:
+                task.cancel()
+
+        timer = None
+        if self._timeout is not None:
+            timer = asyncio.get_running_loop().call_later(self._timeout, time_out)
         try:
-            response = await asyncio.wait_for(self._inner.call(model_input), self._timeout)
-        except TimeoutError:
+            response = await self._inner.call(model_input)
+        except asyncio.CancelledError:
+            if not timed_out:
+                raise  # the run is stopping
+            uncancel = getattr(task, "uncancel", None)  # Python 3.11+: the cancel was ours
+            if uncancel is not None:
+                uncancel()
             raise ProviderError(
                 f"the provider plugin did not answer within {self._timeout:g} s (the timeout)"
             ) from None
@@ -72,6 +91,9 @@ class GuardedProvider:
             raise ProviderError(str(exc)) from None
         except (Exception, SystemExit) as exc:
             raise ProviderError(f"the provider plugin raised {_named(exc)}") from None
+        finally:
+            if timer is not None:
+                timer.cancel()
         if not isinstance(response, ProviderResponse) or not isinstance(response.output, str):
             elapsed = (time.perf_counter() - started) * 1000
             raise ProviderError(

@@ -404,6 +404,32 @@ def test_the_json_schema_accepts_the_shipped_configs(run_cli: RunCli) -> None:
             validator.validate({**graded, "tests": [{"options": wrong}]})
 
 
+def test_the_json_schema_knows_each_provider_type_s_options(run_cli: RunCli) -> None:
+    validator = jsonschema.Draft202012Validator(json.loads(run_cli("schema").stdout))
+
+    def config(provider: dict[str, Any]) -> dict[str, Any]:
+        return {"prompts": ["x"], "providers": [provider]}
+
+    validator.validate(config({"id": "replicate:a/b", "temperature": 0.2, "width": "any"}))
+    validator.validate(config({"id": "replicate:image:a/b", "width": 512}))
+    for wrong in (
+        {"id": "replicate:a/b", "temperature": "hot"},
+        {"id": "replicate:a/b", "config": {"max_new_tokens": 1.5}},
+        {"id": "replicate:image:a/b", "width": "wide"},
+        {"id": "replicate:deployment:a/b", "timeout": 0},
+        {"id": "cog:models/m", "concurrency": 0},
+        {"id": "openai:gpt-4"},
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            validator.validate(config(wrong))
+    text_type = next(
+        case["then"]
+        for case in config_schema()["$defs"]["ProviderEntry"]["anyOf"][1]["allOf"]
+        if "(?!image:" in case["if"]["properties"]["id"]["pattern"]
+    )
+    assert text_type["properties"]["temperature"]["description"] == "sampling temperature"
+
+
 def test_reports_count_every_repeat(
     fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
 ) -> None:

@@ -49,9 +49,9 @@ def type_for(provider_id: str) -> ProviderType:
     plugin = _plugin(scheme) if sep and scheme else None
     if plugin is not None and plugin.claims(provider_id):
         return plugin
-    schemes = sorted({t.scheme.partition(":")[0] for t in all_types()} | set(_installed()))
+    schemes = sorted({t.scheme.partition(":")[0] for t in all_types()} | set(installed_schemes()))
     hint = did_you_mean(scheme, schemes) if sep else ""
-    plugins = sorted(set(_installed()) - {t.scheme for t in BUILT_IN})
+    plugins = sorted(set(installed_schemes()) - {t.scheme for t in BUILT_IN})
     also = f", and plugins' {', '.join(f'`{p}:`' for p in plugins)}" if plugins else ""
     raise InvalidProviderId(
         f"unknown provider `{provider_id}`{hint}; reval runs {PROVIDER_ID_FORMS}{also}"
@@ -64,7 +64,8 @@ def type_named(name: str) -> ProviderType:
     return {provider_type.name: provider_type for provider_type in all_types()}[name]
 
 
-def _installed() -> list[str]:
+def installed_schemes() -> list[str]:
+    """The schemes installed plugins register (their entry points' names), not loaded."""
     return [entry.name for entry in metadata.entry_points(group=ENTRY_POINTS)]
 
 
