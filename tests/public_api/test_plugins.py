@@ -271,3 +271,27 @@ def test_reval_schema_accepts_an_installed_plugin_s_ids(plugin_path: Path, tmp_p
     entry = json.loads(done.stdout)["$defs"]["ProviderEntry"]["anyOf"][0]
     assert re.match(entry["pattern"], "toy:reverse") and re.match(entry["pattern"], "cog:m")
     assert not re.match(entry["pattern"], "openai:gpt-4")
+
+
+def test_the_readme_plugin_example_runs_as_written(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("### Plugins: your own provider and assertion types", 1)[1]
+    code, toml, config = (
+        section.split(f"```{lang}\n", 1)[1].split("```", 1)[0]
+        for lang in ("python", "toml", "yaml")
+    )
+    site = tmp_path / "site"
+    info = site / "reval_upper-1.0.dist-info"
+    info.mkdir(parents=True)
+    (site / "reval_upper.py").write_text(code)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: reval-upper\nVersion: 1.0\n")
+    # pyproject's [project.entry-points."GROUP"] tables are entry_points.txt's [GROUP] sections.
+    (info / "entry_points.txt").write_text(
+        re.sub(r'\[project\.entry-points\."([^"]+)"\]', r"[\1]", toml).replace('"', "")
+    )
+    done = reval_with_plugin(site, yaml.safe_load(config), "run", "-o", "out.json", cwd=tmp_path)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    cell = json.loads((tmp_path / "out.json").read_text())["cells"][0]
+    assert cell["output"] == "SAY HELLO TO ADA!" and cell["status"] == "passed"
+    assert [a["type"] for a in cell["assertions"]] == ["shouting", "equals"]
