@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from replicate_eval.cache import ResponseCache, default_cache_dir
 from replicate_eval.chat import parse_chat
+from replicate_eval.clip import clip
 from replicate_eval.config.envfile import environment
 from replicate_eval.config.load import load_config
 from replicate_eval.config.providers import TOKEN_ENV_VARS
@@ -52,6 +53,7 @@ from replicate_eval.usercode.pool import DEFAULT_TIME_LIMIT
 
 # A results file holds every cell's input and output: far bigger than a config may be.
 MAX_RESULTS_FILE_BYTES = 2 * 1024**3
+_RESULTS_REASON_LIMIT = 200  # characters of why a results file was refused
 
 _T = TypeVar("_T")
 
@@ -232,8 +234,9 @@ def read_results(path: str | os.PathLike[str]) -> RunResult:
     try:
         return RunResult.model_validate(json.loads(text))
     except (ValueError, ValidationError, RecursionError) as exc:
+        reason = clip(str(exc), _RESULTS_REASON_LIMIT, marker="")
         raise ConfigError(
-            f"{path}: not a reval results file ({type(exc).__name__}: {str(exc)[:200]})"
+            f"{path}: not a reval results file ({type(exc).__name__}: {reason})"
         ) from None
 
 

@@ -234,8 +234,7 @@ class ResponseCache:
                 prediction_id=data.get("prediction_id"),
                 metrics=data.get("metrics") or {},
                 images=tuple(
-                    SavedImage(**{**image, "path": Path(image["path"])})
-                    for image in data.get("images") or []
+                    SavedImage.model_validate(image) for image in data.get("images") or []
                 ),
             )
         except (ValueError, KeyError, TypeError):
@@ -249,7 +248,8 @@ class ResponseCache:
             "metrics": dict(response.metrics),
             # Images are kept where their run saved them; a later hit copies them over.
             "images": [
-                {**image.as_dict(), "path": str(image.path.resolve())} for image in response.images
+                {**image.model_dump(), "path": str(image.file.resolve())}
+                for image in response.images
             ],
         }
         try:

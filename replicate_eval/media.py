@@ -1,15 +1,22 @@
-"""Images a model made, once they are saved on disk: what every later stage knows of them."""
+"""Images a model made, once they are saved on disk: what every later stage knows of them.
+
+``SavedImage`` is the one record of such an image: providers return it, assertions and the
+response cache read it, and results files hold it as it is (``results.ImageResult``).
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+
+from pydantic import BaseModel, ConfigDict
 
 
-@dataclass(frozen=True)
-class SavedImage:
-    path: Path  # inside the run's output folder, named by content hash
+class SavedImage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    # Where reval saved it, named by content hash inside the run's output folder: relative to
+    # where reval ran, unless --output-dir is absolute. Text, as results files hold it.
+    path: str
     source: str  # the URL it was downloaded from (a data URL is shortened)
     format: str  # as Pillow read the bytes: png, jpeg, webp, gif...
     width: int
@@ -17,9 +24,9 @@ class SavedImage:
     size_bytes: int
 
     @property
+    def file(self) -> Path:
+        return Path(self.path)
+
+    @property
     def dimensions(self) -> str:
         return f"{self.width}x{self.height}"
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain data, as results files and `python` checks see it (the path as text)."""
-        return {**asdict(self), "path": str(self.path)}

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from replicate_eval.media import SavedImage
 from replicate_eval.stats import RunStats
 
 SCHEMA_VERSION = 1
@@ -49,15 +50,8 @@ class AssertionResult(_Model):
     grader: GraderResult | None = None  # for model-graded assertions
 
 
-class ImageResult(_Model):
-    """An image a model made, saved in the run's output folder."""
-
-    path: str  # as reval saved it (relative to where reval ran, unless --output-dir is absolute)
-    source: str  # the URL it was downloaded from
-    format: str  # png, jpeg, webp...
-    width: int
-    height: int
-    size_bytes: int
+# An image a model made, saved in the run's output folder: the record providers return.
+ImageResult = SavedImage
 
 
 class CellResult(_Model):

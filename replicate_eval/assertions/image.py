@@ -175,7 +175,7 @@ def _numbers(value: Mapping[str, Any]) -> dict[str, int]:
 
 
 def _which(number: int, image: SavedImage, images: tuple[SavedImage, ...]) -> str:
-    return f"image {number} ({image.path.name})" if len(images) > 1 else "the image"
+    return f"image {number} ({image.file.name})" if len(images) > 1 else "the image"
 
 
 def _all(images: tuple[SavedImage, ...]) -> str:

@@ -124,7 +124,7 @@ async def python_check(
         "provider": ctx.provider_id,
         "latency_ms": ctx.latency_ms,
         # An image model's saved files: check them with Pillow or anything else.
-        "images": [image.as_dict() for image in ctx.images],
+        "images": [image.model_dump() for image in ctx.images],
     }
     try:
         answer = await code.check(source, output, ctx.vars, context, spec.threshold)

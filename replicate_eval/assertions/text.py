@@ -15,13 +15,13 @@ from replicate_eval.assertions.base import (
     InvalidAssertion,
     Outcome,
 )
+from replicate_eval.clip import clip
 from replicate_eval.templating import may_be_template
 
 
 def quote(text: str, limit: int = 80) -> str:
     """A short, unambiguous rendering of ``text`` for a reason."""
-    shown = json.dumps(text, ensure_ascii=False)
-    return shown if len(shown) <= limit else shown[: limit - 4] + '..."'
+    return clip(json.dumps(text, ensure_ascii=False), limit, marker='..."')
 
 
 def equals(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext) -> Outcome:
@@ -71,6 +71,7 @@ def starts_with(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext)
     prefix = str(value)
     if output.startswith(prefix):
         return Outcome(True, f"output starts with {quote(prefix)}")
+    # Not clip(): the output's start is shown as it is, leading whitespace and all.
     return Outcome(
         False, f"output starts with {quote(output[: len(prefix) + 10])}, not {quote(prefix)}"
     )

@@ -235,6 +235,7 @@ def _token() -> tuple[str, str]:
     )
 
 
+_VERSION_SHOWN = 8  # characters of a version id in the table, enough to tell versions apart
 _COLUMNS = ("model", "description", "runs", "visibility", "latest", "provider id")
 
 
@@ -245,7 +246,7 @@ def _rows(models: list[ModelSummary], description_width: int) -> list[tuple[str,
             clip(model.description, description_width),
             f"{model.run_count:,}" if model.run_count is not None else "",
             model.visibility,
-            (model.latest_version or "")[:8],
+            clip(model.latest_version or "", _VERSION_SHOWN, marker=""),
             model.provider_id,
         )
         for model in models

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from replicate_eval.assertions import AssertionSpec, InvalidAssertion
 from replicate_eval.assertions.registry import compile_assertion
+from replicate_eval.clip import clip
 from replicate_eval.config.case_files import gather_tests
 from replicate_eval.config.datasets import expand_prompt_reference, read_var_file
 from replicate_eval.config.problems import Problem, raise_problems
@@ -175,8 +176,10 @@ def _relative(path: Path, base_dir: Path) -> str:
 
 
 def _derived_label(template: str) -> str:
-    text = " ".join(template.split())
-    return text if len(text) <= 40 else text[:39] + "…"
+    return clip(" ".join(template.split()), _LABEL_LIMIT)
+
+
+_LABEL_LIMIT = 40  # characters of a prompt's label made from its template
 
 
 def _resolve_providers(

@@ -8,6 +8,7 @@ from typing import Any, NoReturn
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from replicate_eval.clip import clip
 from replicate_eval.config.schema import unknown_key_message
 from replicate_eval.config.yaml_source import Loc, YamlDocument
 from replicate_eval.errors import ConfigError
@@ -124,5 +125,8 @@ def _describe_input(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    # A repr (of a YAML scalar) has no outer whitespace: clip() keeps it as it is.
+    return clip(repr(value), _INPUT_LIMIT, marker="...")
+
+
+_INPUT_LIMIT = 60  # characters of a wrong value shown in a config problem

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from replicate_eval.assertions.base import AssertionProblem
+from replicate_eval.clip import clip
 
 _SHOWN = 300  # characters of a raw answer quoted in a message
 
 
 def quoted(answer: str) -> str:
     text = " ".join(answer.split())
-    return json.dumps(text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…")
+    return json.dumps(clip(text, _SHOWN))
 
 
 @dataclass(frozen=True)

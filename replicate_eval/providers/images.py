@@ -19,7 +19,7 @@ import binascii
 import hashlib
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -33,6 +33,7 @@ from replicate_eval.providers.download_policy import DownloadPolicy
 from replicate_eval.providers.outputs import shorten_source
 
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
+URL_LIMIT = 120  # characters of an image URL named in a message
 # Pillow's names for formats that are another one underneath.
 _FORMAT_NAMES = {"mpo": "jpeg"}
 
@@ -43,7 +44,8 @@ class DownloadError(ProviderError):
 
 @dataclass(frozen=True)
 class _Checked:
-    """An image fetched and decoded, not yet written."""
+    """An image fetched and decoded, not yet written: its bytes, until ``_write`` makes it a
+    ``SavedImage``."""
 
     url: str
     data: bytes
@@ -93,11 +95,11 @@ class ImageStore:
             copies = []
             for image in images:
                 try:
-                    data = image.path.read_bytes()
+                    data = image.file.read_bytes()
                 except OSError:
                     return None
                 checked = _Checked(image.source, data, image.format, image.width, image.height)
-                copies.append(replace(self._write(checked), source=image.source))
+                copies.append(self._write(checked).model_copy(update={"source": image.source}))
             return copies
 
         return await asyncio.to_thread(copy_all)
@@ -116,7 +118,7 @@ class ImageStore:
                 )
             except asyncio.TimeoutError:
                 raise DownloadError(
-                    f"could not download image {clip(url, 120)}: "
+                    f"could not download image {clip(url, URL_LIMIT)}: "
                     f"not complete after {self._total_timeout:.0f} s"
                 ) from None
         return await asyncio.to_thread(self._decode, url, data, content_type)
@@ -125,13 +127,15 @@ class ImageStore:
     async def _download(self, url: str, policy: DownloadPolicy) -> tuple[bytes, str]:
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self._read_timeout, follow_redirects=False)
-        shown = clip(url, 120)
+        shown = clip(url, URL_LIMIT)
         target = url
         try:
             for _ in range(policy.max_redirects + 1):
                 refusal = await policy.refusal(target)
                 if refusal is not None:
-                    hop = "" if target == url else f"it redirects to {clip(target, 120)}, and "
+                    hop = (
+                        "" if target == url else f"it redirects to {clip(target, URL_LIMIT)}, and "
+                    )
                     raise DownloadError(f"refused image {shown}: {hop}{refusal}")
                 async with self._client.stream("GET", target) as response:
                     if response.has_redirect_location and response.next_request is not None:
@@ -195,7 +199,7 @@ class ImageStore:
 
     # --- checking and saving -----------------------------------------------------------------
     def _decode(self, url: str, data: bytes, content_type: str) -> _Checked:
-        shown = shorten_source(url) if url.startswith("data:") else clip(url, 120)
+        shown = shorten_source(url) if url.startswith("data:") else clip(url, URL_LIMIT)
         try:
             with Image.open(io.BytesIO(data)) as image:
                 image_format = (image.format or "").lower()
@@ -226,7 +230,7 @@ class ImageStore:
                 f"could not save an image in {self.folder}: {exc.strerror or exc}"
             ) from None
         return SavedImage(
-            path=path,
+            path=str(path),
             source=shorten_source(image.url),
             format=image.format,
             width=image.width,

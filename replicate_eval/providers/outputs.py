@@ -16,6 +16,18 @@ from replicate_eval.clip import clip
 
 _URL = re.compile(r"^(?:https?://\S+|data:[^,\s]*,\S*)$", re.IGNORECASE)
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".avif")
+EXCERPT_LIMIT = 120  # characters of an output quoted in a message
+_KEY_LIMIT = 40  # characters of each object key named in a message
+
+
+def joined_text(output: Any) -> str | None:
+    """A text output as one string: a string as it is, a list of strings (a language model's
+    streamed tokens) joined with nothing between them; None for anything else."""
+    if isinstance(output, str):
+        return output
+    if isinstance(output, list) and all(isinstance(item, str) for item in output):
+        return "".join(output)
+    return None
 
 
 def file_urls(output: Any) -> list[str] | None:
@@ -41,14 +53,16 @@ def looks_like_images(output: Any) -> bool:
 
 
 def shorten_source(url: str) -> str:
-    """A data URL holds the whole file: keep its header for reports, not megabytes of base64."""
+    """A data URL holds the whole file: keep its header for reports, not megabytes of base64.
+
+    Not ``clip()``: the header is kept whole and the cut says how much it left out."""
     if url.startswith("data:"):
         header, _, data = url.partition(",")
         return f"{header},… ({len(data)} base64 characters)"
     return url
 
 
-def describe_output(output: Any, *, limit: int = 120) -> str:
+def describe_output(output: Any, *, limit: int = EXCERPT_LIMIT) -> str:
     """An output in words for a message: what it is, and a JSON excerpt of it (never a Python
     repr: a reader of the message knows the model's JSON, not reval's objects)."""
     if output is None:
@@ -67,7 +81,7 @@ def describe_output(output: Any, *, limit: int = 120) -> str:
         items = "item" if len(output) == 1 else "items"
         return f"a list of {len(output)} {items}: {excerpt(output, limit)}"
     if isinstance(output, dict):
-        keys = ", ".join(excerpt(str(key), 40) for key in list(output)[:5])
+        keys = ", ".join(excerpt(str(key), _KEY_LIMIT) for key in list(output)[:5])
         more = ", …" if len(output) > 5 else ""
         noun = "key" if len(output) == 1 else "keys"
         return f"an object with the {noun} {keys}{more}: {excerpt(output, limit)}"
@@ -77,7 +91,7 @@ def describe_output(output: Any, *, limit: int = 120) -> str:
     return f"an object of type {type(output).__name__}"
 
 
-def excerpt(value: Any, limit: int = 120) -> str:
+def excerpt(value: Any, limit: int = EXCERPT_LIMIT) -> str:
     """``value`` as JSON, cut to ``limit`` characters; what JSON cannot hold is named instead."""
     return clip(json.dumps(_json_safe(value, depth=0), ensure_ascii=False), limit)
 

@@ -47,6 +47,8 @@ def _why(cell: CellResult) -> str:
 
 # What XML 1.0 forbids even escaped and ``printable`` leaves: the non-characters.
 _NOT_XML = re.compile("[\ufffe\uffff]")
+_MESSAGE_LIMIT = 500  # characters of why a cell failed, in a JUnit message attribute
+_ROW_LIMIT = 300  # characters of why a cell failed, in a Markdown summary row
 
 
 def _xml_text(text: str | None) -> str:
@@ -129,7 +131,7 @@ def to_junit(result: RunResult) -> str:
                 failure = ElementTree.SubElement(
                     case,
                     "failure",
-                    message=_xml_text(clip(_why(cell), 500)),
+                    message=_xml_text(clip(_why(cell), _MESSAGE_LIMIT)),
                     type="AssertionFailed",
                 )
                 failure.text = _xml_text(
@@ -138,7 +140,10 @@ def to_junit(result: RunResult) -> str:
                 counts["failures"] += 1
             elif cell.status == "error":
                 error = ElementTree.SubElement(
-                    case, "error", message=_xml_text(clip(_why(cell), 500)), type="ProviderError"
+                    case,
+                    "error",
+                    message=_xml_text(clip(_why(cell), _MESSAGE_LIMIT)),
+                    type="ProviderError",
                 )
                 error.text = _xml_text(cell.error)
                 counts["errors"] += 1
@@ -212,7 +217,7 @@ def to_markdown(result: RunResult) -> str:
             lines.append(
                 f"| {_md(test_title(test.description, test.vars, test.index))} | "
                 f"{_md(_column_name(result, prompt, provider))} | "
-                f"{cell.status.upper()}: {_md(clip(_why(cell), 300))} |"
+                f"{cell.status.upper()}: {_md(clip(_why(cell), _ROW_LIMIT))} |"
             )
     return "\n".join(lines) + "\n"
 

@@ -53,6 +53,7 @@ def check_output_paths(paths: Sequence[Path]) -> None:
         try:
             parent_ok, is_folder = path.parent.is_dir(), path.is_dir()
         except (OSError, ValueError) as exc:  # a name too long, a NUL in it...
+            # Not clip(): the name is cut as given, spaces and all.
             raise UsageError(f"--output {str(path)[:200]}: cannot be used ({exc})") from None
         if not parent_ok:
             raise UsageError(f"--output {path}: folder {path.parent} does not exist")

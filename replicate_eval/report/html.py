@@ -34,6 +34,7 @@ from replicate_eval.results import AssertionResult, CellResult, ImageResult, Run
 ImageMode = Literal["embed", "link"]
 
 _MEDIA_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
+_ALT_LIMIT = 200  # characters of the prompt in an image's alt text
 
 _SCRIPT = """
 (function () {
@@ -175,7 +176,7 @@ def _cell_view(runs: list[CellResult], report_path: Path, mode: ImageMode) -> Ce
 def _image_view(
     image: ImageResult, cell: CellResult, report_path: Path, mode: ImageMode
 ) -> ImageView:
-    path = Path(image.path)
+    path = image.file
     src: str | None = None
     href = "#"
     if path.is_file():
@@ -189,8 +190,9 @@ def _image_view(
         path=image.path,
         src=src,
         href=href,
-        alt=(cell.rendered_prompt or "")[:200],
-        dimensions=f"{image.width}x{image.height}",
+        # Not clip(): the prompt is cut as written, whitespace and all.
+        alt=(cell.rendered_prompt or "")[:_ALT_LIMIT],
+        dimensions=image.dimensions,
         format=image.format,
     )
 

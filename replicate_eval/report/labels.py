@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+from replicate_eval.clip import clip
 from replicate_eval.results import CellResult, CellStatus, RunResult, wilson_interval
 
 _VERSION_ID = re.compile(r"\b[0-9a-f]{64}\b")
+_VERSION_SHOWN = 9  # a version id's first 8 characters and the ellipsis
 
 # A cell's badge and its Rich style.
 BADGES: dict[CellStatus, tuple[str, str]] = {
@@ -18,7 +20,7 @@ BADGES: dict[CellStatus, tuple[str, str]] = {
 
 def column_title(label: str) -> str:
     """64-hex version ids take five header lines; their first 8 characters identify them."""
-    return _VERSION_ID.sub(lambda match: match.group(0)[:8] + "…", label)
+    return _VERSION_ID.sub(lambda match: clip(match.group(0), _VERSION_SHOWN), label)
 
 
 def test_title(description: str | None, variables: dict[str, object], index: int) -> str:

@@ -76,9 +76,9 @@ def _cell_text(cell: CellResult, limit: int) -> Text:
         # The file name, linked to the full path (terminals that support links open it); the
         # summary line names the folder.
         for image in cell.images:
-            path = Path(image.path)
+            path = image.file
             text.append(f"\n{printable(path.name)}", style=f"cyan link {path.resolve().as_uri()}")
-            text.append(f" {image.width}x{image.height} {printable(image.format)}")
+            text.append(f" {image.dimensions} {printable(image.format)}")
     else:
         text.append("\n" + clip(printable(cell.output or ""), limit))
     if cell.status == "failed" and cell.reason:

@@ -135,6 +135,7 @@ def interpret(result: Any, label: str, threshold: float | None) -> tuple[bool, s
             given_score = None
         return passed, reason, given_score
     shown = repr(result)
+    # Not clip(): this process imports nothing of reval's (see the module docstring).
     shown = shown if len(shown) <= 200 else shown[:199] + "…"
     raise CheckProblem(
         f"`{label}` returned {shown}; return True/False, a score, "
@@ -162,6 +163,7 @@ def answer(checks: Checks, request: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def _cut(text: str) -> str:
+    # Not clip(): nothing of reval's is imported here, and a reason keeps its whitespace.
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
 
 

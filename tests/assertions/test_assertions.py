@@ -217,7 +217,14 @@ def test_no_assertions_pass() -> None:
 
 def images(*specs: tuple[int, int, str]) -> CheckContext:
     saved = tuple(
-        SavedImage(Path(f"out/{n}.{fmt}"), f"https://x/{n}", fmt, w, h, 100)
+        SavedImage(
+            path=f"out/{n}.{fmt}",
+            source=f"https://x/{n}",
+            format=fmt,
+            width=w,
+            height=h,
+            size_bytes=100,
+        )
         for n, (w, h, fmt) in enumerate(specs)
     )
     return CheckContext(vars={}, prompt="p", latency_ms=1.0, provider_id="x", images=saved)

@@ -24,7 +24,7 @@ from replicate_eval.providers.base import ProviderResponse
 from replicate_eval.providers.cog.server import CogServers
 from replicate_eval.providers.download_policy import DownloadPolicy
 from replicate_eval.providers.images import DownloadError, ImageStore
-from replicate_eval.providers.outputs import excerpt, file_urls, looks_like_images
+from replicate_eval.providers.outputs import excerpt, file_urls, joined_text, looks_like_images
 from replicate_eval.providers.text_input import text_model_input
 from replicate_eval.providers.types.targets import CogTarget
 
@@ -70,7 +70,8 @@ class CogProvider:
                 error = error[len("prediction failed: ") :]
             logs = _text(body.get("logs"))
             if logs:
-                error += f" (the model's logs end with: {logs[-500:]})"
+                # Not clip(): the end of the logs says why it failed, so the start is cut.
+                error += f" (the model's logs end with: {logs[-_LOG_TAIL:]})"
             raise PredictionError(
                 f"prediction failed: {error}",
                 status=str(status),
@@ -146,11 +147,12 @@ class CogProvider:
         except ValueError:
             raise ProviderError(
                 f"the Cog server answered {response.status_code} without JSON: "
-                f"{response.text[:200]}"
+                # Not clip(): the body is shown as sent, whitespace and all.
+                f"{response.text[:_BODY_SHOWN]}"
             ) from None
         if response.status_code >= 400 and "status" not in body:
             raise ProviderError(
-                f"the Cog server answered {response.status_code}: {excerpt(body, 300)}"
+                f"the Cog server answered {response.status_code}: {excerpt(body, _ANSWER_SHOWN)}"
             )
         return body
 
@@ -190,20 +192,24 @@ class CogProvider:
                 metrics=metrics,
                 images=tuple(images),
             )
-        if isinstance(output, list) and all(isinstance(item, str) for item in output):
-            text = "".join(output)
-        elif isinstance(output, str):
-            text = output
-        elif output is None:
+        if output is None:
             raise ProviderError("the model returned no output", prediction_id=prediction_id)
-        else:
-            text = json.dumps(output)
+        text = joined_text(output)
         return ProviderResponse(
-            output=text, latency_ms=latency_ms, prediction_id=prediction_id, metrics=metrics
+            output=json.dumps(output) if text is None else text,
+            latency_ms=latency_ms,
+            prediction_id=prediction_id,
+            metrics=metrics,
         )
 
 
 _ITS_OWN_FILES = DownloadPolicy()
+# Characters shown in messages: of the logs' end, of a body that is not JSON, of a JSON answer
+# (an error status), and of a message field that is not text.
+_LOG_TAIL = 500
+_BODY_SHOWN = 200
+_ANSWER_SHOWN = 300
+_FIELD_SHOWN = 500
 # Cog frees a slot just after it answers, so a next request can still find it busy.
 _BUSY_RETRIES = 200
 
@@ -212,7 +218,7 @@ def _text(value: Any) -> str:
     """A message field of a Cog response: text, or JSON when it is something else."""
     if value is None or value == "":
         return ""
-    return (value if isinstance(value, str) else excerpt(value, 500)).strip()
+    return (value if isinstance(value, str) else excerpt(value, _FIELD_SHOWN)).strip()
 
 
 def _at_capacity(body: dict[str, Any]) -> bool:

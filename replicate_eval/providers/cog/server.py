@@ -140,6 +140,7 @@ class CogServer:
         raise self._setup_failed(f"not ready after {self._setup_timeout:g} s (status: {status})")
 
     def _setup_failed(self, what: str, logs: str = "") -> ProviderError:
+        # Not clip(): the end of the output says why setup failed, so the start is cut.
         tail = (logs or self.log_text())[-2000:].strip()
         return ProviderError(
             f"the Cog model in {self.model.folder} did not start: {what}."

@@ -219,6 +219,7 @@ class ReplicateApi:
         versions = Versions(self._client, model=(owner, name))
         version = await self._catalogue(
             lambda: versions.async_get(version_id),
+            # Not clip(): the id is always shown abbreviated, marked even when short.
             not_found=f"version `{version_id[:12]}…` of `{slug}` was not found on Replicate",
         )
         data: dict[str, Any] = version.dict()
@@ -241,6 +242,7 @@ class ReplicateApi:
         try:
             return await self._sdk(call, not_found=not_found)
         except _UnreadableResponse as exc:
+            # Not clip(): a body that is a JSON string is shown with its whitespace.
             raise ProviderError(
                 f"the replicate SDK could not read Replicate's answer: {str(exc.body)[:200]}"
             ) from None
@@ -273,6 +275,7 @@ class ReplicateApi:
             # SDK 1.0.x cannot parse status `aborted`; the raw body tells us what happened.
             if isinstance(exc.body, dict) and exc.body.get("status") == "aborted":
                 return PredictionState.from_json(exc.body)
+            # Not clip(): a body that is a JSON string is shown with its whitespace.
             raise ProviderError(
                 "Replicate sent a prediction that the replicate SDK could not read: "
                 f"{str(exc.body)[:300]}",

@@ -10,8 +10,16 @@ from replicate_eval.errors import ProviderError
 from replicate_eval.providers.base import ProviderResponse
 from replicate_eval.providers.download_policy import DownloadPolicy
 from replicate_eval.providers.images import DownloadError, ImageStore
-from replicate_eval.providers.outputs import describe_output, excerpt, file_urls, nested_urls
+from replicate_eval.providers.outputs import (
+    describe_output,
+    excerpt,
+    file_urls,
+    joined_text,
+    nested_urls,
+)
 from replicate_eval.providers.replicate.predictions import PredictionClient
+
+_HINT_LIMIT = 80  # characters of a text output or a nested URL quoted in a hint
 
 
 class ReplicateImageProvider:
@@ -66,11 +74,11 @@ def _not_images(provider_id: str, slug: str, output: Any) -> str:
     """Why an output is not images, in words; the text prefix only when it is text."""
     if output is None or output == []:
         return f"`{provider_id}` returned no output"
-    if isinstance(output, list) and all(isinstance(item, str) for item in output):
-        output = "".join(output)
-    if isinstance(output, str):
+    text = joined_text(output)
+    if text is not None:
+        shown = describe_output(text, limit=_HINT_LIMIT)
         return (
-            f"`{provider_id}` returned {describe_output(output, limit=80)}, not image files; "
+            f"`{provider_id}` returned {shown}, not image files; "
             f"for text models use `replicate:{slug}`"
         )
     message = f"`{provider_id}` returned {describe_output(output)}, not image files"
@@ -78,7 +86,7 @@ def _not_images(provider_id: str, slug: str, output: Any) -> str:
     if inside:
         urls = "a file URL" if len(inside) == 1 else f"{len(inside)} file URLs"
         message += (
-            f"; it holds {urls} ({excerpt(inside[0], 80)}) a level down, but reval reads an "
-            "image model's output only as a URL or a list of URLs"
+            f"; it holds {urls} ({excerpt(inside[0], _HINT_LIMIT)}) a level down, but reval "
+            "reads an image model's output only as a URL or a list of URLs"
         )
     return message

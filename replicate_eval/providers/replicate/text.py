@@ -5,13 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from replicate_eval.clip import clip
 from replicate_eval.config.types import ProviderConfig
 from replicate_eval.errors import ProviderError
 from replicate_eval.providers.base import ProviderResponse
-from replicate_eval.providers.outputs import file_urls, looks_like_images
+from replicate_eval.providers.outputs import file_urls, joined_text, looks_like_images
 from replicate_eval.providers.replicate.api import PredictionState
 from replicate_eval.providers.replicate.predictions import PredictionClient
 from replicate_eval.providers.text_input import text_model_input
+
+# Characters of an output shown, cut without a mark, in the error of a text model whose output
+# is not text: of its first image URL, and of the output as JSON.
+_URL_SHOWN = 80
+_OUTPUT_SHOWN = 200
 
 
 class ReplicateTextProvider:
@@ -46,21 +52,21 @@ class ReplicateTextProvider:
         if looks_like_images(output):
             target = self.config.target
             urls = file_urls(output) or []
+            first = clip(urls[0], _URL_SHOWN, marker="")
             raise ProviderError(
-                f"`{self.id}` returned {len(urls)} image file(s) ({urls[0][:80]}), not text; "
+                f"`{self.id}` returned {len(urls)} image file(s) ({first}), not text; "
                 f"for image models use `replicate:image:{target.slug}`",
                 prediction_id=state.id,
                 metrics=state.metrics,
             )
-        if isinstance(output, str):
-            return output
-        if isinstance(output, list) and all(isinstance(item, str) for item in output):
-            return "".join(output)
+        text = joined_text(output)
+        if text is not None:
+            return text
         if self._any_output and output is not None:
             return json.dumps(output)
         if output is None:
             message = "prediction succeeded but returned no output"
         else:
-            shown = json.dumps(output)[:200]
+            shown = clip(json.dumps(output), _OUTPUT_SHOWN, marker="")
             message = f"the model returned {type(output).__name__} output, not text: {shown}"
         raise ProviderError(message, prediction_id=state.id, metrics=state.metrics)
