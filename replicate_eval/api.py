@@ -47,7 +47,7 @@ from replicate_eval.redact import REDACT, redacted
 from replicate_eval.report.files import ReportOptions, Written, check_output_paths, write_outputs
 from replicate_eval.results import CellResult, RunResult
 from replicate_eval.runner import RunOptions, run_eval
-from replicate_eval.usercode.pool import DEFAULT_TIME_LIMIT
+from replicate_eval.usercode.limits import DEFAULT_TIME_LIMIT
 
 # A results file holds every cell's input and output: far bigger than a config may be.
 MAX_RESULTS_FILE_BYTES = 2 * 1024**3
