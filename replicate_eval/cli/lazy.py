@@ -73,7 +73,9 @@ class LazyGroup(TyperGroup):
     def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
         command = self.commands.get(cmd_name)
         if isinstance(command, Listed) and not self._listing:
-            command = self.commands[cmd_name] = load_command(cmd_name)
+            command = load_command(cmd_name)
+            if command is not None:
+                self.commands[cmd_name] = command
         return command
 
     def format_help(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
@@ -85,8 +87,10 @@ class LazyGroup(TyperGroup):
             self._listing = False
 
 
-def load_command(name: str) -> _click.Command:
-    """Import the command's module and build its command (or sub-group) as Typer would have."""
+def load_command(name: str) -> _click.Command | None:
+    """Import the command's module and build its command (or sub-group) as Typer would have;
+    None if the module registers no such command (a mistake in ``COMMANDS``: the tests say so,
+    and click answers "No such command")."""
     from replicate_eval.cli.common import app
 
     import_module(COMMANDS[name][0])
@@ -103,4 +107,4 @@ def load_command(name: str) -> _click.Command:
                 suggest_commands=app.suggest_commands,
                 rich_markup_mode=mode,
             )
-    raise LookupError(f"{COMMANDS[name][0]} registers no command {name!r}")
+    return None
