@@ -15,12 +15,12 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import yaml
 from pydantic import ValidationError
 
-from replicate_eval.cache import ResponseCache, default_cache_dir
+from replicate_eval.base_url import base_url_problem
 from replicate_eval.chat import parse_chat
 from replicate_eval.clip import clip
 from replicate_eval.config.envfile import environment
@@ -40,16 +40,16 @@ from replicate_eval.events import (
     RunStarted,
 )
 from replicate_eval.plan import Plan, build_plan
-from replicate_eval.preflight import Finding
-from replicate_eval.preflight_config import check_config_models
-from replicate_eval.providers.cog.server import kill_all_now
-from replicate_eval.providers.replicate.predictions import RetryPolicy
-from replicate_eval.providers.replicate.session import base_url_problem
 from replicate_eval.redact import REDACT, redacted
-from replicate_eval.report.files import ReportOptions, Written, check_output_paths, write_outputs
-from replicate_eval.results import CellResult, RunResult
-from replicate_eval.runner import RunOptions, run_eval
-from replicate_eval.usercode.pool import DEFAULT_TIME_LIMIT
+from replicate_eval.usercode.limits import DEFAULT_TIME_LIMIT
+
+if TYPE_CHECKING:  # the engine (the SDK, the cache, the reports) is imported when used, so
+    # that loading and validating a config without the preflight stays quick (`reval validate`)
+    from replicate_eval.cache import ResponseCache
+    from replicate_eval.preflight import Finding
+    from replicate_eval.report.files import Written
+    from replicate_eval.results import CellResult, RunResult
+    from replicate_eval.runner import RunOptions
 
 # A results file holds every cell's input and output: far bigger than a config may be.
 MAX_RESULTS_FILE_BYTES = 2 * 1024**3
@@ -202,6 +202,8 @@ async def evaluate_async(
     stop: asyncio.Event | None = None,
 ) -> RunResult:
     """``evaluate()`` for a running event loop; setting ``stop`` interrupts the run."""
+    from replicate_eval.runner import run_eval
+
     options = options or EvalOptions()
     emit = on_event or _ignore
     with _opened_cache(options.cache, emit) as cache:
@@ -227,6 +229,8 @@ async def evaluate_async(
 
 def read_results(path: str | os.PathLike[str]) -> RunResult:
     """A results file written by ``reval run -o results.json`` (or ``write_results``)."""
+    from replicate_eval.results import RunResult
+
     try:
         text = read_text(Path(path), limit=MAX_RESULTS_FILE_BYTES)
     except UnreadableFile as exc:
@@ -249,6 +253,8 @@ def write_results(
     """Write ``result`` to each path by its suffix (.json .html .csv .xml .md), and the HTML
     report beside the images when a model made some. One file that cannot be written does not
     stop the others: ``Written.failures`` says which. Raises UsageError for an unknown suffix."""
+    from replicate_eval.report.files import ReportOptions, check_output_paths, write_outputs
+
     targets = [Path(path) for path in paths]
     check_output_paths(targets)
     return write_outputs(redacted(result), targets, ReportOptions(html_images=html_images))
@@ -275,6 +281,8 @@ def use_base_url(env: Mapping[str, str]) -> None:
 
 def open_cache_at(folder: Path, on_event: EventCallback | None = None) -> ResponseCache:
     """The response cache in ``folder``; a damaged one is replaced, with a Notice."""
+    from replicate_eval.cache import ResponseCache
+
     cache = ResponseCache(folder)
     for damage in cache.repaired:
         (on_event or _ignore)(Notice(f"{damage.describe()}; using a fresh cache"))
@@ -287,6 +295,8 @@ class _opened_cache:
     it is not needed to run. A folder given by path that cannot be used is an error."""
 
     def __init__(self, choice: bool | Path, emit: EventCallback) -> None:
+        from replicate_eval.cache import default_cache_dir
+
         self._cache: ResponseCache | None = None
         if choice is False:
             return
@@ -309,6 +319,9 @@ class _opened_cache:
 def _run_options(
     options: EvalOptions, config: EvalConfig, cache: ResponseCache | None
 ) -> RunOptions:
+    from replicate_eval.providers.replicate.predictions import RetryPolicy
+    from replicate_eval.runner import RunOptions
+
     return RunOptions(
         max_concurrency=options.max_concurrency,
         output_dir=options.output_dir,
@@ -334,6 +347,8 @@ def _check_models(
 async def _check_models_async(
     config: EvalConfig, strict: bool, cache: ResponseCache | None, emit: EventCallback
 ) -> tuple[Finding, ...]:
+    from replicate_eval.preflight_config import check_config_models
+
     emit(PreflightStarted())
     findings = tuple(await check_config_models(config, strict=strict, cache=cache))
     emit(PreflightFinished(findings))
@@ -411,6 +426,8 @@ async def _with_stop_signals(
 
 
 def _second_interrupt() -> None:
+    from replicate_eval.providers.cog.server import kill_all_now
+
     kill_all_now()  # no local model server outlives the program
     raise KeyboardInterrupt
 

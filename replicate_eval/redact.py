@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 import re
 import threading
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel
+if TYPE_CHECKING:  # pydantic is slow to import, and the terminal streams need this module
+    from pydantic import BaseModel
 
-Model = TypeVar("Model", bound=BaseModel)
+Model = TypeVar("Model", bound="BaseModel")
 
 MASK = "[REDACTED]"
 # Shorter "tokens" are not secrets worth the damage of masking them everywhere they occur.

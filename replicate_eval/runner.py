@@ -52,7 +52,8 @@ from replicate_eval.results import (
     count,
 )
 from replicate_eval.stats import RunStats
-from replicate_eval.usercode.pool import DEFAULT_TIME_LIMIT, UserCodePool
+from replicate_eval.usercode.limits import DEFAULT_TIME_LIMIT
+from replicate_eval.usercode.pool import UserCodePool
 
 CellCallback = Callable[[CellResult], None]
 

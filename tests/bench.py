@@ -2,6 +2,7 @@
 
     python -m tests.bench            every scenario
     python -m tests.bench --only throttled
+    python -m tests.bench --only startup   (tests/bench_startup.py)
 
 Each scenario starts the tests' fake server (in this process, contract checks off) with a model
 of a given latency, writes a generated config, and runs `reval run` as a child process. It
@@ -30,6 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from tests.bench_startup import startup
 from tests.fake_replicate import FakeReplicate, Reply, tokens
 from tests.fake_replicate.judges import EMBEDDING, GRADER, serve_judges
 
@@ -349,8 +351,9 @@ SCENARIOS: dict[str, Callable[[Path, Path], None]] = {
     "checks": lambda folder, cache: checks(folder),
     # The issue's real-time case: five minutes, so only on request (--only six-per-minute).
     "six-per-minute": lambda folder, cache: throttled(folder, cases=30, per_minute=6),
+    "startup": lambda folder, cache: startup(folder),
 }
-DEFAULT = ["throughput", "overhead", "polling", "throttled", "graded", "checks"]
+DEFAULT = ["throughput", "overhead", "polling", "throttled", "graded", "checks", "startup"]
 
 
 def main(argv: list[str]) -> int:

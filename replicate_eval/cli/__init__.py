@@ -1,10 +1,6 @@
-"""The ``reval`` command line. Importing the command modules registers their commands, in the
-order ``reval --help`` lists them."""
+"""The ``reval`` command line. The commands' modules are imported when a command is used
+(``cli/lazy.py`` lists them, in the order ``reval --help`` shows them)."""
 
-# isort: off
-from replicate_eval.cli import run, validation, models, cache, merging, starter  # noqa: F401
-
-# isort: on
 from replicate_eval.cli.common import app, main
 from replicate_eval.exit_codes import ExitCode
 

@@ -10,7 +10,8 @@ import typer
 from rich.markup import escape
 
 from replicate_eval.cache import ResponseCache, default_cache_dir
-from replicate_eval.cli.common import CacheDirOption, app, fail, open_cache, stdout
+from replicate_eval.cli.common import app, fail, open_cache, stdout
+from replicate_eval.cli.options import CacheDirOption
 
 cache_app = typer.Typer(
     help="See or empty the response cache (successful outputs and model schemas, so that no "

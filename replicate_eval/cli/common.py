@@ -1,4 +1,4 @@
-"""The ``reval`` application: its commands, consoles, exit codes and entry point.
+"""The ``reval`` application: its root, consoles, messages, exit codes and entry point.
 
 The cli package is the only place that writes to the terminal. Results go to stdout; progress,
 warnings and errors go to stderr, so ``reval run ... > table.txt`` keeps the table clean.
@@ -10,26 +10,31 @@ import os
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.status import Status
 
 from replicate_eval import __version__
-from replicate_eval.cache import ResponseCache, default_cache_dir
+from replicate_eval.cli.lazy import LazyGroup
 from replicate_eval.cli.terminal import TerminalStream, current_stream, fixed_stream
-from replicate_eval.config.types import EvalConfig
 from replicate_eval.errors import RevalError
 from replicate_eval.events import Event, Notice, PreflightFinished, PreflightStarted
 from replicate_eval.exit_codes import ExitCode
-from replicate_eval.report.files import append_step_summary
-from replicate_eval.results import RunResult
 from replicate_eval.terminal_text import printable
 
+if TYPE_CHECKING:  # the engine is imported by the commands that use it, when they run
+    from rich.status import Status
+
+    from replicate_eval.cache import ResponseCache
+    from replicate_eval.config.types import EvalConfig
+    from replicate_eval.results import RunResult
+
+# The commands are listed from a table (cli/lazy.py); each is imported when it is run.
 app = typer.Typer(
     name="reval",
+    cls=LazyGroup,
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="markdown",
@@ -85,52 +90,6 @@ def shown(message: str) -> str:
     """A message as the terminal may show it: it quotes models and servers, so no escape
     sequences, and no Rich markup of its own."""
     return escape(printable(message))
-
-
-# Options that several commands share.
-ConfigArgument = Annotated[
-    Path,
-    typer.Argument(
-        metavar="CONFIG",
-        show_default=False,
-        help="The eval file (YAML) with prompts, providers and tests.",
-    ),
-]
-CacheDirOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--cache-dir",
-        metavar="DIR",
-        show_default=False,
-        help="The response cache's folder. [default: $XDG_CACHE_HOME/reval, else ~/.cache/reval]",
-    ),
-]
-StrictOption = Annotated[
-    bool,
-    typer.Option(
-        "--strict", help="Inputs a model does not have are errors, not warnings (preflight)."
-    ),
-]
-GraderOption = Annotated[
-    str | None,
-    typer.Option(
-        "--grader",
-        metavar="PROVIDER_ID",
-        show_default=False,
-        help=(
-            "The model that grades llm-rubric, model-graded-closedqa and factuality "
-            "assertions, e.g. `replicate:meta/meta-llama-3.1-405b-instruct`; a test's or an "
-            "assertion's own `provider` still wins. [default: defaultTest.options.provider, "
-            "else replicate:meta/meta-llama-3-70b-instruct]"
-        ),
-    ),
-]
-NoPreflightOption = Annotated[
-    bool,
-    typer.Option(
-        "--no-preflight", help="Do not check the inputs against the models' schemas first."
-    ),
-]
 
 
 def load_or_fail(
@@ -191,6 +150,7 @@ def remember_secret(value: str | None) -> None:
 def open_cache(cache_dir: Path | None) -> ResponseCache:
     """The cache in --cache-dir (or the default folder), for the `cache` commands."""
     from replicate_eval.api import open_cache_at
+    from replicate_eval.cache import default_cache_dir
 
     try:
         return open_cache_at(cache_dir or default_cache_dir(os.environ), on_event=show_event)
@@ -224,6 +184,8 @@ _status: Status | None = None  # the preflight's spinner, while it turns
 
 def write_step_summary(result: RunResult) -> None:
     """Append to GitHub Actions' step summary, when there is one; a failure only warns."""
+    from replicate_eval.report.files import append_step_summary
+
     try:
         append_step_summary(result, os.environ)
     except OSError as exc:

@@ -6,25 +6,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
 from replicate_eval.cli.common import (
-    CacheDirOption,
-    ConfigArgument,
-    GraderOption,
-    NoPreflightOption,
-    StrictOption,
     app,
     cache_choice,
     fail,
@@ -34,6 +21,13 @@ from replicate_eval.cli.common import (
     stderr,
     stdout,
     write_step_summary,
+)
+from replicate_eval.cli.options import (
+    CacheDirOption,
+    ConfigArgument,
+    GraderOption,
+    NoPreflightOption,
+    StrictOption,
 )
 from replicate_eval.cli.selecting import (
     EnvFileOption,
@@ -47,10 +41,13 @@ from replicate_eval.cli.selecting import (
 from replicate_eval.errors import RevalError, UsageError
 from replicate_eval.events import CellFinished, Event, Interrupted, RunStarted
 from replicate_eval.exit_codes import ExitCode, exit_code
-from replicate_eval.providers.cog.server import kill_all_now
-from replicate_eval.report.files import Written, check_output_paths
-from replicate_eval.report.html import ImageMode
-from replicate_eval.usercode.pool import DEFAULT_TIME_LIMIT
+from replicate_eval.report.modes import ImageMode
+from replicate_eval.usercode.limits import DEFAULT_TIME_LIMIT
+
+if TYPE_CHECKING:  # imported when the command runs: `reval run --help` needs none of it
+    from rich.progress import Progress
+
+    from replicate_eval.report.files import Written
 
 
 @app.command()
@@ -202,7 +199,7 @@ def run(
     when any failed or errored, 130 when interrupted, 2 when the config or an option is wrong.
     """
     from replicate_eval.api import EvalOptions, PreflightFailed, evaluate, write_results
-    from replicate_eval.report.files import html_report_path
+    from replicate_eval.report.files import check_output_paths, html_report_path
     from replicate_eval.report.table import results_table, summary_line
 
     # Ctrl-C outside the run itself (loading, writing): no "Aborted!", exit 130.
@@ -296,12 +293,23 @@ def _interrupt_exits_130() -> Iterator[None]:
 
 
 def _exit_now() -> None:
+    from replicate_eval.providers.cog.server import kill_all_now
+
     os.write(2, b"\nInterrupted again: exiting now.\n")
     kill_all_now()  # no local model server outlives reval
     os._exit(ExitCode.INTERRUPTED)
 
 
 def _progress(*, enabled: bool) -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),

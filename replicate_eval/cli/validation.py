@@ -7,11 +7,6 @@ from typing import Annotated
 import typer
 
 from replicate_eval.cli.common import (
-    CacheDirOption,
-    ConfigArgument,
-    GraderOption,
-    NoPreflightOption,
-    StrictOption,
     app,
     cache_choice,
     fail,
@@ -20,6 +15,13 @@ from replicate_eval.cli.common import (
     show_event,
     stderr,
     stdout,
+)
+from replicate_eval.cli.options import (
+    CacheDirOption,
+    ConfigArgument,
+    GraderOption,
+    NoPreflightOption,
+    StrictOption,
 )
 from replicate_eval.cli.selecting import EnvFileOption
 from replicate_eval.errors import RevalError

@@ -11,7 +11,8 @@ from pathlib import Path
 from replicate_eval.atomic import atomic_write_text
 from replicate_eval.errors import UsageError
 from replicate_eval.report.ci import to_csv, to_junit, to_markdown
-from replicate_eval.report.html import ImageMode, render_html
+from replicate_eval.report.html import render_html
+from replicate_eval.report.modes import ImageMode
 from replicate_eval.results import RunResult
 
 

@@ -16,7 +16,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
 import jinja2
@@ -29,9 +29,8 @@ from replicate_eval.report.labels import (
     runs_by_position,
     test_title,
 )
+from replicate_eval.report.modes import ImageMode
 from replicate_eval.results import AssertionResult, CellResult, ImageResult, RunResult
-
-ImageMode = Literal["embed", "link"]
 
 _MEDIA_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
 _ALT_LIMIT = 200  # characters of the prompt in an image's alt text

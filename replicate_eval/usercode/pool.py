@@ -25,9 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from replicate_eval.usercode.limits import DEFAULT_TIME_LIMIT
 from replicate_eval.usercode.worker import CheckProblem, PythonSource
-
-DEFAULT_TIME_LIMIT = 5.0  # seconds per call: --check-timeout
 
 # The worker sees reval's own import path (PYTHONPATH included) and nothing from the current
 # folder that could shadow the standard library.

@@ -32,27 +32,6 @@ from replicate_eval.redact import REDACT
 from replicate_eval.stats import RunStats
 
 
-def base_url_problem(value: str) -> str | None:
-    """Why ``value`` cannot be the API's base URL (REPLICATE_BASE_URL), or None; "" is unset."""
-    if not value.strip():
-        return None
-    try:
-        url = httpx.URL(value.strip())
-    except (httpx.InvalidURL, TypeError, ValueError) as exc:
-        return f"is not a URL ({exc})"
-    if url.scheme not in ("http", "https"):
-        return "needs http:// or https:// before the host"
-    if not url.host:
-        return "has no host name"
-    try:
-        port = url.port
-    except (httpx.InvalidURL, ValueError) as exc:
-        return f"has a bad port ({exc})"
-    if port is not None and not 0 < port < 65536:
-        return f"has a port out of range ({port})"
-    return None
-
-
 @dataclass
 class _Account:
     api: ReplicateApi
