@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import sqlite3
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import ValidationError
@@ -41,6 +40,7 @@ from replicate_eval.events import (
 )
 from replicate_eval.plan import Plan, build_plan
 from replicate_eval.redact import REDACT, redacted
+from replicate_eval.stop_signals import second_interrupt, with_stop_signals
 from replicate_eval.usercode.limits import DEFAULT_TIME_LIMIT
 
 if TYPE_CHECKING:  # the engine (the SDK, the cache, the reports) is imported when used, so
@@ -54,8 +54,6 @@ if TYPE_CHECKING:  # the engine (the SDK, the cache, the reports) is imported wh
 # A results file holds every cell's input and output: far bigger than a config may be.
 MAX_RESULTS_FILE_BYTES = 2 * 1024**3
 _RESULTS_REASON_LIMIT = 200  # characters of why a results file was refused
-
-_T = TypeVar("_T")
 
 
 class PreflightFailed(ConfigError):
@@ -186,10 +184,10 @@ def evaluate(
     KeyboardInterrupt). Raises ``PreflightFailed`` when an input is wrong (nothing is run).
     """
     return asyncio.run(
-        _with_stop_signals(
+        with_stop_signals(
             lambda stop: evaluate_async(config, options, on_event=on_event, stop=stop),
-            on_event or _ignore,
-            on_second_interrupt or _second_interrupt,
+            lambda: (on_event or _ignore)(Interrupted()),
+            on_second_interrupt or second_interrupt,
         )
     )
 
@@ -385,51 +383,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     return value
-
-
-async def _with_stop_signals(
-    work: Callable[[asyncio.Event], Awaitable[_T]],
-    emit: EventCallback,
-    on_second: Callable[[], None],
-) -> _T:
-    """Run ``work`` with Ctrl-C handled: the first stops it cleanly, a second calls
-    ``on_second``. SIGTERM (a CI timeout, `kill`) and SIGHUP (a closed terminal) count too."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-
-    def on_interrupt() -> None:
-        if stop.is_set():
-            on_second()
-            return
-        stop.set()
-        emit(Interrupted())
-
-    numbers = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    previous = {number: signal.getsignal(number) for number in numbers}
-    installed: list[signal.Signals] = []
-    try:
-        for number in numbers:
-            loop.add_signal_handler(number, on_interrupt)
-            installed.append(number)
-    except (RuntimeError, ValueError):
-        pass  # not the main thread (reval embedded in another program): no handlers
-    try:
-        return await work(stop)
-    finally:
-        for number in installed:
-            loop.remove_signal_handler(number)
-            # asyncio puts the defaults back: restore what the program had (the CLI's quiet
-            # stop handlers, a notebook's own).
-            handler = previous[number]
-            if handler is not None:
-                signal.signal(number, handler)
-
-
-def _second_interrupt() -> None:
-    from replicate_eval.providers.cog.server import kill_all_now
-
-    kill_all_now()  # no local model server outlives the program
-    raise KeyboardInterrupt
 
 
 def _ignore(_: object) -> None:
