@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
-from tests.conftest import RunConfig
+from tests.conftest import RunConfig, reval_env, start_reval
 from tests.fake_replicate import FakeReplicate
 from tests.fake_replicate.judges import (
     GRADER,
@@ -81,16 +78,8 @@ def test_ctrl_c_cancels_the_graders_predictions_too(tmp_path: Path) -> None:
         fake.models[GRADER].behaviour = lambda i: replace(judge(i), processing=60.0)
         path = tmp_path / "graded.yaml"
         path.write_text(config("      - type: llm-rubric\n        value: mentions 'Paris'\n"))
-        env = {**os.environ, "REPLICATE_BASE_URL": fake.url, "REPLICATE_API_TOKEN": fake.token}
         out = tmp_path / "results.json"
-        process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("reval")), "run", str(path), "-o", str(out)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=tmp_path,
-        )
+        process = start_reval("run", path, "-o", out, env=reval_env(fake), cwd=tmp_path)
         try:
             deadline = time.monotonic() + 20
             while not any(p.model == GRADER for p in fake.running()):
