@@ -24,7 +24,7 @@ from tests.conftest import RunConfig, reval_env, start_reval
 from tests.fake_replicate import FakeReplicate, Reply, tokens
 
 CREATE = "/v1/models/meta/llama/predictions"
-ONE = "prompts: [hi]\nproviders: [replicate:meta/llama]\n"
+ONE = {"prompts": ["hi"], "providers": ["replicate:meta/llama"]}
 THROTTLED = {
     "title": "Request was throttled",
     "detail": "Request was throttled. Your rate limit resets in ~1s.",
@@ -32,9 +32,13 @@ THROTTLED = {
 }
 
 
-def cases(n: int) -> str:
-    tests = "".join(f"  - vars: {{n: {i}}}\n" for i in range(n))
-    return f"prompts: ['case <<n>>']\nproviders: [replicate:meta/llama]\ntests:\n{tests}"
+def cases(n: int) -> dict[str, Any]:
+    """N tests (n = 0, 1, ...): N distinct predictions."""
+    return {
+        "prompts": ["case <<n>>"],
+        "providers": ["replicate:meta/llama"],
+        "tests": [{"vars": {"n": i}} for i in range(n)],
+    }
 
 
 def creates(fake: FakeReplicate) -> list[float]:
@@ -271,7 +275,7 @@ def test_a_timeout_cancels_the_prediction_through_the_api(
         run = run_config(ONE, "--timeout", "1")
     else:
         run = run_config(
-            "prompts: [hi]\nproviders:\n  - id: replicate:meta/llama\n    timeout: 1\n"
+            {"prompts": ["hi"], "providers": [{"id": "replicate:meta/llama", "timeout": 1}]}
         )
     [cell] = run.cells
     assert cell["error"] == "timed out after 1 s; reval canceled the prediction"

@@ -51,8 +51,14 @@ def test_nothing_written_holds_the_token_however_a_server_echoes_it(
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     outputs = [tmp_path / f"out.{ext}" for ext in ("csv", "xml", "md", "html")]
     run = run_config(
-        "prompts: ['<<secret>>']\nproviders: [replicate:meta/llama]\n"
-        f"tests:\n  - vars: {{secret: 'first {token}'}}\n  - vars: {{secret: 'then {token}'}}\n",
+        {
+            "prompts": ["<<secret>>"],
+            "providers": ["replicate:meta/llama"],
+            "tests": [
+                {"vars": {"secret": f"first {token}"}},
+                {"vars": {"secret": f"then {token}"}},
+            ],
+        },
         "-j",
         "1",
         *[arg for path in outputs for arg in ("-o", str(path))],
@@ -71,7 +77,7 @@ def test_a_model_output_holding_the_token_is_masked_in_the_table_and_files(
 ) -> None:
     token = fake_replicate.token
     fake_replicate.add_model("meta/llama", lambda i: Reply(tokens(f"key={token}")), official=True)
-    run = run_config("prompts: [hi]\nproviders: [replicate:meta/llama]\n")
+    run = run_config({"prompts": ["hi"], "providers": ["replicate:meta/llama"]})
     assert run.cells[0]["output"] == f"key={MASK}"
     assert token not in run.result.stdout
     assert token not in (tmp_path / "results.json").read_text()
