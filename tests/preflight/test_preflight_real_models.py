@@ -133,9 +133,9 @@ def test_the_default_judges_real_inputs_pass_the_preflight(
 ) -> None:
     path = write_config(
         graded_config(
-            "      - type: llm-rubric\n        value: mentions 'Paris'\n"
-            "      - type: similar\n        value: Paris is the capital of France.\n"
-            "      - type: moderation\n        value: {prompt: true}\n"
+            {"type": "llm-rubric", "value": "mentions 'Paris'"},
+            {"type": "similar", "value": "Paris is the capital of France."},
+            {"type": "moderation", "value": {"prompt": True}},
         )
     )
     result = run_cli("validate", path, "--strict")
@@ -148,8 +148,14 @@ def test_a_graders_token_limit_under_llama_2s_name_is_named(
 ) -> None:
     run = run_config(
         graded_config(
-            "      - type: llm-rubric\n        value: x\n        provider:\n"
-            "          {id: replicate:meta/meta-llama-3-70b-instruct, max_new_tokens: 64}\n"
+            {
+                "type": "llm-rubric",
+                "value": "x",
+                "provider": {
+                    "id": "replicate:meta/meta-llama-3-70b-instruct",
+                    "max_new_tokens": 64,
+                },
+            }
         )
     )
     assert (
@@ -165,10 +171,13 @@ def test_the_default_grader_has_no_system_prompt_input(
     system message would be ignored, and the preflight says so."""
     run = run_config(
         graded_config(
-            "      - type: llm-rubric\n        value: x\n",
-            extra="    options:\n      rubricPrompt:\n"
-            "        - {role: system, content: 'You grade.'}\n"
-            "        - {role: user, content: '<<output>> <<rubric>>'}\n",
+            {"type": "llm-rubric", "value": "x"},
+            options={
+                "rubricPrompt": [
+                    {"role": "system", "content": "You grade."},
+                    {"role": "user", "content": "<<output>> <<rubric>>"},
+                ]
+            },
         )
     )
     assert (
