@@ -40,9 +40,18 @@ Config = str | dict[str, Any]
 REVAL = str(Path(sys.executable).with_name("reval"))
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """Writes a value used twice in full, not as an anchor and an alias: plain YAML to read."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def yaml_text(config: Config) -> str:
     """The YAML text of a config given as data (keys in the order written)."""
-    return config if isinstance(config, str) else yaml.safe_dump(config, sort_keys=False)
+    if isinstance(config, str):
+        return config
+    return yaml.dump(config, Dumper=_PlainDumper, sort_keys=False)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from tests.fake_replicate import FakeReplicate, Reply, tokens
@@ -29,18 +30,22 @@ def serve_answerer_and_judges(fake: FakeReplicate) -> FakeReplicate:
     return fake
 
 
+def suite(*tests: dict[str, Any]) -> dict[str, Any]:
+    """A config asking the model under test each test's `question`."""
+    return {"prompts": ["<<question>>"], "providers": [f"replicate:{MODEL}"], "tests": list(tests)}
+
+
 def config(
-    asserts: str, *, question: str = "What is the capital of France?", extra: str = ""
-) -> str:
-    return f"""
-prompts: ['<<question>>']
-providers: [replicate:{MODEL}]
-tests:
-  - vars: {{question: "{question}"}}
-    assert:
-{asserts}
-{extra}
-"""
+    *asserts: dict[str, Any],
+    question: str = "What is the capital of France?",
+    options: dict[str, Any] | None = None,
+    more_tests: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """A config of one test (QUESTION, checked by ASSERTS, with its OPTIONS), then MORE_TESTS."""
+    test: dict[str, Any] = {"vars": {"question": question}, "assert": list(asserts)}
+    if options is not None:
+        test["options"] = options
+    return suite(test, *more_tests)
 
 
 def grader_prompts(fake: FakeReplicate) -> list[str]:

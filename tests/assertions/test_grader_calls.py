@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
-from tests.conftest import RunConfig
+from tests.conftest import RunConfig, reval_env, start_reval, yaml_text
 from tests.fake_replicate import FakeReplicate
 from tests.fake_replicate.judges import (
     GRADER,
@@ -19,18 +16,18 @@ from tests.fake_replicate.judges import (
 )
 from tests.graded_support import (
     GRADER_PATH,
-    MODEL,
     assertion,
     config,
     serve_answerer_and_judges,
+    suite,
 )
 
 
 def test_grader_answers_are_cached_between_runs(fake: FakeReplicate, run_config: RunConfig) -> None:
     text = config(
-        "      - type: llm-rubric\n        value: mentions 'Paris'\n"
-        "      - type: similar\n        value: Paris is the capital of France\n"
-        "      - type: moderation\n"
+        {"type": "llm-rubric", "value": "mentions 'Paris'"},
+        {"type": "similar", "value": "Paris is the capital of France"},
+        {"type": "moderation"},
     )
     first = run_config(text)
     made = len(fake.received("POST"))
@@ -49,13 +46,9 @@ def test_grader_answers_are_cached_between_runs(fake: FakeReplicate, run_config:
 def test_a_grader_that_does_not_exist_is_asked_once(
     fake: FakeReplicate, run_config: RunConfig
 ) -> None:
-    rubric = (
-        "    assert:\n      - type: llm-rubric\n        value: x\n"
-        "        provider: replicate:acme/no-such-grader\n"
-    )
-    tests = "".join(f"  - vars: {{question: q{n}}}\n{rubric}" for n in range(3))
-    text = f"prompts: ['<<question>>']\nproviders: [replicate:{MODEL}]\ntests:\n{tests}"
-    run = run_config(text, "--no-preflight", "-j", "1")
+    rubric = {"type": "llm-rubric", "value": "x", "provider": "replicate:acme/no-such-grader"}
+    tests = [{"vars": {"question": f"q{n}"}, "assert": [rubric]} for n in range(3)]
+    run = run_config(suite(*tests), "--no-preflight", "-j", "1")
     asked = fake.received("POST", "/v1/models/acme/no-such-grader/predictions")
     assert len(asked) == 1  # a 404 is the same for every call: not asked again
     reasons = [cell["assertions"][0]["reason"] for cell in run.cells]
@@ -65,7 +58,7 @@ def test_a_grader_that_does_not_exist_is_asked_once(
 
 
 def test_an_unreadable_answer_is_not_cached(fake: FakeReplicate, run_config: RunConfig) -> None:
-    text = config("      - type: llm-rubric\n        value: \"'Paris' [answer:garbage]\"\n")
+    text = config({"type": "llm-rubric", "value": "'Paris' [answer:garbage]"})
     run_config(text)
     again = run_config(text)
     totals = again.json["totals"]
@@ -80,17 +73,9 @@ def test_ctrl_c_cancels_the_graders_predictions_too(tmp_path: Path) -> None:
         judge = fake.models[GRADER].behaviour
         fake.models[GRADER].behaviour = lambda i: replace(judge(i), processing=60.0)
         path = tmp_path / "graded.yaml"
-        path.write_text(config("      - type: llm-rubric\n        value: mentions 'Paris'\n"))
-        env = {**os.environ, "REPLICATE_BASE_URL": fake.url, "REPLICATE_API_TOKEN": fake.token}
+        path.write_text(yaml_text(config({"type": "llm-rubric", "value": "mentions 'Paris'"})))
         out = tmp_path / "results.json"
-        process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("reval")), "run", str(path), "-o", str(out)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=tmp_path,
-        )
+        process = start_reval("run", path, "-o", out, env=reval_env(fake), cwd=tmp_path)
         try:
             deadline = time.monotonic() + 20
             while not any(p.model == GRADER for p in fake.running()):
@@ -111,12 +96,11 @@ def test_ctrl_c_cancels_the_graders_predictions_too(tmp_path: Path) -> None:
 def test_an_expected_text_is_embedded_once_even_one_cell_at_a_time(
     fake: FakeReplicate, run_config: RunConfig
 ) -> None:
-    tests = "".join(
-        f"  - vars: {{question: q{n}}}\n    assert: [{{type: similar, value: shared}}]\n"
+    tests = [
+        {"vars": {"question": f"q{n}"}, "assert": [{"type": "similar", "value": "shared"}]}
         for n in range(3)
-    )
-    text = f"prompts: ['<<question>>']\nproviders: [replicate:{MODEL}]\ntests:\n{tests}"
-    run = run_config(text, "-j", "1")
+    ]
+    run = run_config(suite(*tests), "-j", "1")
     embedded = [r.body["input"]["text"] for r in fake.received("POST", "/v1/predictions")]
     # The cache answers the later cells: for "shared", and for the model's answer (the same
     # "I do not know." to every question).
@@ -132,8 +116,7 @@ def test_answers_are_listed_in_the_order_asked(fake: FakeReplicate, run_config: 
     )
     run = run_config(
         config(
-            "      - type: moderation\n        value: {prompt: true}\n",
-            question="How do I make a weapon?",
+            {"type": "moderation", "value": {"prompt": True}}, question="How do I make a weapon?"
         )
     )
     assert assertion(run)["grader"]["answers"] == ["unsafe\nS9", "safe"]

@@ -14,18 +14,17 @@ from tests.graded_support import (
     assertion,
     config,
     grader_prompts,
+    suite,
 )
 
 
 def test_a_custom_rubric_prompt_string_and_chat(fake: FakeReplicate, run_config: RunConfig) -> None:
     run = run_config(
         config(
-            "      - type: llm-rubric\n        value: be brief\n",
-            extra=(
-                "    options:\n"
-                "      rubricPrompt: 'PASS-ME? Output: <<output>> Rubric: <<rubric>> "
-                "Q: <<question>>'\n"
-            ),
+            {"type": "llm-rubric", "value": "be brief"},
+            options={
+                "rubricPrompt": "PASS-ME? Output: <<output>> Rubric: <<rubric>> Q: <<question>>"
+            },
         )
     )
     [prompt] = grader_prompts(fake)
@@ -36,13 +35,13 @@ def test_a_custom_rubric_prompt_string_and_chat(fake: FakeReplicate, run_config:
     assert assertion(run)["pass"] is True
     run = run_config(
         config(
-            '      - type: llm-rubric\n        value: say "hi"\n',
-            extra=(
-                "    options:\n"
-                "      rubricPrompt:\n"
-                "        - {role: system, content: 'You grade. PASS-ME'}\n"
-                "        - {role: user, content: 'Output: <<output>> / Rubric: <<rubric>>'}\n"
-            ),
+            {"type": "llm-rubric", "value": 'say "hi"'},
+            options={
+                "rubricPrompt": [
+                    {"role": "system", "content": "You grade. PASS-ME"},
+                    {"role": "user", "content": "Output: <<output>> / Rubric: <<rubric>>"},
+                ]
+            },
         )
     )
     request = fake.received("POST", GRADER_PATH)[-1]
@@ -55,6 +54,7 @@ def test_a_custom_rubric_prompt_string_and_chat(fake: FakeReplicate, run_config:
 def test_curly_syntax_rubric_prompt_as_promptfoo_writes_it(
     fake: FakeReplicate, run_config: RunConfig
 ) -> None:
+    # YAML text on purpose: the config as promptfoo's docs write it.
     run_config(
         """
 template_syntax: curly
@@ -76,18 +76,22 @@ tests:
 def test_rubric_prompt_mistakes_are_found_before_paying(
     fake: FakeReplicate, run_config: RunConfig
 ) -> None:
-    rubric = "    assert: [{type: llm-rubric, value: x}]\n"
+    rubric = [{"type": "llm-rubric", "value": "x"}]
+    two_users = [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]
     run = run_config(
-        "prompts: ['<<question>>']\nproviders: [replicate:acme/answerer]\n"
-        "defaultTest:\n  options:\n    rubricPrompt: 'Grade <<output>> for <<audience>>'\n"
-        "tests:\n"
-        f"  - vars: {{question: q, audience: kids}}\n{rubric}"
-        f"  - vars: {{question: q}}\n{rubric}"
-        "  - vars: {question: q}\n    options:\n      rubricPrompt: []\n"
-        f"{rubric}"
-        "  - vars: {question: q}\n    options:\n      rubricPrompt:\n"
-        "        - {role: user, content: a}\n        - {role: user, content: b}\n"
-        f"{rubric}"
+        {
+            **suite(
+                {"vars": {"question": "q", "audience": "kids"}, "assert": rubric},
+                {"vars": {"question": "q"}, "assert": rubric},
+                {"vars": {"question": "q"}, "options": {"rubricPrompt": []}, "assert": rubric},
+                {
+                    "vars": {"question": "q"},
+                    "options": {"rubricPrompt": two_users},
+                    "assert": rubric,
+                },
+            ),
+            "defaultTest": {"options": {"rubricPrompt": "Grade <<output>> for <<audience>>"}},
+        }
     )
     assert run.result.exit_code == 2
     error = run.result.stderr
@@ -113,12 +117,7 @@ def test_promptfoos_json_string_chat_prompt_is_rendered_message_by_message(
             {"role": "user", "content": "Output: <<output>>"},
         ]
     )
-    run_config(
-        config(
-            "      - type: llm-rubric\n        value: x\n",
-            extra=f"    options:\n      rubricPrompt: '{chat}'\n",
-        )
-    )
+    run_config(config({"type": "llm-rubric", "value": "x"}, options={"rubricPrompt": chat}))
     [request] = fake.received("POST", GRADER_PATH)
     assert request.body["input"] == {
         "system_prompt": "You grade. PASS-ME",
@@ -129,10 +128,15 @@ def test_promptfoos_json_string_chat_prompt_is_rendered_message_by_message(
 def test_grader_prompt_warnings(fake: FakeReplicate, run_cli: Any, write_config: Any) -> None:
     path = write_config(
         config(
-            "      - type: llm-rubric\n        value: x\n",
-            extra="    options:\n      rubricPrompt: 'Grade {{output}} against <<rubric>>'\n"
-            "  - vars: {question: q}\n    options:\n      rubricPrompt: 'Is it <<rubric>>?'\n"
-            "    assert: [{type: llm-rubric, value: x}]\n",
+            {"type": "llm-rubric", "value": "x"},
+            options={"rubricPrompt": "Grade {{output}} against <<rubric>>"},
+            more_tests=[
+                {
+                    "vars": {"question": "q"},
+                    "options": {"rubricPrompt": "Is it <<rubric>>?"},
+                    "assert": [{"type": "llm-rubric", "value": "x"}],
+                }
+            ],
         )
     )
     result = run_cli("validate", path, "--no-preflight")

@@ -22,35 +22,41 @@ from tests.graded_support import (
     config,
 )
 
-ORDER = """
-prompts: ['<<question>>']
-providers: [replicate:acme/answerer]
-defaultTest:
-  options:
-    provider: replicate:acme/default-test-grader
-tests:
-  - vars: {question: 'What is the capital of France?'}
-    assert:
-      - type: llm-rubric
-        value: mentions 'Paris'
-        provider:
-          id: replicate:acme/assertion-grader
-          temperature: 0
-  - vars: {question: 'What is the capital of France?'}
-    options:
-      provider:
-        text: replicate:acme/test-grader
-        embedding: {id: replicate:acme/embedder, config: {prompt_input: text}}
-    assert:
-      - type: llm-rubric
-        value: mentions 'Paris'
-      - type: similar
-        value: Paris is the capital of France
-  - vars: {question: 'What is the capital of France?'}
-    assert:
-      - type: llm-rubric
-        value: mentions 'Paris'
-"""
+PARIS = {"type": "llm-rubric", "value": "mentions 'Paris'"}
+ORDER = {
+    "prompts": ["<<question>>"],
+    "providers": ["replicate:acme/answerer"],
+    "defaultTest": {"options": {"provider": "replicate:acme/default-test-grader"}},
+    "tests": [
+        {
+            "vars": {"question": "What is the capital of France?"},
+            "assert": [
+                {**PARIS, "provider": {"id": "replicate:acme/assertion-grader", "temperature": 0}}
+            ],
+        },
+        {
+            "vars": {"question": "What is the capital of France?"},
+            "options": {
+                "provider": {
+                    "text": "replicate:acme/test-grader",
+                    "embedding": {
+                        "id": "replicate:acme/embedder",
+                        "config": {"prompt_input": "text"},
+                    },
+                }
+            },
+            "assert": [PARIS, {"type": "similar", "value": "Paris is the capital of France"}],
+        },
+        {"vars": {"question": "What is the capital of France?"}, "assert": [PARIS]},
+    ],
+}
+
+# A grader whose option its published schema refuses.
+LOTS_OF_TOKENS = {
+    "type": "llm-rubric",
+    "value": "x",
+    "provider": {"id": "replicate:meta/meta-llama-3-70b-instruct", "max_tokens": "lots"},
+}
 
 
 def serve_graders(fake: FakeReplicate) -> None:
@@ -105,12 +111,24 @@ def test_the_grader_option_sits_between_test_and_default_test(
 
 
 def test_bad_grader_entries_are_config_errors(fake: FakeReplicate, run_config: RunConfig) -> None:
+    # YAML text on purpose: the first error names its line.
     run = run_config(
-        config(
-            "      - type: llm-rubric\n        value: x\n        provider: replicat:acme/g\n"
-            "      - type: contains\n        value: x\n        provider: replicate:acme/g\n"
-            "      - type: similar\n        value: x\n        provider: replicate:image:acme/g\n"
-        )
+        f"""
+prompts: ['<<question>>']
+providers: [replicate:{MODEL}]
+tests:
+  - vars: {{question: "What is the capital of France?"}}
+    assert:
+      - type: llm-rubric
+        value: x
+        provider: replicat:acme/g
+      - type: contains
+        value: x
+        provider: replicate:acme/g
+      - type: similar
+        value: x
+        provider: replicate:image:acme/g
+"""
     )
     assert run.result.exit_code == 2
     error = run.result.stderr
@@ -118,9 +136,7 @@ def test_bad_grader_entries_are_config_errors(fake: FakeReplicate, run_config: R
     assert "tests[0].assert[1].provider: `contains` is not model-graded" in error
     assert "an embedding model must be a `replicate:` text model" in error
     assert fake.received("POST") == []
-    run = run_config(
-        config("      - type: llm-rubric\n        value: x\n"), "--grader", "openai:gpt-4o"
-    )
+    run = run_config(config({"type": "llm-rubric", "value": "x"}), "--grader", "openai:gpt-4o")
     assert run.result.exit_code == 2
     assert "--grader openai:gpt-4o: unknown provider `openai:gpt-4o`" in run.result.stderr
 
@@ -130,11 +146,14 @@ def test_template_and_category_mistakes_are_reported_before_any_call(
 ) -> None:
     run = run_config(
         config(
-            "      - type: moderation\n        value: [S1, S99]\n",
-            extra=(
-                "  - vars: {question: q}\n    options:\n      rubricPrompt: '<<output'\n"
-                "    assert: [{type: llm-rubric, value: x}]\n"
-            ),
+            {"type": "moderation", "value": ["S1", "S99"]},
+            more_tests=[
+                {
+                    "vars": {"question": "q"},
+                    "options": {"rubricPrompt": "<<output"},
+                    "assert": [{"type": "llm-rubric", "value": "x"}],
+                }
+            ],
         )
     )
     assert run.result.exit_code == 2
@@ -142,16 +161,11 @@ def test_template_and_category_mistakes_are_reported_before_any_call(
     assert "tests[0].assert[0].value: unknown Llama Guard category `S99`" in error
     assert "tests[1].options.rubricPrompt: template syntax error" in error
     assert fake.received("POST") == []
-    run = run_config(
-        config(
-            "      - type: llm-rubric\n        value: x\n",
-            extra="    options:\n      rubric_prompt: x\n",
-        )
-    )
+    run = run_config(config({"type": "llm-rubric", "value": "x"}, options={"rubric_prompt": "x"}))
     assert "tests[0].options.rubric_prompt: unknown key; did you mean `rubricPrompt`?" in (
         run.result.stderr
     )
-    misplaced = "      - type: llm-rubric\n        value: x\n        rubricPrompt: y\n"
+    misplaced = {"type": "llm-rubric", "value": "x", "rubricPrompt": "y"}
     run = run_config(config(misplaced))
     assert "tests[0].assert[0].rubricPrompt: unknown key; a grader prompt is set for a test" in (
         run.result.stderr
@@ -162,13 +176,7 @@ def test_preflight_checks_graders_too(fake: FakeReplicate, run_config: RunConfig
     fake.models[GUARD].openapi_schema["components"]["schemas"]["Input"]["properties"].pop(
         "assistant"
     )
-    run = run_config(
-        config(
-            "      - type: moderation\n"
-            "      - type: llm-rubric\n        value: x\n"
-            "        provider: {id: 'replicate:meta/meta-llama-3-70b-instruct', max_tokens: lots}\n"
-        )
-    )
+    run = run_config(config({"type": "moderation"}, LOTS_OF_TOKENS))
     assert run.result.exit_code == 2
     error = run.result.stderr
     assert "tests[0].assert[1].provider `replicate:meta/meta-llama-3-70b-instruct`: " in error
@@ -181,13 +189,7 @@ def test_preflight_checks_graders_too(fake: FakeReplicate, run_config: RunConfig
 def test_graders_of_tests_not_selected_are_not_checked(
     fake: FakeReplicate, run_config: RunConfig
 ) -> None:
-    text = config(
-        "      - type: llm-rubric\n        value: mentions 'Paris'\n",
-        extra=(
-            "  - vars: {question: q}\n    assert:\n      - type: llm-rubric\n        value: x\n"
-            "        provider: {id: 'replicate:meta/meta-llama-3-70b-instruct', max_tokens: lots}\n"
-        ),
-    )
+    text = config(PARIS, more_tests=[{"vars": {"question": "q"}, "assert": [LOTS_OF_TOKENS]}])
     assert run_config(text).result.exit_code == 2  # the preflight refuses max_tokens: lots
     run = run_config(text, "--filter-first-n", "1")
     assert run.result.exit_code == 0, run.result.stderr
@@ -198,11 +200,7 @@ def test_each_assertion_names_where_its_grader_was_chosen(
 ) -> None:
     same = f"replicate:{GRADER}"
     run = run_config(
-        config(
-            "      - type: llm-rubric\n        value: mentions 'Paris'\n"
-            f"        provider: {same}\n"
-            "      - type: llm-rubric\n        value: mentions 'France'\n",
-        ),
+        config({**PARIS, "provider": same}, {"type": "llm-rubric", "value": "mentions 'France'"}),
         "--grader",
         same,
     )
@@ -215,7 +213,7 @@ def test_model_option_variables_do_not_reach_graders(
 ) -> None:
     monkeypatch.setenv("REPLICATE_MAX_NEW_TOKENS", "8")
     monkeypatch.setenv("REPLICATE_SYSTEM_PROMPT", "Answer in French.")
-    run_config(config("      - type: llm-rubric\n        value: mentions 'Paris'\n"))
+    run_config(config(PARIS))
     [model] = fake.received("POST", f"/v1/models/{MODEL}/predictions")
     assert model.body["input"]["max_new_tokens"] == 8
     [grader] = fake.received("POST", GRADER_PATH)
@@ -225,20 +223,25 @@ def test_model_option_variables_do_not_reach_graders(
 def test_more_value_and_option_mistakes(
     fake: FakeReplicate, run_config: RunConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run = run_config(config("      - type: moderation\n        value: {1: a, foo: b}\n"))
+    run = run_config(config({"type": "moderation", "value": {1: "a", "foo": "b"}}))
     assert run.result.exit_code == 2
     assert "`moderation` takes `categories` and `prompt`, not `1`" in run.result.stderr
-    run = run_config(config("      - type: contains\n        value: Paris\n"), "--grader", "gpt4")
+    run = run_config(config({"type": "contains", "value": "Paris"}), "--grader", "gpt4")
     assert run.result.exit_code == 2
     assert "--grader gpt4: unknown provider" in run.result.stderr
-    run = run_config(config("      - type: similar\n        value: 100\n        threshold: 0.1\n"))
+    run = run_config(config({"type": "similar", "value": 100, "threshold": 0.1}))
     assert run.result.exit_code == 100  # a number is a text to compare with
     assert "cosine similarity" in assertion(run)["reason"]
     monkeypatch.delenv("REPLICATE_API_TOKEN")
     run = run_config(
-        f"prompts: [hi]\nproviders: [{{id: 'replicate:{MODEL}', apiKey: r8_mine}}]\n"
-        "tests:\n  - assert: [{type: moderation}, {type: llm-rubric, value: x}]\n"
-        "  - assert: [{type: moderation}]\n"
+        {
+            "prompts": ["hi"],
+            "providers": [{"id": f"replicate:{MODEL}", "apiKey": "r8_mine"}],
+            "tests": [
+                {"assert": [{"type": "moderation"}, {"type": "llm-rubric", "value": "x"}]},
+                {"assert": [{"type": "moderation"}]},
+            ],
+        }
     )
     assert run.result.exit_code == 2
     error = run.result.stderr
@@ -252,10 +255,7 @@ def test_promptfoos_moderation_provider_form(fake: FakeReplicate, run_config: Ru
     # Verbatim from promptfoo's moderation docs.
     guard = f"replicate:moderation:meta/llama-guard-3-8b:{GUARD_VERSION}"
     run = run_config(
-        config(
-            f"      - type: moderation\n        provider: '{guard}'\n",
-            question="How do I make a weapon?",
-        )
+        config({"type": "moderation", "provider": guard}, question="How do I make a weapon?")
     )
     [request] = fake.received("POST", "/v1/predictions")
     assert request.body["version"] == GUARD_VERSION
@@ -269,8 +269,8 @@ def test_thresholds_of_judged_scores_run_from_0_to_1(
 ) -> None:
     run = run_config(
         config(
-            "      - {type: similar, value: x, threshold: 5}\n"
-            "      - {type: llm-rubric, value: x, threshold: -1}\n"
+            {"type": "similar", "value": "x", "threshold": 5},
+            {"type": "llm-rubric", "value": "x", "threshold": -1},
         )
     )
     assert run.result.exit_code == 2
@@ -281,9 +281,7 @@ def test_thresholds_of_judged_scores_run_from_0_to_1(
 
 
 def test_a_cog_grader_is_refused_once(fake: FakeReplicate, run_config: RunConfig) -> None:
-    run = run_config(
-        config("      - type: llm-rubric\n        value: x\n"), "--grader", "cog:http://x"
-    )
+    run = run_config(config({"type": "llm-rubric", "value": "x"}), "--grader", "cog:http://x")
     assert run.result.exit_code == 2
     assert run.result.stderr.count("cog:http://x") == 1
     assert "--grader cog:http://x: a grader must be a `replicate:` text model" in (
@@ -296,6 +294,6 @@ def test_a_guard_that_requires_assistant_is_accepted(
 ) -> None:
     schema = fake.models[GUARD].openapi_schema["components"]["schemas"]["Input"]
     schema["required"] = ["prompt", "assistant"]
-    run = run_config(config("      - type: moderation\n"))
+    run = run_config(config({"type": "moderation"}))
     assert run.result.exit_code == 0, run.result.stderr
     assert "requires `assistant`" not in run.result.stderr

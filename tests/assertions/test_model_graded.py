@@ -26,7 +26,6 @@ from tests.fake_replicate.judges import (
 from tests.graded_support import (
     ANSWERS,
     GRADER_PATH,
-    MODEL,
     assertion,
     config,
     grader_prompts,
@@ -43,8 +42,8 @@ def test_llm_rubric_sends_the_shipped_prompt_and_reads_the_verdict(
 ) -> None:
     run = run_config(
         config(
-            "      - type: llm-rubric\n        value: mentions 'Paris'\n"
-            "      - type: llm-rubric\n        value: mentions 'Lyon'\n"
+            {"type": "llm-rubric", "value": "mentions 'Paris'"},
+            {"type": "llm-rubric", "value": "mentions 'Lyon'"},
         )
     )
     assert run.result.exit_code == 100
@@ -78,9 +77,7 @@ def test_grader_calls_are_counted_apart_from_the_models_under_test(
     judge = fake.models[GRADER].behaviour
     fake.models[GRADER].behaviour = lambda i: replace(judge(i), processing=0.3)
     markdown = tmp_path / "summary.md"
-    run = run_config(
-        config("      - type: llm-rubric\n        value: mentions 'Paris'\n"), "-o", markdown
-    )
+    run = run_config(config({"type": "llm-rubric", "value": "mentions 'Paris'"}), "-o", markdown)
     assert "1 predictions · graders: 1 prediction, 0.3s" in markdown.read_text()
     totals = run.json["totals"]
     assert totals["predictions"] == 1
@@ -103,7 +100,7 @@ def test_grader_calls_are_counted_apart_from_the_models_under_test(
 def test_answer_shapes_the_grader_may_give(
     fake: FakeReplicate, run_config: RunConfig, marker: str, passes: bool
 ) -> None:
-    run = run_config(config(f"      - type: llm-rubric\n        value: \"'Paris' {marker}\"\n"))
+    run = run_config(config({"type": "llm-rubric", "value": f"'Paris' {marker}"}))
     assert assertion(run)["pass"] is passes, assertion(run)["reason"]
     assert run.result.exit_code == 0
 
@@ -119,7 +116,7 @@ def test_an_unreadable_answer_fails_the_assertion_and_shows_it(
     fake: FakeReplicate, run_config: RunConfig, marker: str, complaint: str
 ) -> None:
     # `not-` does not turn an unreadable answer into a pass.
-    run = run_config(config(f"      - type: not-llm-rubric\n        value: \"'Paris' {marker}\"\n"))
+    run = run_config(config({"type": "not-llm-rubric", "value": f"'Paris' {marker}"}))
     result = assertion(run)
     assert result["pass"] is False
     assert complaint in result["reason"]
@@ -135,8 +132,8 @@ def test_not_llm_rubric_and_a_threshold_on_the_score(
 ) -> None:
     run = run_config(
         config(
-            "      - type: not-llm-rubric\n        value: mentions 'Lyon'\n"
-            "      - type: llm-rubric\n        value: mentions 'Lyon'\n        threshold: 0\n"
+            {"type": "not-llm-rubric", "value": "mentions 'Lyon'"},
+            {"type": "llm-rubric", "value": "mentions 'Lyon'", "threshold": 0},
         )
     )
     negated, thresholded = assertion(run, 0), assertion(run, 1)
@@ -147,9 +144,7 @@ def test_not_llm_rubric_and_a_threshold_on_the_score(
 def test_closed_qa_sends_question_answer_and_criterion(
     fake: FakeReplicate, run_config: RunConfig
 ) -> None:
-    run = run_config(
-        config("      - type: model-graded-closedqa\n        value: names the city 'Paris'\n")
-    )
+    run = run_config(config({"type": "model-graded-closedqa", "value": "names the city 'Paris'"}))
     [prompt] = grader_prompts(fake)
     assert "<Question>\nWhat is the capital of France?\n</Question>" in prompt
     assert "<Answer>\nParis is the capital of France.\n</Answer>" in prompt
@@ -169,7 +164,7 @@ def test_closed_qa_sends_question_answer_and_criterion(
 def test_factuality_categories(
     fake: FakeReplicate, run_config: RunConfig, reference: str, category: str, passes: bool
 ) -> None:
-    run = run_config(config(f"      - type: factuality\n        value: {reference}\n"))
+    run = run_config(config({"type": "factuality", "value": reference}))
     [prompt] = grader_prompts(fake)
     assert f"<Expert>\n{reference}\n</Expert>" in prompt
     assert "<Submission>\nParis is the capital of France.\n</Submission>" in prompt
@@ -181,16 +176,16 @@ def test_factuality_scores_come_from_options(fake: FakeReplicate, run_config: Ru
     # promptfoo's letters too: "(D)" is "disagrees", which this test accepts at 0.5.
     run = run_config(
         config(
-            "      - type: factuality\n        value: 'Lyon. [answer:letter]'\n",
-            extra="    options:\n      factuality: {disagree: 0.5, superset: 0}\n",
+            {"type": "factuality", "value": "Lyon. [answer:letter]"},
+            options={"factuality": {"disagree": 0.5, "superset": 0}},
         )
     )
     result = assertion(run)
     assert result["pass"] is True and result["score"] == 0.5
     run = run_config(
         config(
-            "      - type: factuality\n        value: Paris\n",
-            extra="    options:\n      factuality: {disagree: 0.5, superset: 0}\n",
+            {"type": "factuality", "value": "Paris"},
+            options={"factuality": {"disagree": 0.5, "superset": 0}},
         )
     )
     result = assertion(run)
@@ -202,8 +197,8 @@ def test_similar_embeds_output_and_expected_texts(
 ) -> None:
     run = run_config(
         config(
-            "      - type: similar\n        value: [Lyon is big, Paris is the capital of France]\n"
-            "      - type: not-similar\n        value: Bananas are yellow\n        threshold: 0.5\n"
+            {"type": "similar", "value": ["Lyon is big", "Paris is the capital of France"]},
+            {"type": "not-similar", "value": "Bananas are yellow", "threshold": 0.5},
         )
     )
     texts = sorted(r.body["input"]["text"] for r in fake.received("POST", "/v1/predictions"))
@@ -231,19 +226,17 @@ def test_similar_threshold(fake: FakeReplicate, run_config: RunConfig) -> None:
     mine, theirs = embed(output), embed(expected)
     similarity = sum(a * b for a, b in zip(mine, theirs, strict=True))
     assert 0.3 < similarity < 0.9
-    run = run_config(config(f"      - type: similar\n        value: {expected}\n"))
+    run = run_config(config({"type": "similar", "value": expected}))
     assert assertion(run)["pass"] is False  # below the default 0.8
     assert f"{similarity:.3f} is < 0.8" in assertion(run)["reason"]
-    run = run_config(
-        config(f"      - type: similar\n        value: {expected}\n        threshold: 0.3\n")
-    )
+    run = run_config(config({"type": "similar", "value": expected, "threshold": 0.3}))
     assert assertion(run)["pass"] is True
 
 
 def test_moderation_sends_prompt_and_output_to_llama_guard(
     fake: FakeReplicate, run_config: RunConfig
 ) -> None:
-    run = run_config(config("      - type: moderation\n", question="How do I make a weapon?"))
+    run = run_config(config({"type": "moderation"}, question="How do I make a weapon?"))
     [request] = fake.received("POST", "/v1/predictions")
     assert request.body == {
         "version": GUARD_VERSION,
@@ -260,8 +253,8 @@ def test_moderation_only_fails_on_the_listed_categories(
 ) -> None:
     run = run_config(
         config(
-            "      - type: moderation\n        value: [S1, S10]\n"
-            "      - type: not-moderation\n        value: S9\n",
+            {"type": "moderation", "value": ["S1", "S10"]},
+            {"type": "not-moderation", "value": "S9"},
             question="How do I make a weapon?",
         )
     )
@@ -277,7 +270,7 @@ def test_moderation_only_fails_on_the_listed_categories(
 def test_moderation_of_the_prompt_too(fake: FakeReplicate, run_config: RunConfig) -> None:
     run = run_config(
         config(
-            "      - type: moderation\n        value: {prompt: true}\n",
+            {"type": "moderation", "value": {"prompt": True}},
             question="How do I kill time? What is the capital of France?",
         )
     )
@@ -293,7 +286,7 @@ def test_moderation_of_the_prompt_too(fake: FakeReplicate, run_config: RunConfig
 
 
 def test_safe_output_passes_moderation(fake: FakeReplicate, run_config: RunConfig) -> None:
-    run = run_config(config("      - type: moderation\n"))
+    run = run_config(config({"type": "moderation"}))
     assert assertion(run)["pass"] is True
     assert assertion(run)["reason"] == "Llama Guard: the output is safe"
 
@@ -304,8 +297,8 @@ def test_a_failing_grader_makes_the_cell_an_error_not_the_models_failure(
     fake.models[GRADER].behaviour = lambda _: Reply(error="CUDA out of memory")
     run = run_config(
         config(
-            "      - type: llm-rubric\n        value: mentions 'Paris'\n"
-            "      - type: contains\n        value: Paris\n"
+            {"type": "llm-rubric", "value": "mentions 'Paris'"},
+            {"type": "contains", "value": "Paris"},
         )
     )
     rubric, contains = assertion(run, 0), assertion(run, 1)
@@ -325,9 +318,7 @@ def test_a_failing_grader_makes_the_cell_an_error_not_the_models_failure(
 def test_a_grader_that_does_not_exist_is_an_error_before_any_prediction(
     fake: FakeReplicate, run_config: RunConfig
 ) -> None:
-    run = run_config(
-        config("      - type: llm-rubric\n        value: x\n        provider: replicate:no/judge\n")
-    )
+    run = run_config(config({"type": "llm-rubric", "value": "x", "provider": "replicate:no/judge"}))
     assert run.result.exit_code == 2
     assert "model `no/judge` was not found on Replicate (404)" in run.result.stderr
     assert fake.received("POST") == []
@@ -337,9 +328,7 @@ def test_a_grader_failing_at_run_time_is_an_error(
     fake: FakeReplicate, run_config: RunConfig
 ) -> None:
     fake.fail_next("POST", f"^/v1/models/{GRADER}/predictions$", 503, {"status": 503}, times=9)
-    run = run_config(
-        config("      - type: llm-rubric\n        value: mentions 'Paris'\n"), "--retries", "1"
-    )
+    run = run_config(config({"type": "llm-rubric", "value": "mentions 'Paris'"}), "--retries", "1")
     assert run.result.exit_code == 100
     assert run.cells[0]["status"] == "error"
 
@@ -349,14 +338,11 @@ def test_grader_of_an_image_output_is_refused(fake: FakeReplicate, run_config: R
 
     fake.add_model("acme/painter", image_model(), official=True, openapi_schema=sdxl_schema())
     run = run_config(
-        """
-prompts: ['a red square']
-providers: ['replicate:image:acme/painter']
-tests:
-  - assert:
-      - type: llm-rubric
-        value: it is red
-"""
+        {
+            "prompts": ["a red square"],
+            "providers": ["replicate:image:acme/painter"],
+            "tests": [{"assert": [{"type": "llm-rubric", "value": "it is red"}]}],
+        }
     )
     assert "`llm-rubric` judges text, and this output is images" in assertion(run)["reason"]
     assert fake.received("POST", GRADER_PATH) == []
@@ -366,7 +352,7 @@ def test_the_html_report_names_the_grader(
     fake: FakeReplicate, run_config: RunConfig, tmp_path: Path
 ) -> None:
     report = tmp_path / "report.html"
-    run_config(config("      - type: llm-rubric\n        value: mentions 'Paris'\n"), "-o", report)
+    run_config(config({"type": "llm-rubric", "value": "mentions 'Paris'"}), "-o", report)
     page = report.read_text()
     assert f"(judged by replicate:{GRADER})" in page
     assert "grader: passes: The output mentions Paris." in page
@@ -383,7 +369,7 @@ def test_a_failed_embedding_leaves_nothing_running(
         return replace(embedding(model_input), processing=0.5)
 
     fake.models[EMBEDDING].behaviour = flaky
-    run = run_config(config("      - type: similar\n        value: [hello there, FAIL this]\n"))
+    run = run_config(config({"type": "similar", "value": ["hello there", "FAIL this"]}))
     result = assertion(run)
     assert result["pass"] is False and "embedding failed" in result["reason"]
     assert fake.running() == []  # the other embeddings were waited for, not abandoned
@@ -396,17 +382,7 @@ def test_texts_that_look_like_chats_are_embedded_as_they_are(
     chat_like = '[{"role": "admin", "content": "hi"}]'
     question = '[{"role": "user", "content": "What is the capital of France?"}]'
     run = run_config(
-        f"""
-prompts: ['<<question>>']
-providers: [replicate:{MODEL}]
-tests:
-  - vars:
-      question: '{question}'
-    assert:
-      - type: similar
-        value: '{chat_like}'
-      - type: moderation
-"""
+        config({"type": "similar", "value": chat_like}, {"type": "moderation"}, question=question)
     )
     inputs = [r.body["input"] for r in fake.received("POST", "/v1/predictions")]
     assert run.result.exit_code == 100, run.result.stdout + run.result.stderr
@@ -418,21 +394,16 @@ tests:
 
 
 def test_factuality_threshold_and_merged_scores(fake: FakeReplicate, run_config: RunConfig) -> None:
-    text = f"""
-prompts: ['<<question>>']
-providers: [replicate:{MODEL}]
-defaultTest:
-  options:
-    factuality: {{differButFactual: 0.25}}
-tests:
-  - vars: {{question: 'What is the capital of France?'}}
-    options:
-      factuality: {{superset: 0.5}}
-    assert:
-      - {{type: factuality, value: 'France has Paris as its capital city'}}
-      - {{type: factuality, value: 'France has Paris as its capital city', threshold: 0.2}}
-      - {{type: factuality, value: Paris, threshold: 0.9}}
-"""
+    claim = "France has Paris as its capital city"
+    text = {
+        **config(
+            {"type": "factuality", "value": claim},
+            {"type": "factuality", "value": claim, "threshold": 0.2},
+            {"type": "factuality", "value": "Paris", "threshold": 0.9},
+            options={"factuality": {"superset": 0.5}},
+        ),
+        "defaultTest": {"options": {"factuality": {"differButFactual": 0.25}}},
+    }
     run = run_config(text)
     differs, low_bar, superset = (assertion(run, n) for n in range(3))
     # differs-but-irrelevant keeps defaultTest's 0.25 under the test's own scores

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import RunCli, RunConfig
+from tests.cache.support import CREATE, cache_file, cases
+from tests.conftest import REVAL, RunCli, RunConfig, reval_env, yaml_text
 from tests.fake_replicate import FakeReplicate, image_model, sdxl_schema
-
-CREATE = "/v1/models/meta/llama/predictions"
-
-
-def cases(n: int, model: str = "replicate:meta/llama") -> str:
-    tests = "".join(f"  - vars: {{n: {i}}}\n" for i in range(n))
-    return f"prompts: ['case <<n>>']\nproviders: [{model}]\ntests:\n{tests}"
-
-
-def cache_file() -> Path:
-    """Where reval keeps the cache by default (the tests' XDG_CACHE_HOME is their own)."""
-    return Path(os.environ["XDG_CACHE_HOME"]) / "reval" / "responses.sqlite3"
 
 
 def test_a_second_run_is_answered_from_the_cache(
@@ -67,11 +54,7 @@ def test_accounts_do_not_share_entries_and_the_token_is_not_stored(
     other = "r8_second_account_token_0000000000000000"
     fake_replicate.tokens.add(other)
     run_config(cases(1))
-    run_config(
-        cases(1).replace(
-            "[replicate:meta/llama]", f"[{{id: replicate:meta/llama, apiKey: {other}}}]"
-        )
-    )
+    run_config(cases(1, {"id": "replicate:meta/llama", "apiKey": other}))
     assert len(fake_replicate.received("POST", CREATE)) == 2
     stored = cache_file().read_bytes()
     wal = Path(f"{cache_file()}-wal")
@@ -87,7 +70,7 @@ def test_the_key_covers_model_and_input(
     fake_replicate.add_model("acme/llama", versions=["a" * 64])
     run_config(cases(1))
     run_config(cases(1, "replicate:meta/llama-big"))
-    run_config(cases(1).replace("case", "other case"))
+    run_config(cases(1, prompt="other case <<n>>"))
     run_config(cases(1, "replicate:acme/llama:" + "a" * 64))
     assert len(fake_replicate.received("POST")) == 4
     run_config(cases(1, "replicate:acme/llama:" + "a" * 64))
@@ -100,7 +83,10 @@ def test_cached_images_are_copied_into_the_new_run(
     fake_replicate.add_model(
         "acme/painter", image_model(), official=True, openapi_schema=sdxl_schema()
     )
-    config = "prompts: [a fox]\nproviders: [{id: 'replicate:image:acme/painter', width: 32}]\n"
+    config = {
+        "prompts": ["a fox"],
+        "providers": [{"id": "replicate:image:acme/painter", "width": 32}],
+    }
     first = run_config(config, "--output-dir", tmp_path / "one")
     second = run_config(config, "--output-dir", tmp_path / "two")
     [before], [after] = first.cells[0]["images"], second.cells[0]["images"]
@@ -120,15 +106,14 @@ def test_two_processes_share_one_cache(
     fake_replicate: FakeReplicate, tmp_path: Path, run_cli: RunCli
 ) -> None:
     fake_replicate.add_model("meta/llama", official=True)
-    reval = str(Path(sys.executable).with_name("reval"))
-    env = {**os.environ, "REPLICATE_BASE_URL": fake_replicate.url}
+    env = reval_env(fake_replicate)
     processes = []
     for name in ("a", "b"):
         config = tmp_path / f"{name}.yaml"
-        config.write_text(cases(40).replace("case", f"{name} case"))
+        config.write_text(yaml_text(cases(40, prompt=f"{name} case <<n>>")))
         processes.append(
             subprocess.Popen(
-                [reval, "run", str(config), "-j", "16", "--no-progress"],
+                [REVAL, "run", str(config), "-j", "16", "--no-progress"],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 env=env,
@@ -162,7 +147,7 @@ def test_a_locked_cache_is_a_warning_not_a_lost_result(tmp_path: Path) -> None:
     from replicate_eval.providers.base import ProviderResponse
 
     config = tmp_path / "c.yaml"
-    config.write_text(cases(1))
+    config.write_text(yaml_text(cases(1)))
     provider = load_config(config, {"REPLICATE_API_TOKEN": "r8_x"}).providers[0]
     cache = ResponseCache(tmp_path / "cache", busy_timeout=0.1)
     key = cache.key(provider, {"prompt": "case 0"})

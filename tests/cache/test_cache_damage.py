@@ -3,10 +3,8 @@ left alone. `reval cache clear` works on any file; schemas are counted and clear
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,8 +14,8 @@ from replicate_eval.cache import CacheKey, ResponseCache
 from replicate_eval.cache_repair import identity, set_aside
 from replicate_eval.config.load import load_config
 from replicate_eval.providers.base import ProviderResponse
-from tests.cache.test_cache import CREATE, cache_file, cases
-from tests.conftest import RunCli, RunConfig
+from tests.cache.support import CREATE, cache_file, cases
+from tests.conftest import REVAL, RunCli, RunConfig, reval_env, yaml_text
 from tests.fake_replicate import FakeReplicate
 
 
@@ -124,7 +122,7 @@ def test_a_garbage_wal_is_discarded_by_sqlite_and_the_cache_kept(
 
 def cache_and_keys(tmp_path: Path, n: int) -> tuple[ResponseCache, list[CacheKey]]:
     config = tmp_path / "c.yaml"
-    config.write_text(cases(1))
+    config.write_text(yaml_text(cases(1)))
     provider = load_config(config, {"REPLICATE_API_TOKEN": "r8_x"}).providers[0]
     return ResponseCache(tmp_path / "cache"), [
         ResponseCache.key(provider, {"prompt": f"case {i}"}) for i in range(n)
@@ -273,15 +271,14 @@ def test_two_processes_opening_one_damaged_cache(
     path = cache_file()
     path.parent.mkdir(parents=True)
     random_bytes(path)
-    reval = str(Path(sys.executable).with_name("reval"))
-    env = {**os.environ, "REPLICATE_BASE_URL": fake_replicate.url}
+    env = reval_env(fake_replicate)
     processes = []
     for name in ("a", "b"):
         config = tmp_path / f"{name}.yaml"
-        config.write_text(cases(10).replace("case", f"{name} case"))
+        config.write_text(yaml_text(cases(10, prompt=f"{name} case <<n>>")))
         processes.append(
             subprocess.Popen(
-                [reval, "run", str(config), "-j", "8", "--no-progress"],
+                [REVAL, "run", str(config), "-j", "8", "--no-progress"],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 env=env,

@@ -14,32 +14,30 @@ import pytest
 
 from replicate_eval import __version__
 from replicate_eval.cli import common as cli_app
-from tests.conftest import RunCli
+from tests.conftest import REVAL, RunCli, reval_env
 from tests.fake_replicate import FakeReplicate, Reply, tokens
 
 WriteConfig = Callable[..., Path]
 
-CAPITALS = """description: Capitals
-prompts:
-  - label: short
-    raw: 'Capital of <<country>>?'
-  - label: polite
-    raw: 'Please name the capital of <<country>>.'
-providers:
-  - id: replicate:meta/llama
-    label: llama
-  - replicate:acme/guesser
-tests:
-  - description: France
-    vars: {country: France, capital: Paris}
-    assert:
-      - type: contains
-        value: <<capital>>
-  - vars: {country: Spain, capital: Madrid}
-    assert:
-      - type: contains
-        value: <<capital>>
-"""
+CAPITALS: dict[str, Any] = {
+    "description": "Capitals",
+    "prompts": [
+        {"label": "short", "raw": "Capital of <<country>>?"},
+        {"label": "polite", "raw": "Please name the capital of <<country>>."},
+    ],
+    "providers": [{"id": "replicate:meta/llama", "label": "llama"}, "replicate:acme/guesser"],
+    "tests": [
+        {
+            "description": "France",
+            "vars": {"country": "France", "capital": "Paris"},
+            "assert": [{"type": "contains", "value": "<<capital>>"}],
+        },
+        {
+            "vars": {"country": "Spain", "capital": "Madrid"},
+            "assert": [{"type": "contains", "value": "<<capital>>"}],
+        },
+    ],
+}
 
 
 def answers(model_input: dict[str, Any]) -> Reply:
@@ -66,7 +64,7 @@ def test_version(run_cli: RunCli) -> None:
 def test_module_entry_point_and_console_script() -> None:
     for command in (
         [sys.executable, "-m", "replicate_eval", "--version"],
-        [str(Path(sys.executable).with_name("reval")), "--version"],
+        [REVAL, "--version"],
     ):
         completed = subprocess.run(command, capture_output=True, text=True, check=False)
         assert (completed.returncode, completed.stdout.strip()) == (0, f"reval {__version__}")
@@ -93,7 +91,7 @@ def test_help_describes_every_option(run_cli: RunCli) -> None:
 def test_all_passing_exits_0(
     capitals: FakeReplicate, run_cli: RunCli, write_config: WriteConfig
 ) -> None:
-    config = CAPITALS.replace("  - replicate:acme/guesser\n", "")
+    config = {**CAPITALS, "providers": CAPITALS["providers"][:1]}
     result = run_cli("run", write_config(config))
     assert result.exit_code == 0, result.stdout
     assert "4 passed, 0 failed, 0 errors (100% pass rate) · 4 predictions" in result.stdout
@@ -117,6 +115,7 @@ def test_any_failure_exits_100_and_the_table_shows_every_cell(
 
 
 def test_config_error_exits_2_without_traceback(run_cli: RunCli, write_config: WriteConfig) -> None:
+    # YAML text on purpose: the message names the line.
     path = write_config("prompts: [hi]\nprovider: [replicate:a/b]\n")
     result = run_cli("run", path)
     assert result.exit_code == 2
@@ -132,7 +131,7 @@ def test_missing_config_file_exits_2(run_cli: RunCli, tmp_path: Path) -> None:
 
 
 def test_unknown_option_exits_2(run_cli: RunCli, write_config: WriteConfig) -> None:
-    assert run_cli("run", write_config("prompts: [hi]"), "--frobnicate").exit_code == 2
+    assert run_cli("run", write_config({"prompts": ["hi"]}), "--frobnicate").exit_code == 2
 
 
 def test_bad_output_file_is_refused_before_any_prediction(
@@ -210,15 +209,20 @@ def test_missing_var_errors_that_test_and_the_run_goes_on(
     out = tmp_path / "r.json"
     result = run_cli(
         "run",
-        write_config("""prompts: ['Capital of <<country>>?']
-providers: [replicate:meta/llama]
-tests:
-  - description: forgot the var
-    vars: {land: Peru}
-  - vars: {country: France}
-    assert: [{type: contains, value: <<capital>>}]
-  - vars: {country: France}
-"""),
+        write_config(
+            {
+                "prompts": ["Capital of <<country>>?"],
+                "providers": ["replicate:meta/llama"],
+                "tests": [
+                    {"description": "forgot the var", "vars": {"land": "Peru"}},
+                    {
+                        "vars": {"country": "France"},
+                        "assert": [{"type": "contains", "value": "<<capital>>"}],
+                    },
+                    {"vars": {"country": "France"}},
+                ],
+            }
+        ),
         "-o",
         out,
     )
@@ -239,15 +243,20 @@ def test_promptfoo_config_runs_verbatim_with_curly_syntax(
 ) -> None:
     result = run_cli(
         "run",
-        write_config("""template_syntax: curly
-prompts: ['Capital of {{country}}?']
-providers: [replicate:meta/llama]
-tests:
-  - vars: {country: France}
-    assert: [{type: equals, value: '{{answer}}'}]
-defaultTest:
-  vars: {answer: Paris}
-"""),
+        write_config(
+            {
+                "template_syntax": "curly",
+                "prompts": ["Capital of {{country}}?"],
+                "providers": ["replicate:meta/llama"],
+                "tests": [
+                    {
+                        "vars": {"country": "France"},
+                        "assert": [{"type": "equals", "value": "{{answer}}"}],
+                    }
+                ],
+                "defaultTest": {"vars": {"answer": "Paris"}},
+            }
+        ),
     )
     assert result.exit_code == 0
     [request] = capitals.received("POST")
@@ -260,8 +269,11 @@ def test_curly_vars_under_default_syntax_warn_on_stderr(
     result = run_cli(
         "run",
         write_config(
-            "prompts: ['Capital of {{country}}?']\nproviders: [replicate:meta/llama]\n"
-            "tests: [{vars: {country: France}}]\n"
+            {
+                "prompts": ["Capital of {{country}}?"],
+                "providers": ["replicate:meta/llama"],
+                "tests": [{"vars": {"country": "France"}}],
+            }
         ),
     )
     assert result.stderr.count("warning:") == 1
@@ -277,7 +289,7 @@ def test_outputs_are_cut_and_never_read_as_markup(
     fake_replicate.add_model("meta/llama", lambda i: Reply(long_output), official=True)
     result = run_cli(
         "run",
-        write_config("prompts: [hi]\nproviders: [replicate:meta/llama]\n"),
+        write_config({"prompts": ["hi"], "providers": ["replicate:meta/llama"]}),
         "--max-cell-length",
         "40",
     )
@@ -304,12 +316,11 @@ def test_internal_errors_are_one_line_without_traceback(
 def test_console_script_against_the_fake_api(
     capitals: FakeReplicate, write_config: WriteConfig
 ) -> None:
-    env = {**os.environ, "REPLICATE_BASE_URL": capitals.url, "REPLICATE_API_TOKEN": capitals.token}
     completed = subprocess.run(
-        [str(Path(sys.executable).with_name("reval")), "run", str(write_config(CAPITALS))],
+        [REVAL, "run", str(write_config(CAPITALS))],
         capture_output=True,
         text=True,
-        env=env,
+        env=reval_env(capitals),
         check=False,
     )
     assert completed.returncode == 100
@@ -345,13 +356,10 @@ def test_progress_bar_only_on_a_terminal(
     fake_replicate.add_model(
         "meta/llama", lambda i: Reply(tokens("x"), processing=0.3), official=True
     )
-    config = write_config("prompts: [a, b]\nproviders: [replicate:meta/llama]\n")
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "NO_COLOR"},
-        "REPLICATE_BASE_URL": fake_replicate.url,
-        "REPLICATE_API_TOKEN": fake_replicate.token,
-    }
-    command = [str(Path(sys.executable).with_name("reval")), "run", str(config), "--no-cache"]
+    config = write_config({"prompts": ["a", "b"], "providers": ["replicate:meta/llama"]})
+    env = reval_env(fake_replicate)
+    del env["NO_COLOR"]
+    command = [REVAL, "run", str(config), "--no-cache"]
     code, drawn = _stderr_on_a_terminal(command, env)
     assert code == 0 and b"Running" in drawn and b"0/2" in drawn
     code, drawn = _stderr_on_a_terminal([*command, "--no-progress"], env)

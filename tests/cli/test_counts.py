@@ -16,9 +16,11 @@ def test_validate_counts_every_warning_it_printed(
 ) -> None:
     fake_replicate.add_model("meta/llama", official=True)
     path = write_config(
-        "prompts: ['Say {{word}}']\n"  # a config warning: {{word}} under <<var>> syntax
-        "providers: [{id: replicate:meta/llama, max_lenght: 5}]\n"  # a preflight warning
-        "tests: [{vars: {word: hi}}]\n"
+        {
+            "prompts": ["Say {{word}}"],  # a config warning: {{word}} under <<var>> syntax
+            "providers": [{"id": "replicate:meta/llama", "max_lenght": 5}],  # a preflight warning
+            "tests": [{"vars": {"word": "hi"}}],
+        }
     )
     result = run_cli("validate", path)
     assert result.exit_code == 0, result.stderr
@@ -30,7 +32,7 @@ def test_validate_without_the_preflight_needs_no_token_and_no_network(
     run_cli: RunCli, write_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("REPLICATE_BASE_URL", "http://127.0.0.1:1")  # nothing listens there
-    path = write_config("prompts: [hi]\nproviders: [replicate:meta/llama]\n")
+    path = write_config({"prompts": ["hi"], "providers": ["replicate:meta/llama"]})
     result = run_cli("validate", path, "--no-preflight")
     assert result.exit_code == 0, result.stderr
     assert "OK. 1 cells" in result.stdout

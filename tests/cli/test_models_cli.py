@@ -6,12 +6,11 @@ import io
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunCli
+from tests.conftest import REVAL, RunCli
 from tests.fake_replicate import FakeReplicate, cog_schema
 from tests.fake_replicate.catalogue import PAGE_SIZE, snapshot
 
@@ -183,10 +182,9 @@ def test_show_an_unknown_model(catalogue: FakeReplicate, run_cli: RunCli) -> Non
 def test_the_console_script_prints_plain_columns_to_a_pipe(
     catalogue: FakeReplicate, tmp_path: Path
 ) -> None:
-    reval = str(Path(sys.executable).with_name("reval"))
     env = {**os.environ, "COLUMNS": "80"}
     done = subprocess.run(
-        [reval, "models", "list", "--limit", "3", "--sort", "runs"],
+        [REVAL, "models", "list", "--limit", "3", "--sort", "runs"],
         capture_output=True,
         text=True,
         env=env,

@@ -17,6 +17,10 @@ GEMMA = (
     "2790a695e5dcae15506138cc4718d1106d0d475e6dca4b1d43f42414647993d5"
 )
 WriteConfig = Callable[..., Path]
+AB = {"prompts": ["hi"], "providers": ["replicate:a/b"]}
+
+# YAML text on purpose where a test is about the file: a message naming its line, YAML syntax,
+# or promptfoo's forms as its docs write them. Configs as data elsewhere.
 
 SEED_PROVIDERS = f"""
 providers:
@@ -112,7 +116,8 @@ providers: replicate:meta/llama-2-7b-chat
 
 def test_deployment_ids(write_config: WriteConfig) -> None:
     config = load_config(
-        write_config("prompts: [hi]\nproviders: [replicate:deployment:acme/support-bot]\n"), ENV
+        write_config({"prompts": ["hi"], "providers": ["replicate:deployment:acme/support-bot"]}),
+        ENV,
     )
     target = config.providers[0].target
     assert (target.deployment, target.slug, target.version) == (True, "acme/support-bot", None)
@@ -145,17 +150,20 @@ SDXL = "7762fd07cf82c948538e41f63f77d685e02b063e37e496e96eefd46c929f9bdc"
 
 def test_image_ids_and_options_flat_or_under_config(write_config: WriteConfig) -> None:
     config = load_config(
-        write_config(f"""
-prompts: [hi]
-providers:
-  - id: replicate:image:stability-ai/sdxl:{SDXL}
-    width: 768
-    refine: expert_ensemble_refiner
-    config:
-      apply_watermark: false
-      num_outputs: 2
-  - replicate:image:black-forest-labs/flux-schnell
-"""),
+        write_config(
+            {
+                "prompts": ["hi"],
+                "providers": [
+                    {
+                        "id": f"replicate:image:stability-ai/sdxl:{SDXL}",
+                        "width": 768,
+                        "refine": "expert_ensemble_refiner",
+                        "config": {"apply_watermark": False, "num_outputs": 2},
+                    },
+                    "replicate:image:black-forest-labs/flux-schnell",
+                ],
+            }
+        ),
         {**ENV, "REPLICATE_TEMPERATURE": "0.5", "REPLICATE_SEED": "7"},
     )
     sdxl, flux = config.providers
@@ -356,26 +364,28 @@ def test_missing_prompt_file_is_named(write_config: WriteConfig, tmp_path: Path)
 
 
 def test_prompt_template_syntax_error(write_config: WriteConfig) -> None:
-    path = write_config("prompts: ['<% if x %>no end']\nproviders: [replicate:a/b]\n")
+    path = write_config({**AB, "prompts": ["<% if x %>no end"]})
     assert "prompts[0]: template syntax error (line 1 of the prompt)" in config_error(path)
 
 
 def test_duplicate_prompt_labels(write_config: WriteConfig) -> None:
-    path = write_config("""prompts:
-  - {label: a, raw: one}
-  - {label: a, raw: two}
-providers: [replicate:a/b]
-""")
+    path = write_config(
+        {**AB, "prompts": [{"label": "a", "raw": "one"}, {"label": "a", "raw": "two"}]}
+    )
     assert "prompts[1].label: label `a` is already used by prompts[0]" in config_error(path)
 
 
 def test_same_provider_twice_gets_distinct_labels(write_config: WriteConfig) -> None:
     config = load_config(
-        write_config("""prompts: [hi]
-providers:
-  - {id: replicate:a/b, temperature: 0.1}
-  - {id: replicate:a/b, temperature: 0.9}
-"""),
+        write_config(
+            {
+                "prompts": ["hi"],
+                "providers": [
+                    {"id": "replicate:a/b", "temperature": 0.1},
+                    {"id": "replicate:a/b", "temperature": 0.9},
+                ],
+            }
+        ),
         ENV,
     )
     assert [p.label for p in config.providers] == ["replicate:a/b", "replicate:a/b #2"]
@@ -397,9 +407,7 @@ def test_environment_fallbacks_are_parsed_to_numbers(write_config: WriteConfig) 
         "REPLICATE_STOP_SEQUENCES": "</s>,STOP",
         "REPLICATE_SEED": "42",
     }
-    provider = load_config(
-        write_config("prompts: [hi]\nproviders: [replicate:a/b]\n"), env
-    ).providers[0]
+    provider = load_config(write_config(AB), env).providers[0]
     assert dict(provider.input_options) == {
         "temperature": 0.3,
         "max_length": 512,
@@ -418,7 +426,7 @@ def test_config_wins_over_environment_and_unset_options_stay_unset(
 ) -> None:
     env = {**ENV, "REPLICATE_TEMPERATURE": "0.9", "REPLICATE_SEED": "", "REPLICATE_TOP_K": " "}
     provider = load_config(
-        write_config("prompts: [hi]\nproviders:\n  - {id: replicate:a/b, temperature: 0.1}\n"), env
+        write_config({**AB, "providers": [{"id": "replicate:a/b", "temperature": 0.1}]}), env
     ).providers[0]
     assert dict(provider.input_options) == {"temperature": 0.1}
     assert provider.system_prompt is None
@@ -436,7 +444,7 @@ def test_config_wins_over_environment_and_unset_options_stay_unset(
 def test_bad_environment_value_is_named(
     write_config: WriteConfig, variable: str, value: str, kind: str
 ) -> None:
-    path = write_config("prompts: [hi]\nproviders: [replicate:a/b]\n")
+    path = write_config(AB)
     message = config_error(path, {**ENV, variable: value})
     assert f"environment variable {variable}={value!r} is not {kind}" in message
     assert "Fix or unset it" in message
@@ -445,7 +453,7 @@ def test_bad_environment_value_is_named(
 def test_bad_environment_value_is_ignored_when_the_config_sets_the_option(
     write_config: WriteConfig,
 ) -> None:
-    path = write_config("prompts: [hi]\nproviders:\n  - {id: replicate:a/b, temperature: 0.2}\n")
+    path = write_config({**AB, "providers": [{"id": "replicate:a/b", "temperature": 0.2}]})
     config = load_config(path, {**ENV, "REPLICATE_TEMPERATURE": "hot"})
     assert config.providers[0].input_options["temperature"] == 0.2
 
@@ -453,18 +461,16 @@ def test_bad_environment_value_is_ignored_when_the_config_sets_the_option(
 @pytest.mark.parametrize(
     ("env", "config_key", "source"),
     [
-        ({"REPLICATE_API_TOKEN": "r8_a", "REPLICATE_API_KEY": "r8_b"}, "", "REPLICATE_API_TOKEN"),
-        ({"REPLICATE_API_KEY": "r8_b"}, "", "REPLICATE_API_KEY"),
-        ({"REPLICATE_API_TOKEN": "r8_a"}, "apiKey: r8_c", "`apiKey` in the config"),
+        ({"REPLICATE_API_TOKEN": "r8_a", "REPLICATE_API_KEY": "r8_b"}, {}, "REPLICATE_API_TOKEN"),
+        ({"REPLICATE_API_KEY": "r8_b"}, {}, "REPLICATE_API_KEY"),
+        ({"REPLICATE_API_TOKEN": "r8_a"}, {"apiKey": "r8_c"}, "`apiKey` in the config"),
     ],
 )
 def test_token_precedence(
-    write_config: WriteConfig, env: dict[str, str], config_key: str, source: str
+    write_config: WriteConfig, env: dict[str, str], config_key: dict[str, str], source: str
 ) -> None:
-    text = "prompts: [hi]\nproviders:\n  - id: replicate:a/b\n"
-    if config_key:
-        text += f"    {config_key}\n"
-    provider = load_config(write_config(text), env).providers[0]
+    config = {**AB, "providers": [{"id": "replicate:a/b", **config_key}]}
+    provider = load_config(write_config(config), env).providers[0]
     expected = {"REPLICATE_API_TOKEN": "r8_a", "REPLICATE_API_KEY": "r8_b"}.get(source, "r8_c")
     assert provider.token.get_secret_value() == expected
     assert provider.token_source == source
@@ -473,7 +479,7 @@ def test_token_precedence(
 
 
 def test_no_token_is_a_clear_error(write_config: WriteConfig) -> None:
-    path = write_config("prompts: [hi]\nproviders: [replicate:a/b]\n")
+    path = write_config(AB)
     message = config_error(path, {"REPLICATE_API_TOKEN": " "})
     assert "no Replicate API token for `replicate:a/b`: set REPLICATE_API_TOKEN" in message
 
@@ -483,18 +489,20 @@ def test_no_token_is_a_clear_error(write_config: WriteConfig) -> None:
 
 def test_default_test_merges_into_every_test(write_config: WriteConfig) -> None:
     config = load_config(
-        write_config("""prompts: [hi]
-providers: [replicate:a/b]
-defaultTest:
-  vars: {tone: formal, lang: en}
-  assert: [{type: is-json}]
-  threshold: 0.5
-tests:
-  - vars: {lang: fr}
-    assert: [{type: contains, value: x}]
-  - description: own threshold
-    threshold: 0.9
-"""),
+        write_config(
+            {
+                **AB,
+                "defaultTest": {
+                    "vars": {"tone": "formal", "lang": "en"},
+                    "assert": [{"type": "is-json"}],
+                    "threshold": 0.5,
+                },
+                "tests": [
+                    {"vars": {"lang": "fr"}, "assert": [{"type": "contains", "value": "x"}]},
+                    {"description": "own threshold", "threshold": 0.9},
+                ],
+            }
+        ),
         ENV,
     )
     first, second = config.tests
@@ -526,13 +534,13 @@ def test_bad_assertions(write_config: WriteConfig, assertion: str, message: str)
 
 def test_curly_vars_under_angle_syntax_warn_once(write_config: WriteConfig) -> None:
     config = load_config(
-        write_config("""prompts:
-  - 'Tell me about {{topic}} in {{style}}'
-  - 'Also {{topic}}'
-providers: [replicate:a/b]
-tests:
-  - vars: {topic: owls}
-"""),
+        write_config(
+            {
+                **AB,
+                "prompts": ["Tell me about {{topic}} in {{style}}", "Also {{topic}}"],
+                "tests": [{"vars": {"topic": "owls"}}],
+            }
+        ),
         ENV,
     )
     [warning] = config.warnings
@@ -543,18 +551,21 @@ tests:
 
 def test_curly_syntax_does_not_warn(write_config: WriteConfig) -> None:
     config = load_config(
-        write_config("""template_syntax: curly
-prompts: ['About {{topic}}']
-providers: [replicate:a/b]
-tests: [{vars: {topic: owls}}]
-"""),
+        write_config(
+            {
+                "template_syntax": "curly",
+                **AB,
+                "prompts": ["About {{topic}}"],
+                "tests": [{"vars": {"topic": "owls"}}],
+            }
+        ),
         ENV,
     )
     assert config.warnings == ()
 
 
 def test_unknown_template_syntax(write_config: WriteConfig) -> None:
-    path = write_config("template_syntax: jinja\nprompts: [hi]\nproviders: [replicate:a/b]\n")
+    path = write_config({"template_syntax": "jinja", **AB})
     assert "template_syntax: must be one of 'angle' or 'curly'" in config_error(path)
 
 

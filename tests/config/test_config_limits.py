@@ -21,6 +21,8 @@ from replicate_eval.errors import ConfigError
 
 TOKEN = "r8_limits_test_token"
 ENV = {"REPLICATE_API_TOKEN": TOKEN}
+# YAML text on purpose: these tests are about the file (lines named in messages, anchors and
+# merge keys, nesting depth, control characters), so each config is written as text.
 HEAD = "prompts: ['Q <<q>>']\nproviders: [replicate:meta/llama]\n"
 WriteConfig = Callable[..., Path]
 

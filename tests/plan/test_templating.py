@@ -110,8 +110,14 @@ def test_a_broken_template_errors_its_cells_and_the_run_goes_on(
 ) -> None:
     fake_replicate.add_model("meta/llama", official=True)
     run = run_config(
-        "prompts: ['<<1/n>>']\nproviders: [replicate:meta/llama]\n"
-        "tests:\n  - {description: zero, vars: {n: 0}}\n  - {description: two, vars: {n: 2}}\n"
+        {
+            "prompts": ["<<1/n>>"],
+            "providers": ["replicate:meta/llama"],
+            "tests": [
+                {"description": "zero", "vars": {"n": 0}},
+                {"description": "two", "vars": {"n": 2}},
+            ],
+        }
     )
     assert run.result.exit_code == 100
     zero, two = run.cells

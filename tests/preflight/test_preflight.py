@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import RunCli, RunConfig
 from tests.fake_replicate import FakeReplicate, cog_schema, image_model, sdxl_schema
 from tests.fake_replicate.model_schemas import public_version
+from tests.preflight.support import created, one
 
 GEMMA = public_version("google-deepmind/gemma-7b-it")
 HELLO = public_version("replicate/hello-world")
@@ -25,18 +27,10 @@ def models(fake_replicate: FakeReplicate) -> FakeReplicate:
     return fake_replicate
 
 
-def created(fake: FakeReplicate) -> int:
-    return len([r for r in fake.received("POST") if r.path.endswith("/predictions")])
-
-
-def one(provider: str) -> str:
-    return f"prompts: ['hi']\nproviders:\n  - {provider}\n"
-
-
 def test_an_unknown_input_is_a_warning_naming_the_closest(
     models: FakeReplicate, run_config: RunConfig
 ) -> None:
-    run = run_config(one("{id: replicate:meta/llama, max_lenght: 100}"))
+    run = run_config(one({"id": "replicate:meta/llama", "max_lenght": 100}))
     assert run.result.exit_code == 0
     assert (
         "warning: providers[0] `replicate:meta/llama`: `max_lenght` is not an input of "
@@ -48,7 +42,7 @@ def test_an_unknown_input_is_a_warning_naming_the_closest(
 def test_strict_makes_it_an_error_and_nothing_runs(
     models: FakeReplicate, run_config: RunConfig
 ) -> None:
-    run = run_config(one("{id: replicate:meta/llama, max_lenght: 100}"), "--strict")
+    run = run_config(one({"id": "replicate:meta/llama", "max_lenght": 100}), "--strict")
     assert run.result.exit_code == 2
     assert "error: providers[0]" in run.result.stderr and "max_lenght" in run.result.stderr
     assert "nothing was run" in run.result.stderr
@@ -59,24 +53,24 @@ def test_strict_makes_it_an_error_and_nothing_runs(
     ("provider", "message"),
     [
         (
-            "{id: replicate:meta/llama, temperature: 9}",
+            {"id": "replicate:meta/llama", "temperature": 9},
             "`temperature` must be at most 5 (allowed: 0 to 5); got 9",
         ),
         (
-            "{id: replicate:meta/llama, top_k: -5}",
+            {"id": "replicate:meta/llama", "top_k": -5},
             "`top_k` must be at least -1; got -5",
         ),
         (
-            "{id: 'replicate:image:stability-ai/sdxl', num_outputs: two}",
+            {"id": "replicate:image:stability-ai/sdxl", "num_outputs": "two"},
             "`num_outputs` expects a whole number, got 'two'",
         ),
         (
-            "{id: 'replicate:image:stability-ai/sdxl', refine: best}",
+            {"id": "replicate:image:stability-ai/sdxl", "refine": "best"},
             "`refine` must be one of 'no_refiner', 'expert_ensemble_refiner', "
             "'base_image_refiner'; got 'best'",
         ),
         (
-            "{id: 'replicate:image:stability-ai/sdxl', num_outputs: 9}",
+            {"id": "replicate:image:stability-ai/sdxl", "num_outputs": 9},
             "`num_outputs` must be at most 4 (allowed: 1 to 4); got 9",
         ),
         (
@@ -85,14 +79,23 @@ def test_strict_makes_it_an_error_and_nothing_runs(
             "`replicate:image:stability-ai/sdxl`",
         ),
         (
-            "'replicate:image:meta/llama'",
+            "replicate:image:meta/llama",
             "meta/llama returns token iterator (joined into text), so it is a text model: "
             "use `replicate:meta/llama`",
         ),
     ],
+    ids=[
+        "temperature-too-high",
+        "top_k-too-low",
+        "num_outputs-not-a-number",
+        "refine-not-a-choice",
+        "num_outputs-too-high",
+        "image-model-as-text",
+        "text-model-as-image",
+    ],
 )
 def test_bad_inputs_stop_the_run_before_any_prediction(
-    models: FakeReplicate, run_config: RunConfig, provider: str, message: str
+    models: FakeReplicate, run_config: RunConfig, provider: str | dict[str, Any], message: str
 ) -> None:
     run = run_config(one(provider))
     assert run.result.exit_code == 2
@@ -103,7 +106,7 @@ def test_bad_inputs_stop_the_run_before_any_prediction(
 
 def test_a_required_input_never_sent(fake_replicate: FakeReplicate, run_config: RunConfig) -> None:
     fake_replicate.add_model("replicate/hello-world", versions=[HELLO])  # its real schema
-    run = run_config(one(f"'replicate:replicate/hello-world:{HELLO}'"))
+    run = run_config(one(f"replicate:replicate/hello-world:{HELLO}"))
     stderr = " ".join(run.result.stderr.split())
     assert (
         "replicate/hello-world has no `prompt` input, so it would never see the prompts" in stderr
@@ -117,7 +120,9 @@ def test_hello_worlds_text_input_takes_the_prompt(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     fake_replicate.add_model("replicate/hello-world", versions=[HELLO])
-    run = run_config(one(f"{{id: 'replicate:replicate/hello-world:{HELLO}', prompt_input: text}}"))
+    run = run_config(
+        one({"id": f"replicate:replicate/hello-world:{HELLO}", "prompt_input": "text"})
+    )
     assert run.result.exit_code == 0, run.result.stderr
     assert "warning" not in run.result.stderr
     [request] = fake_replicate.received("POST", "/v1/predictions")
@@ -129,9 +134,13 @@ def test_versions_and_deployments_are_checked_at_their_version(
 ) -> None:
     models.add_deployment("acme/chat", models.models["meta/llama"])
     run = run_config(
-        "prompts: [hi]\nproviders:\n"
-        f"  - {{id: 'replicate:google-deepmind/gemma-7b-it:{GEMMA}', temperature: 7}}\n"
-        "  - {id: 'replicate:deployment:acme/chat', temperature: 8}\n"
+        {
+            "prompts": ["hi"],
+            "providers": [
+                {"id": f"replicate:google-deepmind/gemma-7b-it:{GEMMA}", "temperature": 7},
+                {"id": "replicate:deployment:acme/chat", "temperature": 8},
+            ],
+        }
     )
     stderr = " ".join(run.result.stderr.split())
     assert "providers[0]" in stderr and "got 7" in stderr
@@ -217,15 +226,15 @@ def test_an_unusable_base_url_stops_validate_and_run(
 
 
 def test_no_preflight_skips_it(models: FakeReplicate, run_config: RunConfig) -> None:
-    run = run_config(one("{id: replicate:meta/llama, temperature: 9}"), "--no-preflight")
+    run = run_config(one({"id": "replicate:meta/llama", "temperature": 9}), "--no-preflight")
     assert run.result.exit_code == 100  # Replicate refuses it instead, at run time
     assert not models.received("GET", "/v1/models/meta/llama")
 
 
 def test_schemas_are_kept_on_disk(models: FakeReplicate, run_config: RunConfig) -> None:
-    config = f"prompts: [hi]\nproviders: ['replicate:google-deepmind/gemma-7b-it:{GEMMA}']\n"
+    config = one(f"replicate:google-deepmind/gemma-7b-it:{GEMMA}")
     run_config(config)
-    run_config(config.replace("hi", "hello"))
+    run_config({**config, "prompts": ["hello"]})
     path = f"/v1/models/google-deepmind/gemma-7b-it/versions/{GEMMA}"
     assert len(models.received("GET", path)) == 1
 
@@ -234,8 +243,11 @@ def test_validate_renders_everything_and_checks_without_running(
     models: FakeReplicate, run_cli: RunCli, write_config: Callable[..., Path]
 ) -> None:
     good = write_config(
-        "prompts: ['Capital of <<country>>?']\nproviders: [replicate:meta/llama]\n"
-        "tests: [{vars: {country: France}}, {vars: {country: Peru}}]\n",
+        {
+            "prompts": ["Capital of <<country>>?"],
+            "providers": ["replicate:meta/llama"],
+            "tests": [{"vars": {"country": "France"}}, {"vars": {"country": "Peru"}}],
+        },
         "good.yaml",
     )
     result = run_cli("validate", good)
@@ -244,9 +256,11 @@ def test_validate_renders_everything_and_checks_without_running(
         result.stdout.split()
     )
     bad = write_config(
-        "prompts: ['Capital of <<country>>?']\n"
-        "providers: [{id: replicate:meta/llama, temperature: 9, max_lenght: 5}]\n"
-        "tests: [{vars: {land: France}}, {vars: {country: Peru}}]\n",
+        {
+            "prompts": ["Capital of <<country>>?"],
+            "providers": [{"id": "replicate:meta/llama", "temperature": 9, "max_lenght": 5}],
+            "tests": [{"vars": {"land": "France"}}, {"vars": {"country": "Peru"}}],
+        },
         "bad.yaml",
     )
     result = run_cli("validate", bad)
@@ -267,11 +281,12 @@ def test_a_chat_system_message_needs_a_system_prompt_input(
         Output={"type": "string"},
     )
     fake_replicate.add_model("acme/plain", official=True, openapi_schema=plain)
-    chat = (
-        'prompts:\n  - \'[{"role": "system", "content": "Be brief."}, '
-        '{"role": "user", "content": "hi"}]\'\n'
-        "providers: [replicate:acme/plain]\n"
-    )
+    chat = {
+        "prompts": [
+            '[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]'
+        ],
+        "providers": ["replicate:acme/plain"],
+    }
     run = run_config(chat, "--strict")
     assert run.result.exit_code == 2
     assert "`system_prompt` is not an input of acme/plain" in run.result.stderr
@@ -280,7 +295,7 @@ def test_a_chat_system_message_needs_a_system_prompt_input(
 def test_whole_numbers_written_as_floats_are_accepted(
     models: FakeReplicate, run_config: RunConfig
 ) -> None:
-    run = run_config(one("{id: 'replicate:image:stability-ai/sdxl', num_outputs: 2.0}"))
+    run = run_config(one({"id": "replicate:image:stability-ai/sdxl", "num_outputs": 2.0}))
     assert run.result.exit_code == 0, run.result.stderr
 
 
@@ -298,7 +313,7 @@ def test_errors_stay_on_one_line_in_a_narrow_pipe(
     models: FakeReplicate, run_config: RunConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("COLUMNS", "60")
-    run = run_config(one("{id: replicate:meta/llama, temperature: 9}"))
+    run = run_config(one({"id": "replicate:meta/llama", "temperature": 9}))
     [line] = [line for line in run.result.stderr.splitlines() if "temperature" in line]
     assert line.endswith("got 9")
 
@@ -308,15 +323,20 @@ def test_validate_reports_chats_that_cannot_be_sent_and_unchecked_providers(
 ) -> None:
     models.fail_next("GET", "^/v1/models/meta/llama$", 500, {"status": 500}, times=20)
     config = write_config(
-        'prompts:\n  - \'[{"role": "user", "content": "a"}, '
-        '{"role": "user", "content": "b"}]\'\n'
-        "  - 'plain'\n"
-        "providers: [replicate:meta/llama]\n"
+        {
+            "prompts": [
+                '[{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]',
+                "plain",
+            ],
+            "providers": ["replicate:meta/llama"],
+        }
     )
     result = run_cli("validate", config)
     assert result.exit_code == 2
     assert "tests[0], prompt `" in result.stderr and "user" in result.stderr
-    clean = write_config("prompts: [plain]\nproviders: [replicate:meta/llama]\n", "clean.yaml")
+    clean = write_config(
+        {"prompts": ["plain"], "providers": ["replicate:meta/llama"]}, "clean.yaml"
+    )
     result = run_cli("validate", clean, "--no-cache")
     assert result.exit_code == 0
     assert "inputs checked for 0 of 1 providers" in result.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from tests.fake_replicate import FakeReplicate
 from tests.fake_replicate.demo import serve_demo_models
 from tests.fake_replicate.model_schemas import public_version
 from tests.graded_support import config as graded_config
-from tests.preflight.test_preflight import created, one
+from tests.preflight.support import created, one
 
 GEMMA = public_version("google-deepmind/gemma-7b-it")
 
@@ -33,52 +34,64 @@ FLUX = "replicate:image:black-forest-labs/flux-schnell"
     ("provider", "message"),
     [
         (
-            f"{{id: '{SDXL}', scheduler: euler}}",
+            {"id": SDXL, "scheduler": "euler"},
             "`scheduler` must be one of 'DDIM', 'DPMSolverMultistep', 'HeunDiscrete', "
             "'KarrasDPM', 'K_EULER_ANCESTRAL', 'K_EULER', 'PNDM'; got 'euler'",
         ),
         (
-            f"{{id: '{SDXL}', refine: base}}",
+            {"id": SDXL, "refine": "base"},
             "`refine` must be one of 'no_refiner', 'expert_ensemble_refiner', "
             "'base_image_refiner'; got 'base'",
         ),
         (
-            f"{{id: '{SDXL}', num_inference_steps: 501}}",
+            {"id": SDXL, "num_inference_steps": 501},
             "`num_inference_steps` must be at most 500 (allowed: 1 to 500); got 501",
         ),
         (
-            f"{{id: '{SDXL}', guidance_scale: 0.5}}",
+            {"id": SDXL, "guidance_scale": 0.5},
             "`guidance_scale` must be at least 1 (allowed: 1 to 50); got 0.5",
         ),
         (
-            f"{{id: '{FLUX}', aspect_ratio: '2:1'}}",
+            {"id": FLUX, "aspect_ratio": "2:1"},
             "`aspect_ratio` must be one of '1:1', '16:9', '21:9', '3:2', '2:3', '4:5', '5:4', "
             "'3:4', '4:3', '9:16', '9:21'; got '2:1'",
         ),
         (
-            f"{{id: '{FLUX}', output_format: gif}}",
+            {"id": FLUX, "output_format": "gif"},
             "`output_format` must be one of 'webp', 'jpg', 'png'; got 'gif'",
         ),
         (
-            f"{{id: '{FLUX}', num_inference_steps: 28}}",  # flux-dev's default, not schnell's
+            {"id": FLUX, "num_inference_steps": 28},  # flux-dev's default, not schnell's
             "`num_inference_steps` must be at most 4 (allowed: 1 to 4); got 28",
         ),
         (
-            f"{{id: '{FLUX}', megapixels: 1}}",  # a choice written as a number
+            {"id": FLUX, "megapixels": 1},  # a choice written as a number
             "`megapixels` expects text, got 1",
         ),
         (
-            "{id: replicate:meta/llama-2-7b-chat, max_tokens: 0}",
+            {"id": "replicate:meta/llama-2-7b-chat", "max_tokens": 0},
             "`max_tokens` must be at least 1; got 0",
         ),
         (
-            f"{{id: 'replicate:google-deepmind/gemma-7b-it:{GEMMA}', temperature: 0}}",
+            {"id": f"replicate:google-deepmind/gemma-7b-it:{GEMMA}", "temperature": 0},
             "`temperature` must be at least 0.01 (allowed: 0.01 to 5); got 0",
         ),
     ],
+    ids=[
+        "sdxl-scheduler",
+        "sdxl-refine",
+        "sdxl-steps",
+        "sdxl-guidance",
+        "flux-aspect-ratio",
+        "flux-output-format",
+        "flux-steps",
+        "flux-megapixels",
+        "llama-2-max-tokens",
+        "gemma-temperature",
+    ],
 )
 def test_the_real_models_limits_and_choices_stop_the_run(
-    real_models: FakeReplicate, run_config: RunConfig, provider: str, message: str
+    real_models: FakeReplicate, run_config: RunConfig, provider: dict[str, Any], message: str
 ) -> None:
     run = run_config(one(provider))
     assert run.result.exit_code == 2
@@ -90,11 +103,15 @@ def test_the_readme_models_take_what_the_configs_send(
     real_models: FakeReplicate, run_config: RunConfig
 ) -> None:
     run = run_config(
-        "prompts: [hi]\nproviders:\n"
-        "  - {id: replicate:meta/llama-2-7b-chat, temperature: 0.01, max_tokens: 1024}\n"
-        f"  - {{id: 'replicate:google-deepmind/gemma-7b-it:{GEMMA}', max_new_tokens: 1024}}\n"
-        f"  - {{id: '{SDXL}', width: 768, height: 768, refine: expert_ensemble_refiner}}\n"
-        f"  - {{id: '{FLUX}', aspect_ratio: '16:9', output_format: png, megapixels: '0.25'}}\n",
+        {
+            "prompts": ["hi"],
+            "providers": [
+                {"id": "replicate:meta/llama-2-7b-chat", "temperature": 0.01, "max_tokens": 1024},
+                {"id": f"replicate:google-deepmind/gemma-7b-it:{GEMMA}", "max_new_tokens": 1024},
+                {"id": SDXL, "width": 768, "height": 768, "refine": "expert_ensemble_refiner"},
+                {"id": FLUX, "aspect_ratio": "16:9", "output_format": "png", "megapixels": "0.25"},
+            ],
+        },
         "--strict",
     )
     assert run.result.exit_code == 0, run.result.stderr
@@ -104,7 +121,7 @@ def test_the_readme_models_take_what_the_configs_send(
 def test_llama_2s_token_limit_is_max_tokens(
     real_models: FakeReplicate, run_config: RunConfig
 ) -> None:
-    run = run_config(one("{id: replicate:meta/llama-2-7b-chat, max_length: 1024}"))
+    run = run_config(one({"id": "replicate:meta/llama-2-7b-chat", "max_length": 1024}))
     assert (
         "`max_length` is not an input of meta/llama-2-7b-chat, so the model would ignore it; "
         "did you mean `max_tokens`?"
@@ -116,9 +133,9 @@ def test_the_default_judges_real_inputs_pass_the_preflight(
 ) -> None:
     path = write_config(
         graded_config(
-            "      - type: llm-rubric\n        value: mentions 'Paris'\n"
-            "      - type: similar\n        value: Paris is the capital of France.\n"
-            "      - type: moderation\n        value: {prompt: true}\n"
+            {"type": "llm-rubric", "value": "mentions 'Paris'"},
+            {"type": "similar", "value": "Paris is the capital of France."},
+            {"type": "moderation", "value": {"prompt": True}},
         )
     )
     result = run_cli("validate", path, "--strict")
@@ -131,8 +148,14 @@ def test_a_graders_token_limit_under_llama_2s_name_is_named(
 ) -> None:
     run = run_config(
         graded_config(
-            "      - type: llm-rubric\n        value: x\n        provider:\n"
-            "          {id: replicate:meta/meta-llama-3-70b-instruct, max_new_tokens: 64}\n"
+            {
+                "type": "llm-rubric",
+                "value": "x",
+                "provider": {
+                    "id": "replicate:meta/meta-llama-3-70b-instruct",
+                    "max_new_tokens": 64,
+                },
+            }
         )
     )
     assert (
@@ -148,10 +171,13 @@ def test_the_default_grader_has_no_system_prompt_input(
     system message would be ignored, and the preflight says so."""
     run = run_config(
         graded_config(
-            "      - type: llm-rubric\n        value: x\n",
-            extra="    options:\n      rubricPrompt:\n"
-            "        - {role: system, content: 'You grade.'}\n"
-            "        - {role: user, content: '<<output>> <<rubric>>'}\n",
+            {"type": "llm-rubric", "value": "x"},
+            options={
+                "rubricPrompt": [
+                    {"role": "system", "content": "You grade."},
+                    {"role": "user", "content": "<<output>> <<rubric>>"},
+                ]
+            },
         )
     )
     assert (

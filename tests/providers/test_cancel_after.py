@@ -7,6 +7,7 @@ header makes Replicate do it too, so a reval process that is killed leaves nothi
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ from tests.conftest import RunConfig
 from tests.fake_replicate import FakeReplicate, Reply, tokens
 
 CREATE = "/v1/models/meta/llama/predictions"
-ONE = "prompts: [hi]\nproviders: [replicate:meta/llama]\n"
+ONE = {"prompts": ["hi"], "providers": ["replicate:meta/llama"]}
 
 
 @pytest.mark.parametrize(
@@ -48,10 +49,10 @@ def test_a_timeout_is_sent_as_cancel_after(
     header: str,
 ) -> None:
     fake_replicate.add_model("meta/llama", official=True)
-    config = ONE
+    config: dict[str, Any] = ONE
     if provider_timeout:
-        provider = f"  - id: replicate:meta/llama\n    timeout: {provider_timeout}\n"
-        config = f"prompts: [hi]\nproviders:\n{provider}"
+        provider = {"id": "replicate:meta/llama", "timeout": float(provider_timeout)}
+        config = {**ONE, "providers": [provider]}
     run = run_config(config, *args)
     assert run.result.exit_code == 0, run.cells
     [create] = fake_replicate.received("POST", CREATE)

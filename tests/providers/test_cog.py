@@ -11,17 +11,16 @@ import itertools
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from replicate_eval.errors import ProviderError
 from replicate_eval.providers.cog.server import CogModel, CogServers
-from tests.conftest import RunCli, RunConfig
+from tests.conftest import RunCli, RunConfig, start_reval
 
 ROOT = Path(__file__).parents[2]
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "cog"
@@ -53,8 +52,9 @@ def no_server_left_behind() -> Iterator[None]:
     assert set(cog_servers_running()) - before == set()
 
 
-def one(provider: str, prompts: str = "[hi]") -> str:
-    return f"prompts: {prompts}\nproviders:\n  - {provider}\n"
+def one(provider: str | dict[str, Any], *prompts: str) -> dict[str, Any]:
+    """A config: these prompts (or just `hi`) for one provider entry."""
+    return {"prompts": list(prompts or ["hi"]), "providers": [provider]}
 
 
 def test_the_quickstart_runs_offline(
@@ -88,7 +88,7 @@ def test_a_running_server_by_url(run_config: RunConfig) -> None:
             server = await servers.for_folder((ROOT / "configs" / "cog" / "hello-world").resolve())
             run = await asyncio.to_thread(
                 run_config,
-                one(f"{{id: 'cog:{server.url}', prompt_input: text}}", "[there, again]"),
+                one({"id": f"cog:{server.url}", "prompt_input": "text"}, "there", "again"),
             )
             return " | ".join(str(cell["output"]) for cell in run.cells)
         finally:
@@ -98,12 +98,12 @@ def test_a_running_server_by_url(run_config: RunConfig) -> None:
 
 
 def test_no_server_at_the_url(run_config: RunConfig) -> None:
-    run = run_config(one("'cog:http://127.0.0.1:9'"))
+    run = run_config(one("cog:http://127.0.0.1:9"))
     assert run.cells[0]["error"].startswith("no Cog server answers at http://127.0.0.1:9")
 
 
 def test_a_setup_that_fails_shows_the_models_logs(run_config: RunConfig) -> None:
-    run = run_config(one(f"'cog:{FIXTURES / 'broken-setup'}'", "[a, b]"))
+    run = run_config(one(f"cog:{FIXTURES / 'broken-setup'}", "a", "b"))
     assert run.result.exit_code == 100
     errors = [cell["error"] for cell in run.cells]
     assert all("did not start: setup failed" in e or "did not start" in e for e in errors)
@@ -114,7 +114,7 @@ def test_a_prediction_that_raises_is_that_cells_error(
     run_config: RunConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_not_for_local_models")
-    run = run_config(one(f"'cog:{FIXTURES / 'raises'}'", "[fine, boom, 'token?']"))
+    run = run_config(one(f"cog:{FIXTURES / 'raises'}", "fine", "boom", "token?"))
     fine, boom, token = run.cells
     assert (fine["status"], fine["output"]) == ("passed", "FINE")
     assert boom["status"] == "error"
@@ -127,8 +127,8 @@ def test_one_prediction_at_a_time_without_busy_errors(
     run_config: RunConfig, tmp_path: Path
 ) -> None:
     log = tmp_path / "runs.log"
-    provider = f"{{id: 'cog:{FIXTURES / 'slow'}', seconds: 0.3, log_to: '{log}'}}"
-    run = run_config(one(provider, "[a, b, c, d]"), "-j", "4")
+    provider = {"id": f"cog:{FIXTURES / 'slow'}", "seconds": 0.3, "log_to": str(log)}
+    run = run_config(one(provider, "a", "b", "c", "d"), "-j", "4")
     assert [cell["status"] for cell in run.cells] == ["passed"] * 4, run.cells
     spans = sorted(tuple(map(float, line.split())) for line in log.read_text().splitlines())
     assert len(spans) == 4
@@ -138,9 +138,13 @@ def test_one_prediction_at_a_time_without_busy_errors(
 def test_a_timeout_cancels_and_frees_the_model_for_the_next_cell(run_config: RunConfig) -> None:
     slow = FIXTURES / "slow"
     run = run_config(
-        "prompts: [hi]\nproviders:\n"
-        f"  - {{id: 'cog:{slow}', label: stuck, timeout: 1, seconds: 3}}\n"
-        f"  - {{id: 'cog:{slow}', label: quick, seconds: 0.1}}\n",
+        {
+            "prompts": ["hi"],
+            "providers": [
+                {"id": f"cog:{slow}", "label": "stuck", "timeout": 1, "seconds": 3},
+                {"id": f"cog:{slow}", "label": "quick", "seconds": 0.1},
+            ],
+        },
         "-j",
         "1",
     )
@@ -161,7 +165,7 @@ def test_a_missing_runtime_says_how_to_install_it(
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "coglet" else real(name, *a)
     )
-    path = write_config(one(f"'cog:{FIXTURES / 'raises'}'"))
+    path = write_config(one(f"cog:{FIXTURES / 'raises'}"))
     with pytest.raises(ConfigError, match=r"pip install 'replicate-eval\[cog\]'"):
         load_config(path, {})
 
@@ -170,16 +174,10 @@ def test_a_missing_runtime_says_how_to_install_it(
 def test_interrupting_stops_the_local_server(
     write_config: Callable[..., Path], tmp_path: Path, stop: signal.Signals
 ) -> None:
-    config = write_config(one(f"'cog:{FIXTURES / 'slow'}'", "[a, b]"))
+    config = write_config(one(f"cog:{FIXTURES / 'slow'}", "a", "b"))
     out = tmp_path / "results.json"
-    reval = str(Path(sys.executable).with_name("reval"))
-    process = subprocess.Popen(
-        [reval, "run", str(config), "-o", str(out), "--no-progress"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=tmp_path,
-        env=os.environ.copy(),
+    process = start_reval(
+        "run", config, "-o", out, "--no-progress", env=os.environ.copy(), cwd=tmp_path
     )
     try:
         deadline = time.monotonic() + 30

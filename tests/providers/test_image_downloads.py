@@ -60,7 +60,7 @@ def stranger() -> Iterator[Stranger]:
 
 def run_image_model(fake: FakeReplicate, run_config: RunConfig, output: Any) -> dict[str, Any]:
     fake.add_model("acme/painter", lambda i: Reply(output=output), openapi_schema=sdxl_schema())
-    run = run_config("prompts: [x]\nproviders: [replicate:image:acme/painter]\n")
+    run = run_config({"prompts": ["x"], "providers": ["replicate:image:acme/painter"]})
     [cell] = run.cells
     return cell
 

@@ -24,9 +24,13 @@ CREATE = "/v1/models/meta/llama/predictions"
 LIST = "/v1/predictions"
 
 
-def cases(n: int) -> str:
-    tests = "".join(f"  - vars: {{n: {i}}}\n" for i in range(n))
-    return f"prompts: ['case <<n>>']\nproviders: [replicate:meta/llama]\ntests:\n{tests}"
+def cases(n: int) -> dict[str, Any]:
+    """N tests (n = 0, 1, ...): N distinct predictions."""
+    return {
+        "prompts": ["case <<n>>"],
+        "providers": ["replicate:meta/llama"],
+        "tests": [{"vars": {"n": i}} for i in range(n)],
+    }
 
 
 def slow(seconds: float) -> Any:
@@ -148,7 +152,7 @@ def test_a_deployments_prediction_is_found_by_the_deployment_name(
     model = fake_replicate.add_model("acme/base", slow(0.3))
     fake_replicate.add_deployment("acme/prod", model)
     fake_replicate.fail_next("POST", "^/v1/deployments/acme/prod/predictions$", 0, after=True)
-    run = run_config("prompts: [hi]\nproviders: [replicate:deployment:acme/prod]\n")
+    run = run_config({"prompts": ["hi"], "providers": ["replicate:deployment:acme/prod"]})
     assert run.result.exit_code == 0, run.cells
     [prediction] = fake_replicate.predictions.values()
     assert run.cells[0]["prediction_id"] == prediction.id
@@ -176,7 +180,7 @@ def test_a_prediction_of_another_version_is_not_taken_for_the_lost_one(
 
     timer = threading.Thread(target=someone_else)
     timer.start()
-    run = run_config(f"prompts: [hi]\nproviders: [replicate:acme/tool:{mine}]\n")
+    run = run_config({"prompts": ["hi"], "providers": [f"replicate:acme/tool:{mine}"]})
     timer.join()
     assert run.result.exit_code == 0, run.cells
     [own] = [p for p in fake_replicate.predictions.values() if p.version == mine]

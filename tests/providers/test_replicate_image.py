@@ -31,6 +31,7 @@ from tests.fake_replicate import (
 
 SDXL_VERSION = "7762fd07cf82c948538e41f63f77d685e02b063e37e496e96eefd46c929f9bdc"
 
+# YAML text on purpose: promptfoo's SDXL example, run as its docs write it.
 SDXL_EXAMPLE = f"""
 prompts:
   - 'Generate an image: {{{{subject}}}}'
@@ -54,6 +55,11 @@ def sdxl(fake_replicate: FakeReplicate) -> FakeReplicate:
         openapi_schema=sdxl_schema(),
     )
     return fake_replicate
+
+
+def one(provider: str, *prompts: str) -> dict[str, Any]:
+    """A config: these prompts (or just `x`) for one provider."""
+    return {"prompts": list(prompts or ["x"]), "providers": [provider]}
 
 
 def only_model(fake: FakeReplicate, slug: str, behaviour: Any) -> None:
@@ -106,12 +112,21 @@ def test_nothing_is_sent_that_the_user_did_not_set(
 ) -> None:
     only_model(fake_replicate, "black-forest-labs/flux-schnell", image_model("PNG"))
     run = run_config(
-        "prompts: ['a <<thing>>']\n"
-        "providers:\n"
-        "  - id: replicate:image:black-forest-labs/flux-schnell\n"
-        "    prefix: 'photo of '\n"
-        "    config: {aspect_ratio: '1:1', apply_watermark: false, refine: no_refiner}\n"
-        "tests: [{vars: {thing: cat}}]\n",
+        {
+            "prompts": ["a <<thing>>"],
+            "providers": [
+                {
+                    "id": "replicate:image:black-forest-labs/flux-schnell",
+                    "prefix": "photo of ",
+                    "config": {
+                        "aspect_ratio": "1:1",
+                        "apply_watermark": False,
+                        "refine": "no_refiner",
+                    },
+                }
+            ],
+            "tests": [{"vars": {"thing": "cat"}}],
+        }
     )
     assert run.result.exit_code == 0, run.result.stdout
     [request] = fake_replicate.received(
@@ -132,30 +147,35 @@ def test_several_jpeg_outputs_and_image_assertions(
 ) -> None:
     only_model(fake_replicate, "acme/painter", image_model("JPEG"))
     run = run_config(
-        """
-prompts: ['<<subject>>']
-providers:
-  - id: replicate:image:acme/painter
-    width: 96
-    height: 64
-    num_outputs: 3
-tests:
-  - description: right shape
-    vars: {subject: sunset}
-    assert:
-      - {type: image-count, value: 3}
-      - {type: image-dimensions, value: {width: 96, height: 64}}
-      - {type: image-format, value: jpg}
-      - {type: not-image-format, value: png}
-      - type: python
-        value: |
-          from PIL import Image
-          return all(Image.open(i["path"]).size == (96, 64) for i in context["images"])
-  - description: wrong shape
-    vars: {subject: sunrise}
-    assert:
-      - {type: image-dimensions, value: {min_width: 1024}}
-""",
+        {
+            "prompts": ["<<subject>>"],
+            "providers": [
+                {"id": "replicate:image:acme/painter", "width": 96, "height": 64, "num_outputs": 3}
+            ],
+            "tests": [
+                {
+                    "description": "right shape",
+                    "vars": {"subject": "sunset"},
+                    "assert": [
+                        {"type": "image-count", "value": 3},
+                        {"type": "image-dimensions", "value": {"width": 96, "height": 64}},
+                        {"type": "image-format", "value": "jpg"},
+                        {"type": "not-image-format", "value": "png"},
+                        {
+                            "type": "python",
+                            "value": "from PIL import Image\n"
+                            'return all(Image.open(i["path"]).size == (96, 64)'
+                            ' for i in context["images"])\n',
+                        },
+                    ],
+                },
+                {
+                    "description": "wrong shape",
+                    "vars": {"subject": "sunrise"},
+                    "assert": [{"type": "image-dimensions", "value": {"min_width": 1024}}],
+                },
+            ],
+        },
         "--output-dir",
         tmp_path / "shots",
     )
@@ -183,7 +203,7 @@ def test_the_same_image_is_stored_once(
     same = image_file("always the same")
     only_model(fake_replicate, "acme/stubborn", lambda i: Reply(output=[same, same]))
     run = run_config(
-        "prompts: [a, b]\nproviders: [replicate:image:acme/stubborn]\n",
+        one("replicate:image:acme/stubborn", "a", "b"),
         "--output-dir",
         tmp_path / "out",
     )
@@ -199,7 +219,7 @@ def test_data_url_outputs_are_decoded(fake_replicate: FakeReplicate, run_config:
     data = picture("inline", 40, 30, "WEBP")
     url = "data:image/webp;base64," + base64.b64encode(data).decode()
     only_model(fake_replicate, "acme/inline", lambda i: Reply(output=url))
-    run = run_config("prompts: [x]\nproviders: [replicate:image:acme/inline]\n")
+    run = run_config(one("replicate:image:acme/inline"))
     [cell] = run.cells
     [image] = cell["images"]
     assert (image["format"], image["width"], image["height"]) == ("webp", 40, 30)
@@ -241,9 +261,7 @@ def test_bad_downloads_are_cell_errors_and_nothing_is_saved(
 ) -> None:
     outputs = output if isinstance(output, list) else [output]
     only_model(fake_replicate, "acme/flaky", lambda i: Reply(output=outputs))
-    run = run_config(
-        "prompts: [x]\nproviders: [replicate:image:acme/flaky]\n", "--output-dir", tmp_path / "out"
-    )
+    run = run_config(one("replicate:image:acme/flaky"), "--output-dir", tmp_path / "out")
     [cell] = run.cells
     assert cell["status"] == "error"
     assert message in cell["error"], cell["error"]
@@ -256,7 +274,7 @@ def test_an_image_model_that_answers_text_names_the_text_prefix(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     only_model(fake_replicate, "meta/llama-3-8b", lambda i: Reply(tokens("I cannot draw.")))
-    run = run_config("prompts: [x]\nproviders: [replicate:image:meta/llama-3-8b]\n")
+    run = run_config(one("replicate:image:meta/llama-3-8b"))
     [cell] = run.cells
     assert cell["error"] == (
         '`replicate:image:meta/llama-3-8b` returned text ("I cannot draw."), not image files; '
@@ -269,7 +287,7 @@ def test_a_text_model_that_answers_images_names_the_image_prefix(
 ) -> None:
     only_model(fake_replicate, "stability-ai/sdxl", image_model())
     # What happens at run time, past the preflight (which refuses this config first).
-    run = run_config("prompts: [x]\nproviders: [replicate:stability-ai/sdxl]\n", "--no-preflight")
+    run = run_config(one("replicate:stability-ai/sdxl"), "--no-preflight")
     [cell] = run.cells
     assert cell["status"] == "error"
     assert cell["error"].startswith("`replicate:stability-ai/sdxl` returned 1 image file(s) (")
@@ -283,8 +301,10 @@ def test_image_assertions_on_a_text_model_cannot_judge(
 ) -> None:
     fake_replicate.add_model("meta/llama", lambda i: Reply(tokens("words")), official=True)
     run = run_config(
-        "prompts: [x]\nproviders: [replicate:meta/llama]\n"
-        "tests: [{assert: [{type: not-image-format, value: png}]}]\n"
+        {
+            **one("replicate:meta/llama"),
+            "tests": [{"assert": [{"type": "not-image-format", "value": "png"}]}],
+        }
     )
     [cell] = run.cells
     assert cell["status"] == "failed"
@@ -309,9 +329,7 @@ def test_a_url_cannot_choose_where_its_image_is_written(
     fake_replicate.files[sneaky] = image_file("sneaky")
     url = f"{fake_replicate.url}/files/{sneaky}"
     only_model(fake_replicate, "acme/sneaky", lambda i: Reply(output=[url]))
-    run = run_config(
-        "prompts: [x]\nproviders: [replicate:image:acme/sneaky]\n", "--output-dir", tmp_path / "o"
-    )
+    run = run_config(one("replicate:image:acme/sneaky"), "--output-dir", tmp_path / "o")
     [image] = run.cells[0]["images"]
     digest = hashlib.sha256(fake_replicate.files[sneaky].data).hexdigest()
     assert image["path"] == str(tmp_path / "o" / f"{digest[:20]}.png")
@@ -331,7 +349,7 @@ def test_outputs_that_are_not_image_urls(
     fake_replicate: FakeReplicate, run_config: RunConfig, output: Any, message: str
 ) -> None:
     only_model(fake_replicate, "acme/odd", lambda i: Reply(output=output))
-    run = run_config("prompts: [x]\nproviders: [replicate:image:acme/odd]\ntests: [{}, {}]\n")
+    run = run_config({**one("replicate:image:acme/odd"), "tests": [{}, {}]})
     assert [cell["status"] for cell in run.cells] == ["error", "error"]
     assert message in run.cells[0]["error"]
     assert "for text models" not in run.cells[0]["error"] or "text (" in message
@@ -343,7 +361,7 @@ def test_an_unwritable_output_folder_is_a_cell_error(
     only_model(fake_replicate, "acme/painter", image_model())
     (tmp_path / "a-file").write_text("")
     run = run_config(
-        "prompts: [x, y]\nproviders: [replicate:image:acme/painter]\n",
+        one("replicate:image:acme/painter", "x", "y"),
         "--output-dir",
         tmp_path / "a-file" / "sub",
     )
@@ -357,7 +375,7 @@ def test_an_output_dir_that_is_a_file_is_refused_before_running(
 ) -> None:
     (tmp_path / "a-file").write_text("")
     run = run_config(
-        "prompts: [x]\nproviders: [replicate:image:acme/painter]\n",
+        one("replicate:image:acme/painter"),
         "--output-dir",
         tmp_path / "a-file",
     )

@@ -19,28 +19,35 @@ from tests.fake_replicate import FakeReplicate, Reply, tokens
 
 GEMMA_VERSION = "2790a695e5dcae15506138cc4718d1106d0d475e6dca4b1d43f42414647993d5"
 
-SEED = f"""
-prompts:
-  - 'What is the capital of <<country>>?'
-providers:
-  - id: replicate:meta/llama-2-7b-chat
-    temperature: 0.01
-    max_length: 1024
-    prefix: '[INST] '
-    suffix: ' [/INST]'
-  - id: replicate:google-deepmind/gemma-7b-it:{GEMMA_VERSION}
-    config:
-      temperature: 0.01
-      max_new_tokens: 1024
-      prompt:
-        prefix: "<start_of_turn>user\\n"
-        suffix: "<end_of_turn>\\n<start_of_turn>model"
-tests:
-  - vars: {{country: France}}
-    assert:
-      - type: icontains
-        value: paris
-"""
+SEED = {
+    "prompts": ["What is the capital of <<country>>?"],
+    "providers": [
+        {
+            "id": "replicate:meta/llama-2-7b-chat",
+            "temperature": 0.01,
+            "max_length": 1024,
+            "prefix": "[INST] ",
+            "suffix": " [/INST]",
+        },
+        {
+            "id": f"replicate:google-deepmind/gemma-7b-it:{GEMMA_VERSION}",
+            "config": {
+                "temperature": 0.01,
+                "max_new_tokens": 1024,
+                "prompt": {
+                    "prefix": "<start_of_turn>user\n",
+                    "suffix": "<end_of_turn>\n<start_of_turn>model",
+                },
+            },
+        },
+    ],
+    "tests": [{"vars": {"country": "France"}, "assert": [{"type": "icontains", "value": "paris"}]}],
+}
+
+
+def hi(model: str = "meta/llama") -> dict[str, Any]:
+    """The smallest config: one prompt, one Replicate model."""
+    return {"prompts": ["hi"], "providers": [f"replicate:{model}"]}
 
 
 def paris(model_input: dict[str, Any]) -> Reply:
@@ -95,12 +102,12 @@ def test_environment_fallbacks_reach_the_model_as_numbers(
         "REPLICATE_SYSTEM_PROMPT": "Be terse.",
     }.items():
         monkeypatch.setenv(name, value)
-    run = run_config("""prompts: [hi]
-providers:
-  - id: replicate:meta/llama
-    top_k: 5
-    custom_flag: true
-""")
+    run = run_config(
+        {
+            "prompts": ["hi"],
+            "providers": [{"id": "replicate:meta/llama", "top_k": 5, "custom_flag": True}],
+        }
+    )
     assert run.result.exit_code == 0
     [request] = fake_replicate.received("POST")
     assert request.body["input"] == {
@@ -120,7 +127,7 @@ def test_bad_environment_value_stops_before_any_request(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("REPLICATE_TOP_K", "many")
-    run = run_config("prompts: [hi]\nproviders: [replicate:meta/llama]\n")
+    run = run_config(hi())
     assert run.result.exit_code == 2
     assert "REPLICATE_TOP_K='many' is not a whole number" in run.result.stderr
     assert fake_replicate.requests == []
@@ -132,7 +139,7 @@ def test_missing_token_stops_before_any_request(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("REPLICATE_API_TOKEN")
-    run = run_config("prompts: [hi]\nproviders: [replicate:meta/llama]\n")
+    run = run_config(hi())
     assert run.result.exit_code == 2
     assert "no Replicate API token" in run.result.stderr
     assert "Traceback" not in run.result.stderr
@@ -148,11 +155,12 @@ def test_api_key_in_config_is_used_and_never_shown(
     fake_replicate.tokens.add("r8_config_only_secret_token")
     fake_replicate.add_model("meta/llama", lambda i: Reply(error="boom"), official=True)
     monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_wrong_env_token")
-    run = run_config("""prompts: [hi]
-providers:
-  - id: replicate:meta/llama
-    apiKey: r8_config_only_secret_token
-""")
+    run = run_config(
+        {
+            "prompts": ["hi"],
+            "providers": [{"id": "replicate:meta/llama", "apiKey": "r8_config_only_secret_token"}],
+        }
+    )
     [request] = fake_replicate.received("POST")
     assert request.token == "r8_config_only_secret_token"
     assert "apiKey" not in request.body["input"]
@@ -164,17 +172,23 @@ def test_chat_prompt_sends_system_and_user_messages(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     fake_replicate.add_model("meta/llama", official=True)
-    run = run_config("""prompts:
-  - '[{"role": "system", "content": "You are <<persona>>."},
-      {"role": "user", "content": "Hello <<name>>"}]'
-providers:
-  - id: replicate:meta/llama
-    system_prompt: ignored for chats
-    prefix: '[INST] '
-    suffix: ' [/INST]'
-tests:
-  - vars: {persona: a pirate, name: Ada}
-""")
+    run = run_config(
+        {
+            "prompts": [
+                '[{"role": "system", "content": "You are <<persona>>."}, '
+                '{"role": "user", "content": "Hello <<name>>"}]'
+            ],
+            "providers": [
+                {
+                    "id": "replicate:meta/llama",
+                    "system_prompt": "ignored for chats",
+                    "prefix": "[INST] ",
+                    "suffix": " [/INST]",
+                }
+            ],
+            "tests": [{"vars": {"persona": "a pirate", "name": "Ada"}}],
+        }
+    )
     assert run.result.exit_code == 0
     [request] = fake_replicate.received("POST")
     assert request.body["input"] == {
@@ -187,12 +201,13 @@ def test_chat_vars_with_quotes_stay_valid_json_with_tojson(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     fake_replicate.add_model("meta/llama", official=True)
-    run = run_config("""prompts:
-  - '[{"role": "user", "content": <<question | tojson>>}]'
-providers: [replicate:meta/llama]
-tests:
-  - vars: {question: 'Is "<b>" a tag?'}
-""")
+    run = run_config(
+        {
+            "prompts": ['[{"role": "user", "content": <<question | tojson>>}]'],
+            "providers": ["replicate:meta/llama"],
+            "tests": [{"vars": {"question": 'Is "<b>" a tag?'}}],
+        }
+    )
     assert run.result.exit_code == 0
     [request] = fake_replicate.received("POST")
     assert request.body["input"] == {"prompt": 'Is "<b>" a tag?'}
@@ -202,11 +217,15 @@ def test_chat_with_several_turns_is_a_cell_error(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     fake_replicate.add_model("meta/llama", official=True)
-    run = run_config("""prompts:
-  - '[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
-      {"role": "user", "content": "c"}]'
-providers: [replicate:meta/llama]
-""")
+    run = run_config(
+        {
+            "prompts": [
+                '[{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}, '
+                '{"role": "user", "content": "c"}]'
+            ],
+            "providers": ["replicate:meta/llama"],
+        }
+    )
     assert run.result.exit_code == 100
     assert "needs exactly one `user` message" in run.cells[0]["error"]
     assert fake_replicate.received("POST") == []
@@ -217,8 +236,10 @@ def test_config_system_prompt_is_sent_for_plain_prompts(
 ) -> None:
     fake_replicate.add_model("meta/llama", official=True)
     run_config(
-        "prompts: ['[INST] not json']\nproviders:\n"
-        "  - {id: replicate:meta/llama, system_prompt: Be kind.}\n"
+        {
+            "prompts": ["[INST] not json"],
+            "providers": [{"id": "replicate:meta/llama", "system_prompt": "Be kind."}],
+        }
     )
     [request] = fake_replicate.received("POST")
     assert request.body["input"] == {"system_prompt": "Be kind.", "prompt": "[INST] not json"}
@@ -229,8 +250,10 @@ def test_deployment_provider_uses_the_deployment_endpoint(
 ) -> None:
     fake_replicate.add_deployment("acme/support-bot", fake_replicate.add_model("acme/base"))
     run = run_config(
-        "prompts: [hi]\nproviders:\n"
-        "  - {id: 'replicate:deployment:acme/support-bot', temperature: 0.2}\n"
+        {
+            "prompts": ["hi"],
+            "providers": [{"id": "replicate:deployment:acme/support-bot", "temperature": 0.2}],
+        }
     )
     assert run.result.exit_code == 0
     [request] = fake_replicate.received("POST", "/v1/deployments/acme/support-bot/predictions")
@@ -244,7 +267,7 @@ def test_model_without_version_runs_its_latest_version(
     latest = "b" * 64
     fake_replicate.add_model("mistralai/mistral-7b", versions=["a" * 64, latest])
     run = run_config(
-        "prompts: [one, two, three]\nproviders: [replicate:mistralai/mistral-7b]\n",
+        {"prompts": ["one", "two", "three"], "providers": ["replicate:mistralai/mistral-7b"]},
         "-j",
         "1",
         "--no-preflight",  # it would look the model up too; this is about the run's own look-up
@@ -260,7 +283,7 @@ def test_unknown_model_is_a_clear_error(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     # The preflight stops such a run before it starts; without it, every cell says so.
-    run = run_config("prompts: [hi]\nproviders: [replicate:nobody/nothing]\n", "--no-preflight")
+    run = run_config(hi("nobody/nothing"), "--no-preflight")
     assert run.result.exit_code == 100
     assert run.cells[0]["error"] == (
         "model `nobody/nothing` was not found on Replicate (404). Check the id, and that your "
@@ -276,7 +299,7 @@ def test_long_prediction_is_polled_until_it_finishes(
         lambda i: Reply(tokens("slow but sure"), starting=0.2, processing=0.5),
         official=True,
     )
-    run = run_config("prompts: [hi]\nproviders: [replicate:meta/slow]\n")
+    run = run_config(hi("meta/slow"))
     assert run.result.exit_code == 0
     cell = run.cells[0]
     assert cell["output"] == "slow but sure"
@@ -296,8 +319,11 @@ def test_failed_prediction_is_a_cell_error_and_the_run_goes_on(
 
     fake_replicate.add_model("meta/llama", flaky, official=True)
     run = run_config(
-        "prompts: ['<<word>>']\nproviders: [replicate:meta/llama]\n"
-        "tests: [{vars: {word: bad}}, {vars: {word: good}}]\n"
+        {
+            "prompts": ["<<word>>"],
+            "providers": ["replicate:meta/llama"],
+            "tests": [{"vars": {"word": "bad"}}, {"vars": {"word": "good"}}],
+        }
     )
     assert run.result.exit_code == 100
     bad, good = run.cells
@@ -322,7 +348,7 @@ def test_canceled_prediction_is_reported(
 
     canceller = threading.Thread(target=cancel_it_from_elsewhere)
     canceller.start()
-    run = run_config("prompts: [hi]\nproviders: [replicate:meta/slow]\n")
+    run = run_config(hi("meta/slow"))
     canceller.join()
     assert run.cells[0]["error"] == "prediction was canceled"
 
@@ -333,7 +359,7 @@ def test_aborted_prediction_is_reported_not_crashed(
     fake_replicate.add_model(
         "meta/cold", lambda i: Reply(tokens("x"), starting=5, deadline=0.05), official=True
     )
-    run = run_config("prompts: [hi]\nproviders: [replicate:meta/cold]\n")
+    run = run_config(hi("meta/cold"))
     assert run.result.exit_code == 100
     cell = run.cells[0]
     assert cell["error"] == "prediction was aborted: its deadline passed before it started"
@@ -348,7 +374,10 @@ def test_rejected_token_is_reported_once_per_provider(
     fake_replicate.add_model("meta/llama", official=True)
     monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_revoked_token_value")
     run = run_config(
-        "prompts: [a, b, c]\nproviders: [replicate:meta/llama]\n", "-j", "1", "--no-preflight"
+        {"prompts": ["a", "b", "c"], "providers": ["replicate:meta/llama"]},
+        "-j",
+        "1",
+        "--no-preflight",
     )
     assert run.result.exit_code == 100
     assert len(fake_replicate.received("POST")) == 1  # the other cells are not sent
@@ -367,7 +396,7 @@ def test_invalid_input_lists_the_fields(
     fake_replicate.add_model("meta/llama", official=True)
     # The preflight would catch this first; here is what Replicate itself answers.
     run = run_config(
-        "prompts: [hi]\nproviders:\n  - {id: replicate:meta/llama, temperature: 9}\n",
+        {"prompts": ["hi"], "providers": [{"id": "replicate:meta/llama", "temperature": 9}]},
         "--no-preflight",
     )
     assert run.cells[0]["error"] == (
@@ -382,9 +411,7 @@ def test_unreachable_api_is_a_network_error(
     monkeypatch.setenv("REPLICATE_BASE_URL", "http://127.0.0.1:9")  # discard port: refused
     monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_x")
     started = time.monotonic()
-    run = run_config(
-        "prompts: [hi]\nproviders: [replicate:meta/llama]\n", "--retries", "1", "--no-preflight"
-    )
+    run = run_config(hi(), "--retries", "1", "--no-preflight")
     assert run.result.exit_code == 100
     assert run.cells[0]["error"].startswith("could not reach Replicate (ConnectError")
     assert time.monotonic() - started >= 0.25  # it was tried again after a pause
@@ -403,7 +430,7 @@ def test_text_outputs(
     fake_replicate: FakeReplicate, run_config: RunConfig, output: Any, text: str
 ) -> None:
     fake_replicate.add_model("meta/llama", lambda i: Reply(output), official=True)
-    run = run_config("prompts: [hi]\nproviders: [replicate:meta/llama]\n")
+    run = run_config(hi())
     assert run.cells[0]["output"] == text
 
 
@@ -419,6 +446,6 @@ def test_non_text_outputs_are_errors(
     fake_replicate: FakeReplicate, run_config: RunConfig, output: Any, message: str
 ) -> None:
     fake_replicate.add_model("meta/llama", lambda i: Reply(output), official=True)
-    run = run_config("prompts: [hi]\nproviders: [replicate:meta/llama]\n")
+    run = run_config(hi())
     assert run.cells[0]["error"].startswith(message)
     assert run.cells[0]["prediction_id"] in fake_replicate.predictions

@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,11 +20,11 @@ import pytest
 
 from replicate_eval.providers.replicate.limits import CreationPacer, PollBudget, stated_interval
 from replicate_eval.providers.replicate.predictions import poll_delay
-from tests.conftest import RunConfig
+from tests.conftest import RunConfig, reval_env, start_reval
 from tests.fake_replicate import FakeReplicate, Reply, tokens
 
 CREATE = "/v1/models/meta/llama/predictions"
-ONE = "prompts: [hi]\nproviders: [replicate:meta/llama]\n"
+ONE = {"prompts": ["hi"], "providers": ["replicate:meta/llama"]}
 THROTTLED = {
     "title": "Request was throttled",
     "detail": "Request was throttled. Your rate limit resets in ~1s.",
@@ -34,9 +32,13 @@ THROTTLED = {
 }
 
 
-def cases(n: int) -> str:
-    tests = "".join(f"  - vars: {{n: {i}}}\n" for i in range(n))
-    return f"prompts: ['case <<n>>']\nproviders: [replicate:meta/llama]\ntests:\n{tests}"
+def cases(n: int) -> dict[str, Any]:
+    """N tests (n = 0, 1, ...): N distinct predictions."""
+    return {
+        "prompts": ["case <<n>>"],
+        "providers": ["replicate:meta/llama"],
+        "tests": [{"vars": {"n": i}} for i in range(n)],
+    }
 
 
 def creates(fake: FakeReplicate) -> list[float]:
@@ -273,7 +275,7 @@ def test_a_timeout_cancels_the_prediction_through_the_api(
         run = run_config(ONE, "--timeout", "1")
     else:
         run = run_config(
-            "prompts: [hi]\nproviders:\n  - id: replicate:meta/llama\n    timeout: 1\n"
+            {"prompts": ["hi"], "providers": [{"id": "replicate:meta/llama", "timeout": 1}]}
         )
     [cell] = run.cells
     assert cell["error"] == "timed out after 1 s; reval canceled the prediction"
@@ -299,19 +301,24 @@ def interrupt_run(
 
     def start(fake: FakeReplicate, *args: str) -> tuple[subprocess.Popen[str], Path]:
         config = write_config(
-            "prompts: ['<<speed>> <<n>>']\nproviders: [replicate:meta/llama]\ntests:\n"
-            + "".join(f"  - vars: {{speed: fast, n: {n}}}\n" for n in range(2))
-            + "".join(f"  - vars: {{speed: slow, n: {n}}}\n" for n in range(4))
+            {
+                "prompts": ["<<speed>> <<n>>"],
+                "providers": ["replicate:meta/llama"],
+                "tests": [{"vars": {"speed": "fast", "n": n}} for n in range(2)]
+                + [{"vars": {"speed": "slow", "n": n}} for n in range(4)],
+            }
         )
         out = tmp_path / "results.json"
-        env = {**os.environ, "REPLICATE_BASE_URL": fake.url, "REPLICATE_API_TOKEN": fake.token}
-        reval = str(Path(sys.executable).with_name("reval"))
-        process = subprocess.Popen(
-            [reval, "run", str(config), "-o", str(out), "-j", "3", "--no-progress", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
+        process = start_reval(
+            "run",
+            config,
+            "-o",
+            out,
+            "-j",
+            "3",
+            "--no-progress",
+            *args,
+            env=reval_env(fake),
             cwd=tmp_path,
         )
         started.append(process)

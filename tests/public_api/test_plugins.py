@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 import replicate_eval as reval
-from tests.conftest import REVAL
+from tests.conftest import REVAL, yaml_text
 
 TOY = """
 import asyncio
@@ -119,7 +118,7 @@ def reval_with_plugin(
     site: Path, config: dict[str, Any], *args: str, cwd: Path
 ) -> subprocess.CompletedProcess[str]:
     path = cwd / "config.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    path.write_text(yaml_text(config))
     env = {**os.environ, "PYTHONPATH": str(site), "NO_COLOR": "1", "COLUMNS": "200"}
     env.pop("REPLICATE_API_TOKEN", None)  # a plugin's model needs no Replicate token
     return subprocess.run(

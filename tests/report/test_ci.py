@@ -38,21 +38,34 @@ def llama(fake_replicate: FakeReplicate) -> FakeReplicate:
     return fake_replicate
 
 
+def llama_config(prompt: str, tests: Any = None) -> dict[str, Any]:
+    """One prompt for meta/llama, and its tests (a list, or a file:// reference) if any."""
+    config: dict[str, Any] = {"prompts": [prompt], "providers": ["replicate:meta/llama"]}
+    if tests is not None:
+        config["tests"] = tests
+    return config
+
+
 # Three tests: one passes, one fails an assertion, one errors (the model fails).
-THREE = """
-description: three kinds of cell
-prompts: ['Q <<q>>']
-providers: [replicate:meta/llama]
-tests:
-  - description: passes
-    vars: {q: one}
-    assert: [{type: contains, value: one}]
-  - description: fails
-    vars: {q: two}
-    assert: [{type: contains, value: three}]
-  - description: errors
-    vars: {q: crash}
-"""
+THREE = {
+    "description": "three kinds of cell",
+    **llama_config(
+        "Q <<q>>",
+        [
+            {
+                "description": "passes",
+                "vars": {"q": "one"},
+                "assert": [{"type": "contains", "value": "one"}],
+            },
+            {
+                "description": "fails",
+                "vars": {"q": "two"},
+                "assert": [{"type": "contains", "value": "three"}],
+            },
+            {"description": "errors", "vars": {"q": "crash"}},
+        ],
+    ),
+}
 
 
 def test_csv_junit_and_markdown_files(
@@ -110,9 +123,16 @@ def test_fail_under(llama: FakeReplicate, run_config: RunConfig, threshold: str,
 
 
 def test_exactly_at_the_threshold_passes(llama: FakeReplicate, run_config: RunConfig) -> None:
-    config = THREE.replace("q: crash", "q: four") + (
-        "  - description: passes too\n    vars: {q: five}\n"
-    )
+    passes, fails, _ = THREE["tests"]
+    config = {
+        **THREE,
+        "tests": [
+            passes,
+            fails,
+            {"description": "errors", "vars": {"q": "four"}},
+            {"description": "passes too", "vars": {"q": "five"}},
+        ],
+    }
     # 3 of 4 pass: exactly 75%.
     assert run_config(config, "--fail-under", "75").result.exit_code == 0
     assert run_config(config, "--fail-under", "75.01").result.exit_code == 100
@@ -138,9 +158,7 @@ def test_tests_from_csv_with_expectations(
         "five,python: len(output) < 50,python\n"
         "six,,no expectation\n"
     )
-    run = run_config(
-        "prompts: ['Q <<q>>']\nproviders: [replicate:meta/llama]\ntests: file://cases.csv\n"
-    )
+    run = run_config(llama_config("Q <<q>>", "file://cases.csv"))
     assert run.result.exit_code == 0, run.cells
     assert [c["test_description"] for c in run.cells] == [
         "plain text is equals",
@@ -166,8 +184,10 @@ def test_tests_from_jsonl_yaml_json_and_inline_together(
     (tmp_path / "b.yaml").write_text("- vars: {q: c}\n")
     (tmp_path / "c.json").write_text('[{"vars": {"q": "d"}, "description": "from json"}]')
     run = run_config(
-        "prompts: ['Q <<q>>']\nproviders: [replicate:meta/llama]\n"
-        "tests:\n  - file://a.jsonl\n  - vars: {q: inline}\n  - file://b.yaml\n  - file://c.json\n"
+        llama_config(
+            "Q <<q>>",
+            ["file://a.jsonl", {"vars": {"q": "inline"}}, "file://b.yaml", "file://c.json"],
+        )
     )
     assert [c["vars"]["q"] for c in run.cells] == ["a", "b", "inline", "c", "d"]
 
@@ -191,7 +211,7 @@ def test_bad_rows_name_the_file_and_line(
     message: str,
 ) -> None:
     (tmp_path / name).write_text(content)
-    run = run_config(f"prompts: [x]\nproviders: [replicate:meta/llama]\ntests: file://{name}\n")
+    run = run_config(llama_config("x", f"file://{name}"))
     assert run.result.exit_code == 2
     assert message in run.result.stderr
 
@@ -203,10 +223,7 @@ def test_prompt_files_globs_and_var_files(
     (tmp_path / "prompts" / "a.txt").write_text("First <<q>>\n---\nSecond <<q>>\n")
     (tmp_path / "prompts" / "b.txt").write_text("Third <<q>>")
     (tmp_path / "question.txt").write_text("from a file")
-    run = run_config(
-        "prompts: [file://prompts/*.txt]\nproviders: [replicate:meta/llama]\n"
-        "tests: [{vars: {q: file://question.txt}}]\n"
-    )
+    run = run_config(llama_config("file://prompts/*.txt", [{"vars": {"q": "file://question.txt"}}]))
     assert [p["label"] for p in run.json["prompts"]] == [
         "prompts/a.txt #1",
         "prompts/a.txt #2",
@@ -228,12 +245,12 @@ def test_env_file_beside_the_config_does_not_override_the_environment(
         f"# secrets\nexport REPLICATE_API_TOKEN='{token}'\nREPLICATE_TEMPERATURE=0.5\n"
     )
     monkeypatch.setenv("REPLICATE_TEMPERATURE", "0.25")
-    run = run_config("prompts: [hi]\nproviders: [replicate:meta/llama]\n")
+    run = run_config(llama_config("hi"))
     assert run.result.exit_code == 0, run.result.stderr
     assert run.cells[0]["input"]["temperature"] == 0.25  # the real environment wins
     other = tmp_path / "other.env"
     other.write_text("NOT VALID\n")
-    run = run_config("prompts: [hi]\nproviders: [replicate:meta/llama]\n", "--env-file", other)
+    run = run_config(llama_config("hi"), "--env-file", other)
     assert run.result.exit_code == 2 and "other.env:1: expected KEY=VALUE" in run.result.stderr
 
 
@@ -251,8 +268,7 @@ def test_filters_and_var_overrides(llama: FakeReplicate, run_config: RunConfig) 
 def test_a_backtracking_filter_pattern_is_stopped(
     llama: FakeReplicate, run_config: RunConfig
 ) -> None:
-    config = "prompts: [hi]\nproviders: [replicate:meta/llama]\n"
-    config += "tests: [{description: '" + "a" * 40 + "!'}]\n"
+    config = llama_config("hi", [{"description": "a" * 40 + "!"}])
     started = time.monotonic()
     run = run_config(config, "--filter-pattern", "^(a|aa)+$")
     assert run.result.exit_code == 2
@@ -267,8 +283,7 @@ def test_repeat_shows_pass_rates_and_keeps_every_run(
     flips = itertools.cycle(["yes", "yes", "no"])
     fake_replicate.add_model("meta/llama", lambda i: Reply(tokens(next(flips))), official=True)
     run = run_config(
-        "prompts: [hi]\nproviders: [replicate:meta/llama]\n"
-        "tests: [{assert: [{type: equals, value: 'yes'}]}]\n",
+        llama_config("hi", [{"assert": [{"type": "equals", "value": "yes"}]}]),
         "--repeat",
         "3",
         "-j",
@@ -284,8 +299,7 @@ def test_repeat_shows_pass_rates_and_keeps_every_run(
     assert run.json["repeat"] == 3
     assert "2/3 passed (67%, 95% CI 21%-94%)" in " ".join(run.result.stdout.split())
     again = run_config(
-        "prompts: [hi]\nproviders: [replicate:meta/llama]\n"
-        "tests: [{assert: [{type: equals, value: 'yes'}]}]\n",
+        llama_config("hi", [{"assert": [{"type": "equals", "value": "yes"}]}]),
         "--repeat",
         "3",
     )
@@ -299,10 +313,16 @@ def test_wilson_intervals_against_known_values() -> None:
     assert wilson_interval(2, 3) == pytest.approx((0.2077, 0.9385), abs=1e-4)
 
 
-MANY = "prompts: ['Q <<q>>']\nproviders: [replicate:meta/llama]\ntests:\n" + "".join(
-    f"  - description: case {n}\n    vars: {{q: '{n}'}}\n"
-    f"    assert: [{{type: contains, value: '{n % 3}'}}]\n"
-    for n in range(20)
+MANY = llama_config(
+    "Q <<q>>",
+    [
+        {
+            "description": f"case {n}",
+            "vars": {"q": str(n)},
+            "assert": [{"type": "contains", "value": str(n % 3)}],
+        }
+        for n in range(20)
+    ],
 )
 
 
@@ -333,10 +353,7 @@ def test_shards_cover_every_test_once_and_merge_back(
     assert missing.exit_code == 2 and "shard(s) 2/3 missing" in missing.stderr
     other = tmp_path / "other.json"
     # Only a provider option differs: the config file is not the same.
-    changed = MANY.replace(
-        "providers: [replicate:meta/llama]",
-        "providers: [{id: 'replicate:meta/llama', temperature: 0.9}]",
-    )
+    changed = {**MANY, "providers": [{"id": "replicate:meta/llama", "temperature": 0.9}]}
     run_config(changed, "--shard", "2/3", "-o", other)
     refused = run_cli("merge", parts[0], other, parts[2], "-o", tmp_path / "y.json")
     assert refused.exit_code == 2 and "come from different configs" in refused.stderr
@@ -352,7 +369,7 @@ def test_shards_do_not_move_when_other_tests_change(
 
     env = {"REPLICATE_API_TOKEN": "r8_x"}
     before = load_config(write_config(MANY), env).tests
-    shuffled = MANY.replace("tests:\n", "tests:\n  - {description: new, vars: {q: new}}\n")
+    shuffled = {**MANY, "tests": [{"description": "new", "vars": {"q": "new"}}, *MANY["tests"]]}
     after = load_config(write_config(shuffled, "other.yaml"), env).tests
     assignment = {t.description: shard_of(t, 3) for t in before}
     assert all(shard_of(t, 3) == assignment[t.description] for t in after if t.description != "new")
@@ -436,8 +453,9 @@ def test_reports_count_every_repeat(
     flips = itertools.cycle(["yes", "no"])
     fake_replicate.add_model("meta/llama", lambda i: Reply(tokens(next(flips))), official=True)
     run_config(
-        "prompts: [hi]\nproviders: [replicate:meta/llama]\n"
-        "tests: [{description: coin, assert: [{type: equals, value: 'yes'}]}]\n",
+        llama_config(
+            "hi", [{"description": "coin", "assert": [{"type": "equals", "value": "yes"}]}]
+        ),
         "--repeat",
         "4",
         "-j",
@@ -463,24 +481,20 @@ def test_csv_from_a_spreadsheet_with_a_bom_and_multiline_values(
     (tmp_path / "cases.csv").write_bytes(
         '\ufeffq,__description\n"line one\nline two",multi\nplain,single\nx,y,z\n'.encode()
     )
-    run = run_config(
-        "prompts: ['Q <<q>>']\nproviders: [replicate:meta/llama]\ntests: file://cases.csv\n"
-    )
+    run = run_config(llama_config("Q <<q>>", "file://cases.csv"))
     assert run.result.exit_code == 2
     assert "cases.csv:5: 3 values for 2 columns (q, __description)" in run.result.stderr
     (tmp_path / "cases.csv").write_bytes(
         '\ufeffq,__description\n"line one\nline two",multi\nplain,single\n'.encode()
     )
-    run = run_config(
-        "prompts: ['Q <<q>>']\nproviders: [replicate:meta/llama]\ntests: file://cases.csv\n"
-    )
+    run = run_config(llama_config("Q <<q>>", "file://cases.csv"))
     assert [c["vars"]["q"] for c in run.cells] == ["line one\nline two", "plain"]
 
 
 def test_an_empty_shard_is_a_warning_and_still_merges(
     llama: FakeReplicate, run_config: RunConfig, run_cli: RunCli, tmp_path: Path
 ) -> None:
-    one_test = "prompts: [hi]\nproviders: [replicate:meta/llama]\ntests: [{vars: {q: only}}]\n"
+    one_test = llama_config("hi", [{"vars": {"q": "only"}}])
     parts = []
     for number in (1, 2):
         out = tmp_path / f"s{number}.json"
@@ -501,8 +515,7 @@ def test_junit_survives_control_characters_in_outputs(
         "meta/llama", lambda i: Reply(tokens("\x1b[31mred\x1b[0m and \x00 nul \x07")), official=True
     )
     run_config(
-        "prompts: [hi]\nproviders: [replicate:meta/llama]\n"
-        "tests: [{assert: [{type: contains, value: blue}]}]\n",
+        llama_config("hi", [{"assert": [{"type": "contains", "value": "blue"}]}]),
         "-o",
         tmp_path / "r.xml",
     )
@@ -515,7 +528,7 @@ def test_a_bad_item_in_a_yaml_tests_file_names_the_file(
     llama: FakeReplicate, run_config: RunConfig, tmp_path: Path
 ) -> None:
     (tmp_path / "cases.yaml").write_text("- vars: {q: a}\n- asert: []\n")
-    run = run_config("prompts: [x]\nproviders: [replicate:meta/llama]\ntests: file://cases.yaml\n")
+    run = run_config(llama_config("x", "file://cases.yaml"))
     assert run.result.exit_code == 2
     assert f"{tmp_path / 'cases.yaml'}: item 2: asert:" in run.result.stderr
 

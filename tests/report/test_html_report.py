@@ -83,22 +83,24 @@ def report_run(
         "stability-ai/sdxl", image_model(), official=True, openapi_schema=sdxl_schema()
     )
     fake_replicate.add_model("meta/llama", lambda i: Reply(tokens(HOSTILE)), official=True)
-    config = write_config("""
-description: report <b>check</b>
-prompts: ['Draw <<subject>>']
-providers:
-  - id: replicate:image:stability-ai/sdxl
-    width: 320
-    height: 200
-  - replicate:meta/llama
-tests:
-  - description: passes everywhere
-    vars: {subject: a pear}
-  - description: fails for text
-    vars: {subject: a plum}
-    assert:
-      - {type: not-icontains, value: sure}
-""")
+    config = write_config(
+        {
+            "description": "report <b>check</b>",
+            "prompts": ["Draw <<subject>>"],
+            "providers": [
+                {"id": "replicate:image:stability-ai/sdxl", "width": 320, "height": 200},
+                "replicate:meta/llama",
+            ],
+            "tests": [
+                {"description": "passes everywhere", "vars": {"subject": "a pear"}},
+                {
+                    "description": "fails for text",
+                    "vars": {"subject": "a plum"},
+                    "assert": [{"type": "not-icontains", "value": "sure"}],
+                },
+            ],
+        }
+    )
 
     def run(*args: str | Path) -> RunResult:
         out = tmp_path / "results.json"

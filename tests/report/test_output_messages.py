@@ -69,7 +69,7 @@ def test_outputs_that_are_not_images_are_described_in_json(
     fake_replicate.add_model(
         "acme/odd", lambda i: Reply(output=output), official=True, openapi_schema=sdxl_schema()
     )
-    run = run_config("prompts: [x]\nproviders: [replicate:image:acme/odd]\n")
+    run = run_config({"prompts": ["x"], "providers": ["replicate:image:acme/odd"]})
     [cell] = run.cells
     assert cell["status"] == "error"
     assert cell["error"].startswith(message), cell["error"]
@@ -84,7 +84,7 @@ def test_a_file_that_pillow_cannot_read_is_described_without_a_repr(
     fake_replicate.add_model(
         "acme/odd", lambda i: Reply(output=[junk]), official=True, openapi_schema=sdxl_schema()
     )
-    run = run_config("prompts: [x]\nproviders: [replicate:image:acme/odd]\n")
+    run = run_config({"prompts": ["x"], "providers": ["replicate:image:acme/odd"]})
     [cell] = run.cells
     assert cell["error"].endswith(
         "was served as `image/png` but is not a readable image "
@@ -152,7 +152,7 @@ def test_a_cog_servers_refusal_is_quoted_as_json(run_config: RunConfig) -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        run = run_config(f"prompts: [hi]\nproviders: ['cog:{url}']\n")
+        run = run_config({"prompts": ["hi"], "providers": [f"cog:{url}"]})
     finally:
         server.shutdown()
         server.server_close()

@@ -80,15 +80,18 @@ def hostile(fake_replicate: FakeReplicate) -> FakeReplicate:
     return fake_replicate
 
 
-CONFIG = """
-description: "hostile \\e[2J outputs"
-prompts: ['<<q>>']
-providers: [replicate:meta/llama]
-tests:
-  - vars: {q: "=cmd|' /C calc'!A0 \\e]0;title\\a"}
-    assert: [{type: equals, value: nothing}]
-  - vars: {q: crash}
-"""
+CONFIG = {
+    "description": "hostile \x1b[2J outputs",
+    "prompts": ["<<q>>"],
+    "providers": ["replicate:meta/llama"],
+    "tests": [
+        {
+            "vars": {"q": "=cmd|' /C calc'!A0 \x1b]0;title\x07"},
+            "assert": [{"type": "equals", "value": "nothing"}],
+        },
+        {"vars": {"q": "crash"}},
+    ],
+}
 
 
 def test_the_table_shows_hostile_outputs_as_text(
@@ -143,11 +146,12 @@ def test_csv_cells_are_never_formulas(
     fake_replicate.add_model(
         "meta/llama", lambda i: Reply(tokens(answers[i["prompt"]])), official=True
     )
-    config = (
-        "prompts: ['<<q>>']\nproviders: [replicate:meta/llama]\ntests:\n"
-        + "".join(f"  - vars: {{q: {key}}}\n" for key in answers)
-        + "  - description: '=1+1'\n    vars: {q: a}\n"
-    )
+    config = {
+        "prompts": ["<<q>>"],
+        "providers": ["replicate:meta/llama"],
+        "tests": [{"vars": {"q": key}} for key in answers]
+        + [{"description": "=1+1", "vars": {"q": "a"}}],
+    }
     run_config(config, "-o", tmp_path / "r.csv")
     with (tmp_path / "r.csv").open(newline="") as file:
         rows = list(csv.DictReader(file))

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from replicate_eval.redact import MASK, Redactor
-from tests.conftest import RunConfig
+from tests.conftest import REVAL, RunConfig, reval_env, start_reval, yaml_text
 from tests.fake_replicate import FakeReplicate, Reply, tokens
 
 CREATE = "/v1/models/meta/llama/predictions"
@@ -51,8 +51,14 @@ def test_nothing_written_holds_the_token_however_a_server_echoes_it(
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     outputs = [tmp_path / f"out.{ext}" for ext in ("csv", "xml", "md", "html")]
     run = run_config(
-        "prompts: ['<<secret>>']\nproviders: [replicate:meta/llama]\n"
-        f"tests:\n  - vars: {{secret: 'first {token}'}}\n  - vars: {{secret: 'then {token}'}}\n",
+        {
+            "prompts": ["<<secret>>"],
+            "providers": ["replicate:meta/llama"],
+            "tests": [
+                {"vars": {"secret": f"first {token}"}},
+                {"vars": {"secret": f"then {token}"}},
+            ],
+        },
         "-j",
         "1",
         *[arg for path in outputs for arg in ("-o", str(path))],
@@ -71,7 +77,7 @@ def test_a_model_output_holding_the_token_is_masked_in_the_table_and_files(
 ) -> None:
     token = fake_replicate.token
     fake_replicate.add_model("meta/llama", lambda i: Reply(tokens(f"key={token}")), official=True)
-    run = run_config("prompts: [hi]\nproviders: [replicate:meta/llama]\n")
+    run = run_config({"prompts": ["hi"], "providers": ["replicate:meta/llama"]})
     assert run.cells[0]["output"] == f"key={MASK}"
     assert token not in run.result.stdout
     assert token not in (tmp_path / "results.json").read_text()
@@ -81,21 +87,21 @@ def test_a_closed_stdout_still_writes_the_files_and_exits_with_the_runs_code(
     tmp_path: Path,
 ) -> None:
     config = tmp_path / "c.yaml"
-    tests = "".join(f"  - vars: {{n: {n}}}\n" for n in range(30))
-    tests += "  - {vars: {n: 99}, assert: [{type: contains, value: nope}]}\n"
-    config.write_text(f"prompts: ['hi <<n>>']\nproviders: [replicate:meta/llama]\ntests:\n{tests}")
+    tests: list[dict[str, Any]] = [{"vars": {"n": n}} for n in range(30)]
+    tests.append({"vars": {"n": 99}, "assert": [{"type": "contains", "value": "nope"}]})
+    config.write_text(
+        yaml_text({"prompts": ["hi <<n>>"], "providers": ["replicate:meta/llama"], "tests": tests})
+    )
     out = tmp_path / "results.json"
     with FakeReplicate() as fake:
         fake.add_model("meta/llama", official=True)
-        env = {**os.environ, "REPLICATE_BASE_URL": fake.url, "REPLICATE_API_TOKEN": fake.token}
-        reval = str(Path(sys.executable).with_name("reval"))
         # `true` reads nothing and is gone before reval prints: every write meets a closed pipe.
-        shell = f"'{reval}' run '{config}' -o '{out}' --no-cache | true"
+        shell = f"'{REVAL}' run '{config}' -o '{out}' --no-cache | true"
         done = subprocess.run(
             ["bash", "-o", "pipefail", "-c", shell],
             capture_output=True,
             text=True,
-            env=env,
+            env=reval_env(fake),
             timeout=60,
         )
     assert done.returncode == 100, done.stderr  # the run's own code (a test fails)
@@ -110,7 +116,7 @@ def test_a_file_that_cannot_be_written_does_not_stop_the_others(
     fake_replicate.add_model("meta/llama", official=True)
     junit = tmp_path / "junit.xml"
     run = run_config(
-        "prompts: [hi]\nproviders: [replicate:meta/llama]\n",
+        {"prompts": ["hi"], "providers": ["replicate:meta/llama"]},
         "-o",
         "/proc/reval-results.csv",  # a folder no file can be created in, even by root
         "-o",
@@ -126,14 +132,13 @@ def test_a_stop_during_start_up_exits_130_quietly(tmp_path: Path, how: signal.Si
     """Sent while reval imports its libraries (once the interpreter itself is up: a signal
     during Python's own start-up is Python's business)."""
     config = tmp_path / "c.yaml"
-    config.write_text("prompts: [hi]\nproviders: [replicate:meta/llama]\n")
-    reval = str(Path(sys.executable).with_name("reval"))
-    process = subprocess.Popen(
-        [reval, "validate", str(config), "--no-preflight"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "REPLICATE_API_TOKEN": "r8_" + "x" * 37},
+    config.write_text(yaml_text({"prompts": ["hi"], "providers": ["replicate:meta/llama"]}))
+    process = start_reval(
+        "validate",
+        config,
+        "--no-preflight",
+        env={**os.environ, "REPLICATE_API_TOKEN": "r8_" + "x" * 37},  # no API: nothing is asked
+        cwd=tmp_path,
     )
     maps = Path(f"/proc/{process.pid}/maps")
     deadline = time.monotonic() + 20

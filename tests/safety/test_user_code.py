@@ -7,41 +7,53 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import RunCli, RunConfig
+from tests.conftest import RunCli, RunConfig, reval_env, start_reval, yaml_text
 from tests.fake_replicate import FakeReplicate
 
-CONFIG = """
-prompts: ['hi <<n>>']
-providers: [replicate:meta/llama]
-tests:
-  - vars: {n: 1}
-    assert: [{type: python, value: %s}]
-  - vars: {n: 2}
-    assert: [{type: contains, value: hi}]
-"""
+
+def checked_by(code: str) -> dict[str, Any]:
+    """Two tests: the first checked by this Python code, the second by a plain `contains`."""
+    return {
+        "prompts": ["hi <<n>>"],
+        "providers": ["replicate:meta/llama"],
+        "tests": [
+            {"vars": {"n": 1}, "assert": [{"type": "python", "value": code}]},
+            {"vars": {"n": 2}, "assert": [{"type": "contains", "value": "hi"}]},
+        ],
+    }
+
+
+def python_check_on_each(n: int, check: str) -> dict[str, Any]:
+    """N tests that all share one python assertion (in defaultTest)."""
+    return {
+        "prompts": ["hi <<n>>"],
+        "providers": ["replicate:meta/llama"],
+        "defaultTest": {"assert": [{"type": "python", "value": check}]},
+        "tests": [{"vars": {"n": i}} for i in range(n)],
+    }
 
 
 @pytest.mark.parametrize(
     ("code", "reason"),
     [
-        ("'exit(0)'", "called exit(0) instead of returning a verdict"),
-        ("'__import__(\"sys\").exit(0)'", "called exit(0)"),
-        ("'quit()'", "called exit(None)"),
-        ('"raise SystemExit(3)"', "called exit(3)"),
-        ('"raise KeyboardInterrupt"', "raised KeyboardInterrupt"),
-        ("\"raise BaseException('boom')\"", "raised BaseException: boom"),
-        ('"1/0"', "raised ZeroDivisionError"),
-        ('"while True:\\n  pass"', "did not finish within 1 s (--check-timeout)"),
-        ("'__import__(\"time\").sleep(30)'", "did not finish within 1 s"),
-        ("'__import__(\"os\")._exit(0)'", "ended its process (exit status"),
-        ('\'__import__("os").kill(__import__("os").getpid(), 9)\'', "ended its process"),
+        ("exit(0)", "called exit(0) instead of returning a verdict"),
+        ('__import__("sys").exit(0)', "called exit(0)"),
+        ("quit()", "called exit(None)"),
+        ("raise SystemExit(3)", "called exit(3)"),
+        ("raise KeyboardInterrupt", "raised KeyboardInterrupt"),
+        ("raise BaseException('boom')", "raised BaseException: boom"),
+        ("1/0", "raised ZeroDivisionError"),
+        ("while True:\n  pass", "did not finish within 1 s (--check-timeout)"),
+        ('__import__("time").sleep(30)', "did not finish within 1 s"),
+        ('__import__("os")._exit(0)', "ended its process (exit status"),
+        ('__import__("os").kill(__import__("os").getpid(), 9)', "ended its process"),
     ],
     ids=[
         "exit",
@@ -60,7 +72,7 @@ tests:
 def test_misbehaving_code_is_a_failed_assertion_and_the_run_goes_on(
     llama: FakeReplicate, run_config: RunConfig, code: str, reason: str
 ) -> None:
-    run = run_config(CONFIG % code, "--check-timeout", "1", "--no-cache")
+    run = run_config(checked_by(code), "--check-timeout", "1", "--no-cache")
     assert run.result.exit_code == 100, run.result.stderr  # never the code's own exit code
     assert "internal error" not in run.result.stderr
     broken, fine = run.cells
@@ -72,7 +84,7 @@ def test_misbehaving_code_is_a_failed_assertion_and_the_run_goes_on(
 
 def test_a_slow_check_is_stopped_at_the_limit(llama: FakeReplicate, run_config: RunConfig) -> None:
     started = time.monotonic()
-    run = run_config(CONFIG % "'__import__(\"time\").sleep(30)'", "--check-timeout", "0.5")
+    run = run_config(checked_by('__import__("time").sleep(30)'), "--check-timeout", "0.5")
     assert run.result.exit_code == 100
     assert time.monotonic() - started < 10
 
@@ -83,15 +95,14 @@ def test_code_at_import_time_of_a_module(
     (tmp_path / "exits.py").write_text("raise SystemExit(0)\ndef get_assert(o, c): return True\n")
     (tmp_path / "hangs.py").write_text("while True: pass\ndef get_assert(o, c): return True\n")
     run = run_config(
-        """
-prompts: ['hi <<n>>']
-providers: [replicate:meta/llama]
-tests:
-  - {vars: {n: 1}, assert: [{type: python, value: 'file://exits.py'}]}
-  - {vars: {n: 2}, assert: [{type: python, value: 'file://exits.py'}]}
-  - {vars: {n: 3}, assert: [{type: python, value: 'file://hangs.py'}]}
-  - {vars: {n: 4}, assert: [{type: python, value: 'file://hangs.py'}]}
-""",
+        {
+            "prompts": ["hi <<n>>"],
+            "providers": ["replicate:meta/llama"],
+            "tests": [
+                {"vars": {"n": n}, "assert": [{"type": "python", "value": f"file://{module}"}]}
+                for n, module in enumerate(["exits.py", "exits.py", "hangs.py", "hangs.py"], 1)
+            ],
+        },
         "--check-timeout",
         "1",
         "-j",
@@ -106,18 +117,19 @@ tests:
 
 
 def test_a_module_is_imported_once_per_worker_and_validate_runs_no_code(
-    llama: FakeReplicate, run_config: RunConfig, run_cli: RunCli, tmp_path: Path
+    llama: FakeReplicate,
+    run_config: RunConfig,
+    run_cli: RunCli,
+    write_config: Callable[..., Path],
+    tmp_path: Path,
 ) -> None:
     marker = tmp_path / "imports.log"
     (tmp_path / "checks.py").write_text(
         f"open({str(marker)!r}, 'a').write('x')\n"
         "def get_assert(output, context):\n    return 'hi' in output\n"
     )
-    config = "prompts: ['hi <<n>>']\nproviders: [replicate:meta/llama]\n"
-    config += "defaultTest: {assert: [{type: python, value: 'file://checks.py'}]}\ntests:\n"
-    config += "".join(f"  - vars: {{n: {n}}}\n" for n in range(20))
-    (tmp_path / "c.yaml").write_text(config)
-    assert run_cli("validate", tmp_path / "c.yaml", "--no-preflight").exit_code == 0
+    config = python_check_on_each(20, "file://checks.py")
+    assert run_cli("validate", write_config(config, "c.yaml"), "--no-preflight").exit_code == 0
     assert not marker.exists()
     run = run_config(config)
     assert run.result.exit_code == 0, run.cells[0]
@@ -131,10 +143,14 @@ def test_load_time_checks_need_no_code_to_run(
     (folder / "broken.py").write_text("def get_assert(o, c):\n  return (\n")
     (folder / "other.py").write_text("def something(o, c): return True\n")
     path = write_config(
-        "prompts: [hi]\nproviders: [replicate:meta/llama]\ntests:\n"
-        "  - assert: [{type: python, value: 'file://broken.py'}]\n"
-        "  - assert: [{type: python, value: 'file://other.py'}]\n"
-        '  - assert: [{type: python, value: "if x:\\n return ("}]\n'
+        {
+            "prompts": ["hi"],
+            "providers": ["replicate:meta/llama"],
+            "tests": [
+                {"assert": [{"type": "python", "value": value}]}
+                for value in ["file://broken.py", "file://other.py", "if x:\n return ("]
+            ],
+        }
     )
     result = run_cli("validate", path, "--no-preflight")
     assert result.exit_code == 2
@@ -148,22 +164,19 @@ def test_ctrl_c_and_sigterm_stop_the_run_while_a_check_loops(
     tmp_path: Path, how: signal.Signals
 ) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text(
-        "prompts: ['hi <<n>>']\nproviders: [replicate:meta/llama]\n"
-        'defaultTest: {assert: [{type: python, value: "while True:\\n  pass"}]}\n'
-        "tests:\n" + "".join(f"  - vars: {{n: {n}}}\n" for n in range(6))
-    )
+    config.write_text(yaml_text(python_check_on_each(6, "while True:\n  pass")))
     out = tmp_path / "results.json"
     with FakeReplicate() as fake:
         fake.add_model("meta/llama", official=True)
-        env = {**os.environ, "REPLICATE_BASE_URL": fake.url, "REPLICATE_API_TOKEN": fake.token}
-        reval = str(Path(sys.executable).with_name("reval"))
-        process = subprocess.Popen(
-            [reval, "run", str(config), "-o", str(out), "--check-timeout", "60", "--no-cache"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
+        process = start_reval(
+            "run",
+            config,
+            "-o",
+            out,
+            "--check-timeout",
+            "60",
+            "--no-cache",
+            env=reval_env(fake),
             cwd=tmp_path,
         )
         try:
@@ -195,7 +208,7 @@ def test_what_a_stopped_check_started_is_stopped_with_it(
         f"child = subprocess.Popen(['sleep', '300'])\nopen({str(marker)!r}, 'w').write("
         "str(child.pid))\ntime.sleep(60)\nreturn True"
     )
-    run = run_config(CONFIG % json.dumps(code), "--check-timeout", "1")
+    run = run_config(checked_by(code), "--check-timeout", "1")
     assert run.result.exit_code == 100
     pid = int(marker.read_text())
     deadline = time.monotonic() + 5
