@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import replicate_eval as reval
 from tests.conftest import REVAL, yaml_text
