@@ -40,7 +40,7 @@ from replicate_eval.events import (
 )
 from replicate_eval.plan import Plan, build_plan
 from replicate_eval.redact import REDACT, redacted
-from replicate_eval.stop_signals import second_interrupt, with_stop_signals
+from replicate_eval.stop_signals import run_until_stopped, second_interrupt
 from replicate_eval.usercode.limits import DEFAULT_TIME_LIMIT
 
 if TYPE_CHECKING:  # the engine (the SDK, the cache, the reports) is imported when used, so
@@ -183,12 +183,10 @@ def evaluate(
     one calls ``on_second_interrupt`` (default: stop local model servers and raise
     KeyboardInterrupt). Raises ``PreflightFailed`` when an input is wrong (nothing is run).
     """
-    return asyncio.run(
-        with_stop_signals(
-            lambda stop: evaluate_async(config, options, on_event=on_event, stop=stop),
-            lambda: (on_event or _ignore)(Interrupted()),
-            on_second_interrupt or second_interrupt,
-        )
+    return run_until_stopped(
+        lambda stop: evaluate_async(config, options, on_event=on_event, stop=stop),
+        lambda: (on_event or _ignore)(Interrupted()),
+        on_second_interrupt or second_interrupt,
     )
 
 

@@ -173,3 +173,16 @@ def test_the_readme_example_runs_as_written(
     (tmp_path / "evals.yaml").write_text(json.dumps(evals))
     with pytest.raises(AssertionError, match=r"failing tests: \[0, 1\]"):
         namespace["test_capitals_do_not_regress"]()  # 8 of 10 is under 0.9
+
+
+def test_evaluate_never_builds_the_repr_of_its_result(
+    llama: FakeReplicate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # asyncio.run's SIGINT handler holds the main task, and the signal module builds that
+    # handler's repr (the task's, with its result) when asyncio puts it back: for a RunResult
+    # of thousands of cells, a second of nothing. The result must not be the task's.
+    built: list[str] = []
+    monkeypatch.setattr(reval.RunResult, "__repr__", lambda self: built.append("repr") or "R")
+    result = reval.evaluate(reval.load(CONFIG, base_dir=tmp_path), reval.EvalOptions(cache=False))
+    assert len(result.cells) == 2
+    assert built == []
