@@ -13,7 +13,7 @@ from typing import Any
 from replicate_eval.assertions import AssertionSpec
 from replicate_eval.config.types import EvalConfig, Prompt, ProviderConfig, TestCase
 from replicate_eval.errors import TemplateError
-from replicate_eval.templating import Templates
+from replicate_eval.templating import Templates, time_limits
 
 
 @dataclass(frozen=True)
@@ -37,17 +37,18 @@ def build_plan(config: EvalConfig, *, repeat: int = 1) -> Plan:
     """Every test x prompt x provider, ``repeat`` times (each a prediction of its own)."""
     templates = Templates(config.template_syntax)
     cells = []
-    for test in config.tests:
-        assertions, assertion_error = _render_assertions(test, templates)
-        for prompt in config.prompts:
-            rendered, error = None, assertion_error
-            try:
-                rendered = templates.render(prompt.template, test.vars)
-            except TemplateError as exc:
-                error = f"prompt `{prompt.label}`: {exc}"
-            for provider in config.providers:
-                for run in range(repeat):
-                    cells.append(Cell(test, prompt, provider, rendered, assertions, error, run))
+    with time_limits():  # one handler for every render's time limit, not one per render
+        for test in config.tests:
+            assertions, assertion_error = _render_assertions(test, templates)
+            for prompt in config.prompts:
+                rendered, error = None, assertion_error
+                try:
+                    rendered = templates.render(prompt.template, test.vars)
+                except TemplateError as exc:
+                    error = f"prompt `{prompt.label}`: {exc}"
+                for provider in config.providers:
+                    for run in range(repeat):
+                        cells.append(Cell(test, prompt, provider, rendered, assertions, error, run))
     return Plan(config, tuple(cells))
 
 

@@ -157,23 +157,46 @@ def _sized_product(length: int, count: int) -> None:
         raise _too_big(length * count)
 
 
+# SIGALRM handlers installed by `time_limits()`, outermost first: while one is, a render only
+# arms the timer (installing a handler per render cost more than rendering a short prompt).
+_installed: list[Any] = []
+
+
+def _expire(signum: int, frame: Any) -> None:
+    raise _Overrun(f"it did not finish within {RENDER_TIME_LIMIT:g} s")
+
+
+@contextmanager
+def time_limits() -> Iterator[None]:
+    """Around many renders (a plan of 10,000 tests): the handler of their time limit is
+    installed once. Restores the program's own SIGALRM handler afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _expire)
+    _installed.append(previous)
+    try:
+        yield
+    finally:
+        _installed.pop()
+        signal.signal(signal.SIGALRM, previous)
+
+
 @contextmanager
 def _time_limit(seconds: float) -> Iterator[None]:
     """Interrupt the block after ``seconds`` (on the main thread only: signals go there)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def expire(signum: int, frame: Any) -> None:
-        raise _Overrun(f"it did not finish within {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
+    if not _installed:
+        with time_limits(), _time_limit(seconds):
+            yield
+        return
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 class Templates:
@@ -188,6 +211,8 @@ class Templates:
             **_DELIMITERS[syntax],
         )
         self._compiled: dict[str, tuple[jinja2.Template, frozenset[str]]] = {}
+        # Sources that are plain text to Jinja (no var, no block): their one output, by source.
+        self._constant: dict[str, str] = {}
 
     def check(self, source: str) -> TemplateSyntaxProblem | None:
         """A syntax problem in ``source``, or None when it compiles."""
@@ -204,6 +229,9 @@ class Templates:
         return self._compile(source)[1]
 
     def render(self, source: str, variables: Mapping[str, Any]) -> str:
+        constant = self._constant.get(source)
+        if constant is not None:
+            return constant
         template, needed = self._compile(source)
         missing = sorted(needed - variables.keys())
         if missing:
@@ -236,7 +264,18 @@ class Templates:
             variables = frozenset(meta.find_undeclared_variables(ast))
             compiled = (self._env.from_string(ast), variables)
             self._compiled[source] = compiled
+            if _only_text(ast):  # the same output for every test: rendered once, here
+                self._constant[source] = _bounded_render(compiled[0], {})
         return compiled
+
+
+def _only_text(ast: jinja2.nodes.Template) -> bool:
+    """A template of literal text only (an assertion's `ok`, a prompt without vars)."""
+    return all(
+        isinstance(node, jinja2.nodes.Output)
+        and all(isinstance(part, jinja2.nodes.TemplateData) for part in node.nodes)
+        for node in ast.body
+    )
 
 
 def _bounded_render(template: jinja2.Template, variables: Mapping[str, Any]) -> str:

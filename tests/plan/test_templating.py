@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import signal
 import time
 
+import jinja2
 import pytest
 
+from replicate_eval import templating
 from replicate_eval.errors import TemplateError
-from replicate_eval.templating import Templates, curly_vars
+from replicate_eval.templating import Templates, curly_vars, time_limits
 from tests.conftest import RunConfig
 from tests.fake_replicate import FakeReplicate
 
@@ -103,6 +106,43 @@ def test_a_template_that_runs_too_long_is_stopped() -> None:
         Templates().render(endless, {})
     assert time.monotonic() - started < 10
     assert Templates().render("still <<fine>>", {"fine": "works"}) == "still works"
+
+
+def test_one_handler_serves_many_renders_and_the_program_s_own_comes_back() -> None:
+    def mine(signum: int, frame: object) -> None:
+        pass
+
+    previous = signal.signal(signal.SIGALRM, mine)
+    try:
+        endless = "<% for i in range(99999) %><% for j in range(99999) %><% endfor %><% endfor %>"
+        templates = Templates()
+        with time_limits():
+            assert signal.getsignal(signal.SIGALRM) is not mine
+            assert templates.render("<<n>>", {"n": 1}) == "1"
+            with pytest.raises(TemplateError, match="did not finish within 2 s"):
+                templates.render(endless, {})
+            assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # disarmed after each
+        assert signal.getsignal(signal.SIGALRM) is mine
+        templates.render("<<n>>", {"n": 1})  # alone: installs and restores its own
+        assert signal.getsignal(signal.SIGALRM) is mine
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("text", ["ok", "ok\n", "two\nlines\n\n", "a\r\nb", "50% > 3 >> 2", ""])
+def test_text_without_template_markers_renders_once_as_jinja_would(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = jinja2.Environment().from_string(text).render()  # a trailing newline goes
+    templates = Templates()
+    assert templates.render(text, {}) == expected
+    renders: list[object] = []
+    original = templating._bounded_render
+    monkeypatch.setattr(templating, "_bounded_render", lambda *a: renders.append(a) or original(*a))
+    for n in range(3):
+        assert templates.render(text, {"n": n}) == expected
+    assert renders == []  # the constant was kept, not rendered per test
+    assert templates.render("case <<n>>", {"n": 7}) == "case 7" and len(renders) == 1
 
 
 def test_a_broken_template_errors_its_cells_and_the_run_goes_on(
