@@ -165,7 +165,7 @@ def validate(
     findings: tuple[Finding, ...] = ()
     if preflight:
         with _opened_cache(cache, emit) as opened:
-            findings = _check_models(config, strict, opened, emit)
+            findings = _check_models(config, strict, opened, emit, plan)
     return Validation(len(plan.cells), problems, findings, config.warnings)
 
 
@@ -202,12 +202,13 @@ async def evaluate_async(
 
     options = options or EvalOptions()
     emit = on_event or _ignore
+    plan = build_plan(config, repeat=options.repeat)  # for the preflight and the run
     with _opened_cache(options.cache, emit) as cache:
         if options.preflight:
-            findings = await _check_models_async(config, options.strict, cache, emit)
+            findings = await _check_models_async(config, options.strict, cache, emit, plan)
             if any(finding.severity == "error" for finding in findings):
                 raise PreflightFailed(findings)
-        total = len(config.tests) * len(config.prompts) * len(config.providers) * options.repeat
+        total = len(plan.cells)
         emit(RunStarted(total))
         done = 0
 
@@ -216,7 +217,9 @@ async def evaluate_async(
             done += 1
             emit(CellFinished(cell, done, total))
 
-        result = await run_eval(config, _run_options(options, config, cache), finished, stop)
+        result = await run_eval(
+            config, _run_options(options, config, cache), finished, stop, plan=plan
+        )
         for problem in dict.fromkeys(cache.problems if cache else []):
             emit(Notice(problem))
     # Whatever a model or a server echoed, no token reaches the caller or a file.
@@ -335,18 +338,26 @@ def _run_options(
 
 
 def _check_models(
-    config: EvalConfig, strict: bool, cache: ResponseCache | None, emit: EventCallback
+    config: EvalConfig,
+    strict: bool,
+    cache: ResponseCache | None,
+    emit: EventCallback,
+    plan: Plan,
 ) -> tuple[Finding, ...]:
-    return asyncio.run(_check_models_async(config, strict, cache, emit))
+    return asyncio.run(_check_models_async(config, strict, cache, emit, plan))
 
 
 async def _check_models_async(
-    config: EvalConfig, strict: bool, cache: ResponseCache | None, emit: EventCallback
+    config: EvalConfig,
+    strict: bool,
+    cache: ResponseCache | None,
+    emit: EventCallback,
+    plan: Plan,
 ) -> tuple[Finding, ...]:
     from replicate_eval.preflight_config import check_config_models
 
     emit(PreflightStarted())
-    findings = tuple(await check_config_models(config, strict=strict, cache=cache))
+    findings = tuple(await check_config_models(config, strict=strict, cache=cache, plan=plan))
     emit(PreflightFinished(findings))
     return findings
 

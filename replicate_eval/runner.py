@@ -79,10 +79,12 @@ async def run_eval(
     options: RunOptions,
     on_cell_done: CellCallback | None = None,
     stop: asyncio.Event | None = None,
+    plan: Plan | None = None,
 ) -> RunResult:
-    """Run every cell of ``config``. Setting ``stop`` interrupts the run: cells not yet started
-    are skipped, running predictions are canceled, and the result says it is incomplete."""
-    plan = build_plan(config, repeat=options.repeat)
+    """Run every cell of ``config`` (its ``plan``, when the caller built it already). Setting
+    ``stop`` interrupts the run: cells not yet started are skipped, running predictions are
+    canceled, and the result says it is incomplete."""
+    plan = plan or build_plan(config, repeat=options.repeat)
     started_at = datetime.now(timezone.utc)
     run_id = f"{started_at:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     clock = time.perf_counter()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import signal
 import time
+from pathlib import Path
+from typing import Any
 
 import jinja2
 import pytest
@@ -165,3 +167,32 @@ def test_a_broken_template_errors_its_cells_and_the_run_goes_on(
     assert "prompt `<<1/n>>`: the template raised ZeroDivisionError" in zero["error"]
     assert two["status"] == "passed"
     assert "internal error" not in run.result.stderr
+
+
+def test_the_plan_is_built_once_per_run_and_validation(
+    llama: FakeReplicate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rendering 10,000 tests takes half a second: the preflight and the run share one plan.
+    from replicate_eval import api, plan, preflight_config, runner
+
+    built: list[int] = []
+
+    def counted(config: Any, **options: Any) -> Any:
+        built.append(len(config.tests))
+        return plan.build_plan(config, **options)
+
+    for module in (api, preflight_config, runner):
+        monkeypatch.setattr(module, "build_plan", counted)
+    config = api.load(
+        {
+            "prompts": ["hi <<n>>"],
+            "providers": ["replicate:meta/llama"],
+            "tests": [{"vars": {"n": 1}}],
+        },
+        base_dir=tmp_path,
+    )
+    assert api.validate(config, cache=False).ok
+    assert built == [1]
+    result = api.evaluate(config, api.EvalOptions(cache=False, output_dir=tmp_path / "out"))
+    assert result.totals.passed == 1
+    assert built == [1, 1]
