@@ -56,13 +56,20 @@ def _render_assertions(
     test: TestCase, templates: Templates
 ) -> tuple[tuple[AssertionSpec, ...], str | None]:
     rendered = []
+    changed = False
     for number, spec in enumerate(test.assertions, start=1):
         try:
             value = _render_value(spec, templates, test.vars)
         except TemplateError as exc:
             return test.assertions, f"assertion {number} (`{spec.type}`): {exc}"
-        rendered.append(replace(spec, value=value))
-    return tuple(rendered), None
+        # Most values hold no template (`contains: ok`): the test's own specs are kept, one
+        # object for every cell, instead of a copy per test.
+        if value == spec.value and type(value) is type(spec.value):
+            rendered.append(spec)
+        else:
+            rendered.append(replace(spec, value=value))
+            changed = True
+    return (tuple(rendered) if changed else test.assertions), None
 
 
 def _render_value(spec: AssertionSpec, templates: Templates, variables: Mapping[str, Any]) -> Any:
