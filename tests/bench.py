@@ -3,6 +3,7 @@
     python -m tests.bench            every scenario
     python -m tests.bench --only throttled
     python -m tests.bench --only startup   (tests/bench_startup.py)
+    python -m tests.bench --only scale     (tests/bench_scale.py: large configs, 10,000 cells)
 
 Each scenario starts the tests' fake server (in this process, contract checks off) with a model
 of a given latency, writes a generated config, and runs `reval run` as a child process. It
@@ -31,6 +32,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from tests.bench_scale import scale
 from tests.bench_startup import startup
 from tests.fake_replicate import FakeReplicate, Reply, tokens
 from tests.fake_replicate.judges import EMBEDDING, GRADER, serve_judges
@@ -352,6 +354,8 @@ SCENARIOS: dict[str, Callable[[Path, Path], None]] = {
     # The issue's real-time case: five minutes, so only on request (--only six-per-minute).
     "six-per-minute": lambda folder, cache: throttled(folder, cases=30, per_minute=6),
     "startup": lambda folder, cache: startup(folder),
+    # Large configs and a 10,000-cell run: a few minutes, so only on request (--only scale).
+    "scale": lambda folder, cache: scale(folder),
 }
 DEFAULT = ["throughput", "overhead", "polling", "throttled", "graded", "checks", "startup"]
 

@@ -1,0 +1,93 @@
+"""`python -m tests.bench --only scale`: the fixed costs of large runs (issue 15).
+
+Whole commands, as a user runs them, against the fake Replicate API: `reval validate` of
+10,000 tests x 2 providers (loading, planning, rendering and the preflight), with and without
+the preflight; `reval validate --no-preflight` of 100,000 tests; and a 10,000-cell `reval run`
+at zero model latency with its peak RSS. Start-up (`reval --version`, measured in the same
+invocation) is printed beside them: the stages' own cost is the difference. A measurement,
+not a test.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.bench_startup import median_seconds
+from tests.fake_replicate import FakeReplicate, Reply, tokens
+
+MODELS = ("bench/echo", "bench/other")
+
+
+def write_config(folder: Path, tests: int, providers: int) -> Path:
+    path = folder / f"scale-{tests}x{providers}.yaml"
+    lines = [
+        "prompts: ['case <<n>>']",
+        "providers: [" + ", ".join(f"replicate:{m}" for m in MODELS[:providers]) + "]",
+        "defaultTest:\n  assert: [{type: contains, value: ok}]",
+        "tests:",
+        *(f"  - vars: {{n: {n}}}" for n in range(tests)),
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def peak_rss_run(command: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def scale(folder: Path) -> None:
+    fake = FakeReplicate(check_contract=False).start()
+    try:
+        for model in MODELS:
+            fake.add_model(model, lambda i: Reply(tokens("ok")), official=True)
+        reval = str(Path(sys.executable).with_name("reval"))
+        env = {
+            **os.environ,
+            "REPLICATE_BASE_URL": fake.url,
+            "REPLICATE_API_TOKEN": fake.token,
+            "XDG_CACHE_HOME": str(folder / "scale-cache"),
+        }
+        wide = write_config(folder, 10_000, 2)
+        huge = write_config(folder, 100_000, 1)
+        start = median_seconds([reval, "--version"], env, runs=3)
+        checks = {
+            "reval --version (start-up)": start,
+            "validate --no-preflight 10,000 x 2": median_seconds(
+                [reval, "validate", "--no-preflight", str(wide)], env, runs=3
+            ),
+            "validate 10,000 x 2 (preflight)": median_seconds(
+                [reval, "validate", str(wide)], env, runs=3
+            ),
+            "validate --no-preflight 100,000": median_seconds(
+                [reval, "validate", "--no-preflight", str(huge)], env, runs=1
+            ),
+        }
+        print("\n== large configs (whole commands, medians of 3; 100,000: one run)")
+        for label, seconds in checks.items():
+            extra = (
+                "" if label.startswith("reval --version") else f"  (stages {seconds - start:.2f} s)"
+            )
+            print(f"  {label:<38} {seconds:.2f} s{extra}")
+        print("  targets: 10,000 x 2 stages (preflight included) < 1 s; 100,000 < 10 s")
+
+        cells = write_config(folder, 10_000, 1)
+        out = folder / "scale-run.json"
+        seconds, rss, code = peak_rss_run(
+            [reval, "run", str(cells), "-j", "50", "--no-progress", "--no-cache", "-o", str(out)],
+            env,
+        )
+        if code not in (0, 100):
+            raise SystemExit(f"reval run exited {code}")
+        print("\n== 10,000 cells at zero latency, 50 at a time (whole command, results file)")
+        print(f"  {'reval run':<38} {seconds:.2f} s ({10_000 / seconds:.0f} cells/s)")
+        print(f"  {'peak RSS':<38} {rss:.0f} MB (target < 150 MB)")
+        print(f"  {'results file':<38} {out.stat().st_size / 1e6:.1f} MB")
+    finally:
+        fake.stop()
