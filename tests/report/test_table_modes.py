@@ -104,6 +104,14 @@ def test_summary_on_request_for_a_small_run(counting: FakeReplicate, run_config:
     assert "12 passed, 2 failed, 0 errors" in out
 
 
+def test_summary_names_the_run_of_a_repeated_cell(
+    counting: FakeReplicate, run_config: RunConfig
+) -> None:
+    out = run_config(config(7), "--table", "summary", "--repeat", "2").result.stdout
+    assert "n=7 (run 1)" in out and "n=7 (run 2)" in out and "n=6" not in out
+    assert "12 passed, 2 failed, 0 errors" in out
+
+
 def test_none_prints_only_the_totals_line(counting: FakeReplicate, run_config: RunConfig) -> None:
     run = run_config(config(10), "--table", "none")
     assert run.result.stdout.startswith("9 passed, 1 failed, 0 errors (90% pass rate)")
