@@ -41,7 +41,12 @@ from replicate_eval.cli.selecting import (
 from replicate_eval.errors import RevalError, UsageError
 from replicate_eval.events import CellFinished, Event, Interrupted, RunStarted
 from replicate_eval.exit_codes import ExitCode, exit_code
-from replicate_eval.report.modes import ImageMode
+from replicate_eval.report.modes import (
+    FAILING_CELLS_SHOWN,
+    FULL_GRID_MAX_CELLS,
+    ImageMode,
+    TableMode,
+)
 from replicate_eval.usercode.limits import DEFAULT_TIME_LIMIT
 
 if TYPE_CHECKING:  # imported when the command runs: `reval run --help` needs none of it
@@ -104,6 +109,20 @@ def run(
             "--no-progress", help="Do not show the progress bar (it only shows on a terminal)."
         ),
     ] = False,
+    table: Annotated[
+        TableMode,
+        typer.Option(
+            "--table",
+            envvar="REVAL_TABLE",
+            help=(
+                "The results table: `full` a row per test and a column per prompt × provider; "
+                "`summary` a row per prompt × provider with its counts, then the failing and "
+                f"errored cells (the first {FAILING_CELLS_SHOWN}); `none` only the totals line; "
+                f"`auto` the full grid up to {FULL_GRID_MAX_CELLS} cells "
+                "(tests × prompts × providers), the summary for larger runs."
+            ),
+        ),
+    ] = "auto",
     max_cell_length: Annotated[
         int,
         typer.Option(
@@ -200,6 +219,7 @@ def run(
     """
     from replicate_eval.api import EvalOptions, PreflightFailed, evaluate, write_results
     from replicate_eval.report.files import check_output_paths, html_report_path
+    from replicate_eval.report.summary import chosen_table, summary_tables
     from replicate_eval.report.table import results_table, summary_line
 
     # Ctrl-C outside the run itself (loading, writing): no "Aborted!", exit 130.
@@ -265,7 +285,13 @@ def run(
                 fail(str(exc))
 
         plain = not stdout.is_terminal or bool(os.environ.get("NO_COLOR"))
-        stdout.print(results_table(result, max_cell_length=max_cell_length, plain=plain))
+        shown = chosen_table(table, result)
+        if shown == "full":
+            stdout.print(results_table(result, max_cell_length=max_cell_length, plain=plain))
+        elif shown == "summary":
+            stdout.print(
+                summary_tables(result, max_cell_length=max_cell_length, plain=plain, outputs=output)
+            )
         written = write_results(result, output, html_images=html_images)
         stdout.print(summary_line(result, html_report=html_report_path(result, output)))
         report_written(written)
