@@ -8,13 +8,14 @@ reaches the caller as events (``replicate_eval.events``), and every problem is a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import yaml
 from pydantic import ValidationError
@@ -54,6 +55,8 @@ if TYPE_CHECKING:  # the engine (the SDK, the cache, the reports) is imported wh
 # A results file holds every cell's input and output: far bigger than a config may be.
 MAX_RESULTS_FILE_BYTES = 2 * 1024**3
 _RESULTS_REASON_LIMIT = 200  # characters of why a results file was refused
+
+_T = TypeVar("_T")
 
 
 class PreflightFailed(ConfigError):
@@ -205,7 +208,9 @@ async def evaluate_async(
     plan = build_plan(config, repeat=options.repeat)  # for the preflight and the run
     with _opened_cache(options.cache, emit) as cache:
         if options.preflight:
-            findings = await _check_models_async(config, options.strict, cache, emit, plan)
+            findings = await _unless_stopped(
+                _check_models_async(config, options.strict, cache, emit, plan), stop
+            )
             if any(finding.severity == "error" for finding in findings):
                 raise PreflightFailed(findings)
         total = len(plan.cells)
@@ -335,6 +340,23 @@ def _run_options(
         shard=config.shard,
         check_timeout=options.check_timeout,
     )
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, _T], stop: asyncio.Event | None) -> _T:
+    """``work``, canceled when ``stop`` is set first: a Ctrl-C during the preflight ends the
+    call at once with KeyboardInterrupt (nothing has run, so there is no result to return)."""
+    if stop is None:
+        return await work
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        stopping.cancel()
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    raise KeyboardInterrupt
 
 
 def _check_models(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +187,28 @@ def test_evaluate_never_builds_the_repr_of_its_result(
     result = reval.evaluate(reval.load(CONFIG, base_dir=tmp_path), reval.EvalOptions(cache=False))
     assert len(result.cells) == 2
     assert built == []
+
+
+def test_a_stop_during_the_preflight_ends_the_call_at_once(
+    llama: FakeReplicate, tmp_path: Path
+) -> None:
+    # The schema read stalls for 30 s; the stop must not wait for it (nothing has run yet).
+    llama.stall_next("GET", r"^/v1/models/", 30, times=9)
+    config = reval.load(CONFIG, base_dir=tmp_path)
+
+    async def stopped_during_preflight() -> None:
+        stop = asyncio.Event()
+
+        def on_event(event: reval.Event) -> None:
+            if isinstance(event, reval.PreflightStarted):
+                asyncio.get_running_loop().call_later(0.3, stop.set)
+
+        await reval.evaluate_async(
+            config, reval.EvalOptions(cache=False), on_event=on_event, stop=stop
+        )
+
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(stopped_during_preflight())
+    assert time.monotonic() - started < 5
+    assert not llama.received("POST", "/v1/models/meta/meta-llama-3-8b-instruct/predictions")
