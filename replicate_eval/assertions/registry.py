@@ -27,6 +27,7 @@ from replicate_eval.assertions.base import (
     JudgeUnavailable,
     Outcome,
 )
+from replicate_eval.entry_points import load_plugin
 from replicate_eval.errors import ConfigError
 from replicate_eval.judging import checks
 from replicate_eval.suggest import did_you_mean
@@ -105,13 +106,7 @@ def _installed() -> frozenset[str]:
 
 
 def _load_plugin(name: str) -> None:
-    entry = next(iter(metadata.entry_points(group=ENTRY_POINTS, name=name)))
-    origin = f"the assertion plugin `{name}` (entry point `{entry.value}`"
-    origin += f" of {entry.dist.name} {entry.dist.version})" if entry.dist else ")"
-    try:
-        loaded = entry.load()
-    except (Exception, SystemExit) as exc:  # a plugin's own code: report whatever it raises
-        raise ConfigError(f"{origin} could not be loaded: {type(exc).__name__}: {exc}") from None
+    loaded, origin = load_plugin(ENTRY_POINTS, name, "assertion", ConfigError)
     if isinstance(loaded, AssertionKind):
         if loaded.name != name:
             raise ConfigError(f"{origin} is named `{loaded.name}`, not `{name}`")

@@ -40,15 +40,7 @@ class ProviderType(ABC):
     # One line for `reval schema` and help.
     summary: ClassVar[str]
     options: ClassVar[type[ProviderOptions]] = ProviderOptions
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        needs_token=False,
-        cacheable=False,
-        has_schema=False,
-        on_replicate=False,
-        judges=False,
-        env_fallbacks=False,
-        chat=False,
-    )
+    capabilities: ClassVar[Capabilities] = Capabilities()
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)

@@ -27,15 +27,7 @@ COG_RUNTIME_MISSING = (
 )
 _URL = re.compile(r"^https?://")
 # A chat's system message still goes to `system_prompt`: Cog language models take it too.
-_LOCAL = Capabilities(
-    needs_token=False,
-    cacheable=False,
-    has_schema=False,
-    on_replicate=False,
-    judges=False,
-    env_fallbacks=False,
-    chat=True,
-)
+_LOCAL = Capabilities(chat=True)
 
 
 def _where(provider_id: str) -> str:

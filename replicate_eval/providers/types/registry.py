@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from importlib import metadata
 
+from replicate_eval.entry_points import load_plugin
 from replicate_eval.providers.types.base import InvalidProviderId, ProviderType
 from replicate_eval.providers.types.cog import CogFolder, CogServer
 from replicate_eval.providers.types.replicate import (
@@ -70,18 +71,14 @@ def installed_schemes() -> list[str]:
 
 
 def _plugin(scheme: str) -> ProviderType | None:
-    found = metadata.entry_points(group=ENTRY_POINTS, name=scheme)
-    if not found:
+    if scheme not in installed_schemes():
         return None
-    entry = next(iter(found))
-    origin = f"the provider plugin `{scheme}` (entry point `{entry.value}`"
-    origin += f" of {entry.dist.name} {entry.dist.version})" if entry.dist else ")"
+    loaded, origin = load_plugin(ENTRY_POINTS, scheme, "provider", InvalidProviderId)
     try:
-        loaded = entry.load()
         provider_type = loaded() if isinstance(loaded, type) else loaded
-    except Exception as exc:  # a plugin's own code: whatever it raises is its problem to report
+    except (Exception, SystemExit) as exc:  # the plugin's class, instantiated
         raise InvalidProviderId(
-            f"{origin} could not be loaded: {type(exc).__name__}: {exc}"
+            f"{origin} could not be made: {type(exc).__name__}: {exc}"
         ) from None
     if not isinstance(provider_type, ProviderType):
         raise InvalidProviderId(f"{origin} is not a replicate_eval ProviderType")

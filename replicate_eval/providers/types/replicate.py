@@ -92,13 +92,7 @@ class ReplicateImage(ProviderType):
     # REPLICATE_TEMPERATURE & co are promptfoo's for language models; a system_prompt key of
     # an image model is just one of its inputs; images are never judged by a language model.
     capabilities = Capabilities(
-        needs_token=True,
-        cacheable=True,
-        has_schema=True,
-        on_replicate=True,
-        judges=False,
-        env_fallbacks=False,
-        chat=False,
+        needs_token=True, cacheable=True, has_schema=True, on_replicate=True
     )
 
     def parse(self, provider_id: str, base_dir: Path) -> ReplicateTarget:

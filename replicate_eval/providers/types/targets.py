@@ -74,12 +74,15 @@ class PluginTarget:
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a provider of a type can do; stages ask these instead of testing the type."""
+    """What a provider of a type can do; stages ask these instead of testing the type. A type
+    names only what it can: a plugin's provider, by default, can none of these."""
 
-    needs_token: bool  # it calls Replicate with the account's token
-    cacheable: bool  # the same input gives an answer worth keeping (a pinned or named model)
-    has_schema: bool  # the preflight can read its input schema from Replicate
-    on_replicate: bool  # its predictions are Replicate's (rate limits, polls, the SDK)
-    judges: bool  # it may judge model-graded assertions (a Replicate language model)
-    env_fallbacks: bool  # promptfoo's REPLICATE_TEMPERATURE & co fill options it does not set
-    chat: bool  # reads chat prompts (JSON messages): the system message goes to `system_prompt`
+    needs_token: bool = False  # it calls Replicate with the account's token
+    cacheable: bool = False  # the same input gives an answer worth keeping
+    has_schema: bool = False  # the preflight can read its input schema from Replicate
+    on_replicate: bool = False  # its predictions are Replicate's (rate limits, polls, the SDK)
+    judges: bool = False  # it may judge model-graded assertions (a Replicate language model)
+    env_fallbacks: bool = False  # promptfoo's REPLICATE_TEMPERATURE & co fill unset options
+    chat: bool = (
+        False  # reads chat prompts (JSON messages): the system message goes to `system_prompt`
+    )
