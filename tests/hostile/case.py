@@ -69,6 +69,7 @@ class Case:
     action: str | None = None  # a signal or a closed stdout (tests/hostile/execute.py)
     timeout: float = 20.0  # wall clock, seconds; then the process group is killed
     process: bool = False  # needs a real process (exits, hangs, signals, huge memory)
+    waits: float = 0.0  # seconds it must wait on a documented limit (--check-timeout) first
     secrets: tuple[str, ...] = ()  # tokens besides the fake's that must never be shown
     max_predictions: int | None = None  # paid once: at most this many predictions made
 

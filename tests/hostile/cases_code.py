@@ -3,6 +3,7 @@ or never returns, regexes and templates that explode."""
 
 from __future__ import annotations
 
+from replicate_eval.usercode.limits import DEFAULT_TIME_LIMIT
 from tests.hostile.case import (
     OTHER_TOKEN,
     OUTPUT_IS_DATA,
@@ -119,6 +120,8 @@ USER_CODE_CASES = {
     "chdir-root": ("__import__('os').chdir('/')", "import os\nos.chdir('/')"),
 }
 
+NEVER_RETURNS = ("loop-forever", "sleep-60")
+
 # Behaviours tried in some forms only (the others in all three: expression, body, module).
 ONE_FORM = {
     "sys-exit-0": ("body",),
@@ -166,7 +169,9 @@ def user_code() -> list[Case]:
             )
             # Code that goes on after chdir or closing stdout may well pass.
             expect = (0, 100) if name in ("close-stdout", "chdir-root") else 100
-            f(f"{form}-{name}", config(tests=tests), files=side, expect=expect)
+            # Code that never returns is stopped at the check's time limit, not before.
+            waits = DEFAULT_TIME_LIMIT if name in NEVER_RETURNS else 0.0
+            f(f"{form}-{name}", config(tests=tests), files=side, expect=expect, waits=waits)
     g = Family("python-import", USER_CODE, expect=(2, 100), results=RESULTS, process=True)
     for name, module in IMPORT_TIME.items():
         tests = "\n  - vars: {topic: cats}\n    assert: [{type: python, value: 'file://checks.py'}]"
@@ -174,6 +179,7 @@ def user_code() -> list[Case]:
             name,
             config(tests=tests),
             files={"checks.py": module + "\ndef get_assert(output, context):\n    return True\n"},
+            waits=DEFAULT_TIME_LIMIT if name in NEVER_RETURNS else 0.0,
         )
     g(
         "module-missing",

@@ -21,7 +21,8 @@ from tests.hostile.cases import BY_NAME, CASES
 from tests.hostile.execute import observe
 from tests.hostile.verdict import Verdict, classify
 
-# Cases slower than this in a process are hangs here (the corpus runner allows case.timeout).
+# Cases slower than this (past what they must wait, case.waits) in a process are hangs here
+# (the corpus runner allows case.timeout).
 PROCESS_TIMEOUT = 8.0
 PROCESS_WORKERS = 4  # most of these cases wait (on a sleep, a stall, a signal), not compute
 
@@ -48,7 +49,7 @@ def process_verdicts(request: pytest.FixtureRequest) -> Iterator[dict[str, Futur
         if getattr(item, "originalname", "") == "test_hostile_case" and hasattr(item, "callspec")
     ]
     cases = [BY_NAME[name] for name in selected if needs_process(BY_NAME[name])]
-    timeout = {c.name: min(c.timeout, PROCESS_TIMEOUT) for c in cases}
+    timeout = {c.name: min(c.timeout, PROCESS_TIMEOUT + c.waits) for c in cases}
 
     def judge(case: Case) -> Verdict:
         return classify(case, observe(case, timeout=timeout[case.name]))
