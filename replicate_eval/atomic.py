@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -23,12 +24,22 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
     The file gets the mode a plain ``open()`` would give it (mkstemp's are private).
     """
+    atomic_write_chunks(path, (data,))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_chunks(path, (text,))
+
+
+def atomic_write_chunks(path: Path, chunks: Iterable[str | bytes]) -> None:
+    """``atomic_write_bytes`` of a text given in pieces (str as UTF-8), never held whole."""
     fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     temp = Path(temp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), _FILE_MODE)
-            handle.write(data)
+            for chunk in chunks:
+                handle.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
             handle.flush()
             os.fsync(handle.fileno())
         temp.replace(path)
@@ -36,7 +47,3 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             temp.unlink()
         raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))

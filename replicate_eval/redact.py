@@ -89,9 +89,32 @@ REDACT = Redactor()
 
 
 def redacted(model: Model) -> Model:
-    """A copy of a results model with every known token masked, wherever it sits."""
+    """A copy of a results model with every known token masked, wherever it sits.
+
+    Lists of models inside it (a run's cells, its tests) are masked one item at a time: a
+    10,000-cell run is never one string in memory, and an item without a token is kept as is.
+    """
     if not REDACT:
         return model
-    text = model.model_dump_json(by_alias=True)
+    lists = {
+        name: value
+        for name in type(model).model_fields
+        if isinstance(value := getattr(model, name), list)
+        and value
+        and all(hasattr(item, "model_dump_json") for item in value)
+    }
+    rest = model.model_copy(update={key: [] for key in lists}) if lists else model
+    text = rest.model_dump_json(by_alias=True)
     masked = REDACT(text)
-    return model if masked == text else type(model).model_validate_json(masked)
+    if not lists:
+        return model if masked == text else type(model).model_validate_json(masked)
+    masked_lists = {name: [redacted(item) for item in items] for name, items in lists.items()}
+    changed = {
+        name: items
+        for name, items in masked_lists.items()
+        if any(new is not old for new, old in zip(items, lists[name], strict=True))
+    }
+    if masked == text and not changed:
+        return model
+    head = rest if masked == text else type(model).model_validate_json(masked)
+    return head.model_copy(update={**lists, **changed})

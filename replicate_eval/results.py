@@ -7,6 +7,7 @@ removes or renames a field; adding a field does not need a bump.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -152,7 +153,26 @@ class RunResult(_Model):
         return sum(len(cell.images) for cell in self.cells)
 
     def to_json(self) -> str:
-        return self.model_dump_json(indent=2, by_alias=True) + "\n"
+        return "".join(self.json_chunks())
+
+    def json_chunks(self) -> Iterator[str]:
+        """The results file's text (indented JSON) in pieces, one per cell, so that writing a
+        large run never holds it whole."""
+        head = self.model_copy(update={"cells": []}).model_dump_json(indent=2, by_alias=True)
+        # JSON strings hold no raw newline: this line can only be the top-level key.
+        before, after = head.split(_EMPTY_CELLS_LINE)
+        if not self.cells:
+            yield head + "\n"
+            return
+        yield before + '\n  "cells": ['
+        for number, cell in enumerate(self.cells):
+            text = cell.model_dump_json(indent=2, by_alias=True).replace("\n", _CELL_INDENT)
+            yield ("," if number else "") + _CELL_INDENT + text
+        yield "\n  ]" + after + "\n"
+
+
+_EMPTY_CELLS_LINE = '\n  "cells": []'
+_CELL_INDENT = "\n    "
 
 
 def count(

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from replicate_eval.atomic import atomic_write_text
+from replicate_eval.atomic import atomic_write_chunks
 from replicate_eval.errors import UsageError
 from replicate_eval.report.ci import to_csv, to_junit, to_markdown
-from replicate_eval.report.html import render_html
+from replicate_eval.report.html import html_chunks
 from replicate_eval.report.modes import ImageMode
 from replicate_eval.results import RunResult
 
@@ -21,19 +21,25 @@ class ReportOptions:
     html_images: ImageMode = "embed"
 
 
-def _json(result: RunResult, path: Path, options: ReportOptions) -> str:
-    return result.to_json()
+# A writer gives the file's text whole or in pieces (JSON and HTML: per cell and row, for flat
+# memory).
+Text = str | Iterable[str]
+Writer = Callable[[RunResult, Path, ReportOptions], Text]
 
 
-def _html(result: RunResult, path: Path, options: ReportOptions) -> str:
-    return render_html(result, report_path=path, images=options.html_images)
+def _json(result: RunResult, path: Path, options: ReportOptions) -> Text:
+    return result.json_chunks()
 
 
-def _linked_html(result: RunResult, path: Path, options: ReportOptions) -> str:
-    return render_html(result, report_path=path, images="link")
+def _html(result: RunResult, path: Path, options: ReportOptions) -> Text:
+    return html_chunks(result, report_path=path, images=options.html_images)
 
 
-WRITERS: dict[str, Callable[[RunResult, Path, ReportOptions], str]] = {
+def _linked_html(result: RunResult, path: Path, options: ReportOptions) -> Text:
+    return html_chunks(result, report_path=path, images="link")
+
+
+WRITERS: dict[str, Writer] = {
     ".json": _json,
     ".html": _html,
     ".csv": lambda result, path, options: to_csv(result),
@@ -88,9 +94,7 @@ def write_outputs(result: RunResult, paths: Sequence[Path], options: ReportOptio
     """Write the files asked for, and the HTML report beside the images when none was asked.
 
     One file that cannot be written does not stop the others: the predictions are paid for."""
-    jobs: list[tuple[Path, Callable[[RunResult, Path, ReportOptions], str]]] = [
-        (path, WRITERS[path.suffix.lower()]) for path in paths
-    ]
+    jobs: list[tuple[Path, Writer]] = [(path, WRITERS[path.suffix.lower()]) for path in paths]
     report = html_report_path(result, paths)
     if report is not None and report not in paths:
         # Beside the images it shows, linking keeps it small; the folder travels as a whole.
@@ -98,7 +102,8 @@ def write_outputs(result: RunResult, paths: Sequence[Path], options: ReportOptio
     written, failures = [], []
     for path, writer in jobs:
         try:
-            atomic_write_text(path, writer(result, path, options))
+            text = writer(result, path, options)
+            atomic_write_chunks(path, (text,) if isinstance(text, str) else text)
         except OSError as exc:
             failures.append(f"could not write {path}: {exc.strerror or exc}")
         except Exception as exc:  # a bug in a writer must not cost the other files

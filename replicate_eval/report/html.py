@@ -14,6 +14,7 @@ import base64
 import hashlib
 import json
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from replicate_eval.results import AssertionResult, CellResult, ImageResult, Run
 
 _MEDIA_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
 _ALT_LIMIT = 200  # characters of the prompt in an image's alt text
+_PIECES_PER_CHUNK = 1024  # Jinja yields each literal and value apart: write them in batches
 
 _SCRIPT = """
 (function () {
@@ -110,6 +112,14 @@ class Row:
 
 def render_html(result: RunResult, *, report_path: Path, images: ImageMode = "embed") -> str:
     """The report for ``result``, to be written at ``report_path`` (links are relative to it)."""
+    return "".join(html_chunks(result, report_path=report_path, images=images))
+
+
+def html_chunks(
+    result: RunResult, *, report_path: Path, images: ImageMode = "embed"
+) -> Iterator[str]:
+    """``render_html`` in pieces, one row at a time: a 10,000-cell page is never held whole
+    (nor are its embedded images)."""
     pairs = [(prompt, provider) for prompt in result.prompts for provider in result.providers]
     runs = runs_by_position(result.cells)
     failing_tests = {c.test_index for c in result.cells if c.status != "passed"}
@@ -130,28 +140,39 @@ def render_html(result: RunResult, *, report_path: Path, images: ImageMode = "em
                 total=len(result.tests) * max(result.repeat, 1),
             )
         )
-    rows = []
-    for test in result.tests:
-        found = [runs.get((test.index, p.index, v.index)) for p, v in pairs]
-        rows.append(
-            Row(
+
+    def rows() -> Iterator[Row]:
+        for test in result.tests:
+            found = [runs.get((test.index, p.index, v.index)) for p, v in pairs]
+            yield Row(
                 title=test_title(test.description, test.vars, test.index),
                 vars=[(name, _show(value)) for name, value in test.vars.items()],
                 cells=[_cell_view(r, report_path, images) if r else None for r in found],
                 all_passed=test.index not in failing_tests and all(found),
             )
-        )
-    return _environment.get_template("report.html.j2").render(
+
+    pieces = _environment.get_template("report.html.j2").generate(
         result=result,
         title=result.description or Path(result.config_path).name,
         totals=result.totals,
         columns=columns,
-        rows=rows,
+        rows=rows(),
         show_prompts=len(result.prompts) > 1,
         badges={status: label for status, (label, _) in BADGES.items()},
         script=Markup(_SCRIPT),
         script_hash=_SCRIPT_HASH,
     )
+    return _batched(pieces)
+
+
+def _batched(pieces: Iterable[str]) -> Iterator[str]:
+    batch: list[str] = []
+    for piece in pieces:
+        batch.append(piece)
+        if len(batch) == _PIECES_PER_CHUNK:
+            yield "".join(batch)
+            batch.clear()
+    yield "".join(batch)
 
 
 def _cell_view(runs: list[CellResult], report_path: Path, mode: ImageMode) -> CellView:
