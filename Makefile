@@ -47,7 +47,7 @@ demo-graded: $(STAMP)
 	$(BIN)/python -m tests.fake_replicate.demo configs/replicate-graded.yaml
 
 # Speed and memory of reval against the fake Replicate API, next to a bare baseline client.
-# A measurement, not a test: it prints numbers (about two minutes on 2 cores).
+# A measurement, not a test: it prints numbers (about four minutes on 2 cores).
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench
 

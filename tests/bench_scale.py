@@ -4,21 +4,25 @@ Whole commands, as a user runs them, against the fake Replicate API: `reval vali
 10,000 tests x 2 providers (loading, planning, rendering and the preflight), with and without
 the preflight; `reval validate --no-preflight` of 100,000 tests; and a 10,000-cell `reval run`
 at zero model latency with its peak RSS, alone and writing all five results files, and the time
-to write each file of those 10,000 cells (through the public `write_results`). Start-up
+to write each file of those 10,000 cells (through the public `write_results`) and to print its
+table, the summary and the full grid. Start-up
 (`reval --version`, measured in the same invocation) is printed beside them: the stages' own
 cost is the difference. A measurement, not a test.
 """
 
 from __future__ import annotations
 
+import io
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import replicate_eval
 from replicate_eval.api import remember_secret
+from replicate_eval.report.summary import summary_tables
+from replicate_eval.report.table import results_table
+from tests.bench_launch import LAUNCHER
 from tests.bench_startup import median_seconds
 from tests.fake_replicate import FakeReplicate, Reply, tokens
 
@@ -40,10 +44,8 @@ def write_config(folder: Path, tests: int, providers: int) -> Path:
 
 
 def peak_rss_run(command: list[str], env: dict[str, str]) -> tuple[float, float, int]:
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(process.pid, 0)
-    return time.perf_counter() - started, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    finished = LAUNCHER.run(command, env)
+    return finished.seconds, finished.rss_mb, finished.code
 
 
 def scale(folder: Path) -> None:
@@ -96,6 +98,7 @@ def scale(folder: Path) -> None:
         print(f"  {'peak RSS, all five results files':<38} {rss_all:.0f} MB")
         print(f"  {'results file':<38} {out.stat().st_size / 1e6:.1f} MB")
         write_times(out, folder, token=fake.token)
+        table_times(out, run_s=seconds)
     finally:
         fake.stop()
 
@@ -117,3 +120,28 @@ def write_times(results: Path, folder: Path, *, token: str) -> None:
                 raise SystemExit(f"writing {path} failed: {written.failures}")
         size = path.stat().st_size / 1e6
         print(f"  {suffix:<38} {sorted(times)[1]:.2f} s ({size:.1f} MB; target < 1 s)")
+
+
+def table_times(results: Path, *, run_s: float) -> None:
+    """Seconds to print a 10,000-cell run's table (outside a terminal, as in CI), against the
+    whole run."""
+    from rich.console import Console
+
+    result = replicate_eval.read_results(results)
+    print("\n== printing the table of 10,000 cells (plain, 120 columns, medians of 3)")
+    tables = {
+        "summary (the default here)": lambda: summary_tables(
+            result, max_cell_length=250, plain=True
+        ),
+        "--table full": lambda: results_table(result, max_cell_length=250, plain=True),
+    }
+    for label, table in tables.items():
+        times = []
+        for _ in range(3):
+            console = Console(file=io.StringIO(), width=120, force_terminal=False)
+            started = time.perf_counter()
+            console.print(table())
+            times.append(time.perf_counter() - started)
+        seconds = sorted(times)[1]
+        share = f"{seconds / run_s:.1%} of the run"
+        print(f"  {label:<38} {seconds:.2f} s ({share}; target < 5%)")
