@@ -154,7 +154,7 @@ def check_inputs(
         )
     prompt_input = provider.prompt_input
     sent: dict[str, Any] = {**provider.input_options, prompt_input: ...}
-    if provider.system_prompt:
+    if provider.system_prompt is not None:
         sent["system_prompt"] = provider.system_prompt
     for key, carries in (needed or {}).items():
         if interface.field(key) is not None:

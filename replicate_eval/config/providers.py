@@ -27,6 +27,7 @@ from replicate_eval.providers.types.options import (
     ReplicateTextOptions,
 )
 from replicate_eval.providers.types.registry import type_for
+from replicate_eval.redact import REDACT
 
 # promptfoo's environment fallbacks: used when a text provider does not set the option.
 ENV_FALLBACKS: dict[str, str] = {
@@ -65,6 +66,13 @@ def resolve_provider(
     Without ``require_token`` a missing token is no problem: the provider carries ``""``.
     """
     here = here if here is not None else ("providers", index)
+    # promptfoo's provider `env`: this provider's token and REPLICATE_* options, over the
+    # process's. Read here, never sent as an input, never written to the results.
+    own_env = {key: _env_text(value) for key, value in entry.env.items()}
+    for key, value in own_env.items():
+        if key in TOKEN_ENV_VARS:
+            REDACT.add(value.strip())
+    env = {**env, **own_env}
     try:
         provider_type = type_for(entry.id)
         target = provider_type.parse(entry.id, base_dir)
@@ -89,7 +97,7 @@ def resolve_provider(
     }
     # REPLICATE_* fallbacks are promptfoo's for Replicate text models, not for local Cog models.
     problems = _apply_env_fallbacks(values, env, here) if capabilities.env_fallbacks else []
-    token, token_source, wrong_token = _find_token(options, env, here)
+    token, token_source, wrong_token = _find_token(options, env, here, own_env)
     if wrong_token is not None:
         problems.append(wrong_token)
         token = ""
@@ -131,7 +139,17 @@ def resolve_provider(
         prompt_input=options.prompt_input,
         concurrency=options.concurrency,
         origin=origin,
+        prompt_filter=tuple(entry.prompts),
+        delay_s=(entry.delay or 0.0) / 1000,
+        transform=entry.transform,
     )
+
+
+def _env_text(value: str | int | float | bool) -> str:
+    """An `env` value as a variable holds it (YAML may have read `500` as a number)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _merge_options(entry: ProviderEntry, here: Loc) -> tuple[dict[str, Any], list[Problem]]:
@@ -217,14 +235,22 @@ def _base_type(annotation: Any) -> Any:
 
 
 def _find_token(
-    options: ProviderOptions, env: Mapping[str, str], here: Loc
+    options: ProviderOptions, env: Mapping[str, str], here: Loc, own_env: Mapping[str, str]
 ) -> tuple[str | None, str, Problem | None]:
     """(token, where it came from, what is wrong with it). Blank means unset; a token with
-    anything but printable ASCII in it would be stripped or sent in a broken header."""
+    anything but printable ASCII in it would be stripped or sent in a broken header.
+
+    promptfoo's order: `apiKey`, then the provider's own `env`, then the environment."""
     if options.apiKey is not None and options.apiKey.strip():
         if not token_shaped(options.apiKey):
             return None, "", Problem((*here, "apiKey"), BAD_TOKEN)
         return options.apiKey, "`apiKey` in the config", None
+    for variable in TOKEN_ENV_VARS:
+        value = own_env.get(variable, "")
+        if value.strip():
+            if not token_shaped(value):
+                return None, "", Problem((*here, "env", variable), BAD_TOKEN)
+            return value, f"`env.{variable}` of this provider", None
     for variable in TOKEN_ENV_VARS:
         value = env.get(variable, "")
         if value.strip():

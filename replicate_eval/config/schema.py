@@ -6,11 +6,13 @@ reval uses. Every mapping rejects unknown keys with the closest valid key in the
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from replicate_eval.chat import is_chat_messages
 from replicate_eval.suggest import did_you_mean
 
 
@@ -151,17 +153,36 @@ class PromptEntry(StrictModel):
 
 
 class ProviderEntry(StrictModel):
-    """A provider as written: ``id``, ``label``, ``config``, and options written flat beside ``id``.
+    """A provider as written: ``id``, ``label``, ``config``, promptfoo's own provider keys, and
+    options written flat beside ``id``.
 
     promptfoo's documents put options either under ``config:`` or directly beside ``id``; both
     mean the same. ``flat`` keeps the second kind apart so errors can point where the user wrote.
+    promptfoo's provider keys (``env``, ``prompts``, ``transform``, ``delay``, ``inputs``) are
+    reval's to read, never model inputs.
     """
 
-    RESERVED: ClassVar[tuple[str, ...]] = ("id", "label", "config")
+    RESERVED: ClassVar[tuple[str, ...]] = (
+        "id",
+        "label",
+        "config",
+        "env",
+        "prompts",
+        "transform",
+        "delay",
+        "inputs",
+    )
 
     id: str
     label: str | None = None
     config: dict[str, Any] = Field(default_factory=dict)
+    # promptfoo: environment variables for this provider only (its token, REPLICATE_* options).
+    env: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    # promptfoo: the labels (or ids) of the prompts this provider runs; empty: all of them.
+    prompts: list[str] = Field(default_factory=list)
+    transform: str | None = None  # promptfoo: Python here, applied to every output
+    delay: float | None = Field(None, ge=0)  # promptfoo: milliseconds before each prediction
+    inputs: dict[str, Any] | None = None  # promptfoo's multi-input red teaming; no meaning here
     flat: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
@@ -173,7 +194,14 @@ class ProviderEntry(StrictModel):
         flat = {key: value for key, value in data.items() if key not in cls.RESERVED}
         for key in flat:
             _reject_near_miss(str(key), cls.RESERVED, where="beside `id`")
-        return {**{k: v for k, v in data.items() if k in cls.RESERVED}, "flat": flat}
+        reserved = {k: v for k, v in data.items() if k in cls.RESERVED}
+        # `config:` or `env:` with nothing under it is YAML's null: promptfoo reads it as empty.
+        for key in ("config", "env"):
+            if key in reserved and reserved[key] is None:
+                del reserved[key]
+        if isinstance(reserved.get("prompts"), str):
+            reserved["prompts"] = [reserved["prompts"]]
+        return {**reserved, "flat": flat}
 
     @classmethod
     def allowed_keys(cls) -> list[str]:
@@ -203,7 +231,8 @@ class ConfigFile(StrictModel):
     providers: list[ProviderEntry]
     tests: list[TestEntry] = Field(default_factory=list)
     default_test: TestEntry | None = Field(None, alias="defaultTest")
-    template_syntax: Literal["angle", "curly"] = "angle"
+    # Unset: promptfoo's `{{var}}` when the templates read their vars so (config/syntax.py).
+    template_syntax: Literal["angle", "curly"] | None = None
 
     @classmethod
     def prepare(cls, data: Any) -> Any:
@@ -214,13 +243,29 @@ class ConfigFile(StrictModel):
         prompts = data.get("prompts")
         if isinstance(prompts, str):
             prompts = [prompts]
+        if isinstance(prompts, dict):
+            # One prompt written as a mapping, or promptfoo's legacy `{file: label}` form.
+            single = bool(prompts.keys() & {"raw", "id"})
+            prompts = [prompts] if single else [{"raw": k, "label": v} for k, v in prompts.items()]
         if isinstance(prompts, list):
-            data["prompts"] = [{"raw": p} if isinstance(p, str) else p for p in prompts]
+            data["prompts"] = [_prompt_item(p) for p in prompts]
         if isinstance(data.get("providers"), str):
             data["providers"] = [data["providers"]]
         if data.get("tests") is None:
             data.pop("tests", None)
         return data
+
+
+def _prompt_item(item: Any) -> Any:
+    """A string is the prompt's text; promptfoo's `{id: file://..., label}` names its file; a
+    list of `{role, content}` messages is a chat, held as the JSON text reval's chats are."""
+    if isinstance(item, str | list):
+        item = {"raw": item}
+    if isinstance(item, dict) and "id" in item and "raw" not in item:
+        item = {("raw" if key == "id" else key): value for key, value in item.items()}
+    if isinstance(item, dict) and is_chat_messages(item.get("raw")):
+        item = {**item, "raw": json.dumps(item["raw"], ensure_ascii=False, indent=2)}
+    return item
 
 
 AssertionEntry.model_rebuild()

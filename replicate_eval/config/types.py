@@ -40,6 +40,11 @@ class ProviderConfig:
     concurrency: int | None = None  # for cog: servers
     # Where the provider was configured, for messages: `providers[0]`, or a grader's place.
     origin: str = ""
+    # promptfoo's provider keys: the prompts it runs (labels; empty: all), seconds to wait
+    # before each prediction, and Python applied to each output.
+    prompt_filter: tuple[str, ...] = ()
+    delay_s: float = 0.0
+    transform: str | None = None
 
     @property
     def where(self) -> str:
@@ -77,6 +82,7 @@ class EvalConfig:
     providers: tuple[ProviderConfig, ...]
     tests: tuple[TestCase, ...]
     warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # what reval chose for the file, said once (not a problem)
     # The models that judge model-graded assertions, numbered after the providers.
     graders: tuple[ProviderConfig, ...] = ()
     shard: str | None = None  # "I/N" when the tests are one shard's (--shard)

@@ -18,7 +18,8 @@ def text_model_input(config: ProviderConfig, prompt: str, *, chat: bool = True) 
     user = parsed.user if parsed else prompt
     system = (parsed.system if parsed else None) or config.system_prompt
     model_input = dict(config.input_options)
-    if system:
+    # An empty system prompt is sent (promptfoo does): it switches off Llama 2's built-in one.
+    if system is not None:
         model_input["system_prompt"] = system
     model_input[config.prompt_input] = f"{config.prefix}{user}{config.suffix}"
     return model_input
