@@ -55,6 +55,14 @@ def _finalize(value: Any) -> Any:
     return value
 
 
+def _dump(value: Any, spaces: int | str | None = None) -> str:
+    """Nunjucks' ``dump``: JavaScript's ``JSON.stringify(value, null, spaces)``, compact
+    without ``spaces``, non-ASCII text kept."""
+    indent = spaces or None
+    separators = (",", ": ") if indent else (",", ":")
+    return json.dumps(value, ensure_ascii=False, indent=indent, separators=separators)
+
+
 @dataclass(frozen=True)
 class TemplateSyntaxProblem:
     line: int | None
@@ -124,6 +132,7 @@ class _BoundedEnvironment(SandboxedEnvironment):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
+        self.filters["dump"] = _dump  # Nunjucks', which promptfoo configs use
         self.filters = {name: _guarded_filter(name, f) for name, f in self.filters.items()}
 
     def call_binop(

@@ -126,6 +126,8 @@ def load_or_fail(
         # A small suite split many ways can leave a shard empty: that job has nothing
         # to do, and its (empty) results still merge.
         warn(f"shard {config.shard} has no tests")
+    for note in config.notes:
+        stderr.print(f"[cyan]note:[/] {shown(note)}", highlight=False)
     for warning in config.warnings:
         warn(warning)
     return config

@@ -9,18 +9,19 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from replicate_eval.assertions import AssertionSpec, InvalidAssertion
 from replicate_eval.assertions.registry import compile_assertion
 from replicate_eval.clip import clip
 from replicate_eval.config.case_files import gather_tests
-from replicate_eval.config.datasets import expand_prompt_reference, read_var_file
+from replicate_eval.config.datasets import bare_file, expand_prompt_reference, read_var_file
 from replicate_eval.config.problems import Problem, raise_problems
 from replicate_eval.config.providers import ProviderProblems, resolve_provider
 from replicate_eval.config.schema import AssertionEntry, PromptEntry, ProviderEntry, TestEntry
 from replicate_eval.config.sections import Sections, relocate, validate_sections
+from replicate_eval.config.syntax import inferred_syntax, template_texts
 from replicate_eval.config.types import EvalConfig, Prompt, ProviderConfig, TestCase
 from replicate_eval.config.yaml_source import Loc, YamlDocument, parse_yaml, read_yaml
 from replicate_eval.errors import ConfigError
@@ -81,8 +82,10 @@ def _load(
     sources, problems = gather_tests(doc.data.get("tests"), base_dir)
     file, wrong = validate_sections(doc.data, sources)
     problems += wrong
-    templates = Templates(file.template_syntax)
-    prompts = _resolve_prompts(file.prompts, base_dir, templates, problems)
+    texts = _read_prompts(file.prompts, base_dir, problems)
+    syntax, inferred = _chosen_syntax(file, texts)
+    templates = Templates(syntax)
+    prompts = _resolve_prompts(texts, templates, problems)
     providers = _resolve_providers(file.providers, env, base_dir, problems, require_token)
     resolver = GraderResolver(
         env,
@@ -109,63 +112,108 @@ def _load(
     return EvalConfig(
         path=path,
         description=file.description,
-        template_syntax=file.template_syntax,
+        template_syntax=syntax,
         prompts=tuple(prompts),
         providers=tuple(providers),
         tests=tuple(tests),
         warnings=(
-            *_syntax_warnings(doc, prompts, tests, file.template_syntax),
+            *_syntax_warnings(doc, prompts, tests, syntax),
             *(f"{path}: {warning}" for warning in grader_warnings),
         ),
+        notes=(_INFERRED_CURLY.format(path=path),) if inferred else (),
         graders=tuple(resolver.graders),
     )
 
 
+_INFERRED_CURLY = (
+    "{path}: no `template_syntax` is set and the templates read their vars as `{{{{name}}}}`, "
+    "promptfoo's syntax, so they are rendered with it; add `template_syntax: curly` to say so, "
+    "or `template_syntax: angle` to send the braces as text"
+)
+
+
+@dataclass(frozen=True)
+class _PromptText:
+    index: int  # of its entry in `prompts`
+    entry: PromptEntry
+    template: str
+    source: Path | None  # the file it was read from
+    label: str | None  # given, or made from the file's name
+
+
+def _read_prompts(
+    entries: list[tuple[int, PromptEntry]], base_dir: Path, problems: list[Problem]
+) -> list[_PromptText]:
+    """Each prompt's text, prompt files read (a file may hold several)."""
+    found: list[_PromptText] = []
+    for index, entry in entries:
+        reference = (
+            entry.raw if entry.raw.startswith(FILE_PREFIX) else bare_file(entry.raw, base_dir)
+        )
+        if reference is None:
+            found.append(_PromptText(index, entry, entry.raw, None, entry.label))
+            continue
+        try:
+            expanded = expand_prompt_reference(reference, base_dir)
+        except ConfigError as exc:
+            problems.append(Problem(("prompts", index), str(exc)))
+            continue
+        for file, template, number, count in expanded:
+            name = entry.label or _relative(file, base_dir)
+            label = f"{name} #{number}" if count > 1 else name
+            found.append(_PromptText(index, entry, template, file, label))
+    return found
+
+
 def _resolve_prompts(
-    entries: list[tuple[int, PromptEntry]],
-    base_dir: Path,
-    templates: Templates,
-    problems: list[Problem],
+    texts: list[_PromptText], templates: Templates, problems: list[Problem]
 ) -> list[Prompt]:
     prompts: list[Prompt] = []
     labels: dict[str, int] = {}
-    for index, entry in entries:
-        loc: Loc = ("prompts", index)
-        found: list[tuple[str, Path | None, str | None]] = []  # template, file, label
-        if entry.raw.startswith(FILE_PREFIX):
-            try:
-                expanded = expand_prompt_reference(entry.raw, base_dir)
-            except ConfigError as exc:
-                problems.append(Problem(loc, str(exc)))
-                continue
-            for file, template, number, count in expanded:
-                name = entry.label or _relative(file, base_dir)
-                found.append((template, file, f"{name} #{number}" if count > 1 else name))
-        else:
-            found.append((entry.raw, None, entry.label))
-        for template, source, given in found:
-            syntax = templates.check(template)
-            if syntax:
-                where = f" (line {syntax.line} of the prompt)" if syntax.line else ""
-                in_file = f" in {source}" if source else ""
+    for text in texts:
+        loc: Loc = ("prompts", text.index)
+        syntax = templates.check(text.template)
+        if syntax:
+            where = f" (line {syntax.line} of the prompt)" if syntax.line else ""
+            in_file = f" in {text.source}" if text.source else ""
+            problems.append(
+                Problem(loc, f"template syntax error{in_file}{where}: {syntax.message}")
+            )
+            continue
+        label = text.label or _derived_label(text.template)
+        if label in labels:
+            if text.entry.label and not text.source:
                 problems.append(
-                    Problem(loc, f"template syntax error{in_file}{where}: {syntax.message}")
+                    Problem(
+                        (*loc, "label"),
+                        f"label `{label}` is already used by prompts[{labels[label]}]",
+                    )
                 )
                 continue
-            label = given or _derived_label(template)
-            if label in labels:
-                if entry.label and not source:
-                    problems.append(
-                        Problem(
-                            (*loc, "label"),
-                            f"label `{label}` is already used by prompts[{labels[label]}]",
-                        )
-                    )
-                    continue
-                label = f"{label} #{len(prompts) + 1}"
-            labels[label] = index
-            prompts.append(Prompt(len(prompts), label, template, source))
+            label = f"{label} #{len(prompts) + 1}"
+        labels[label] = text.index
+        prompts.append(Prompt(len(prompts), label, text.template, text.source))
     return prompts
+
+
+def _chosen_syntax(file: Sections, texts: list[_PromptText]) -> tuple[TemplateSyntax, bool]:
+    """The file's template syntax, and whether reval inferred promptfoo's (to announce it)."""
+    if file.template_syntax is not None:
+        return file.template_syntax, False
+    default = file.default_test or TestEntry()
+    tests = [default, *(entry for _, entry in file.tests)]
+    names = {name for test in tests for name in test.vars}
+    written = [
+        *(text.template for text in texts),
+        *(
+            piece
+            for test in tests
+            for assertion in test.assert_
+            for piece in template_texts(assertion.value)
+        ),
+    ]
+    syntax = inferred_syntax(written, names)
+    return syntax, syntax == "curly"
 
 
 def _relative(path: Path, base_dir: Path) -> str:
@@ -246,7 +294,7 @@ def _resolve_tests(
                         entry.options,
                         assertion_loc=loc,
                         test_loc=test_loc,
-                        syntax=file.template_syntax,
+                        syntax=templates.syntax,
                     )
                 )
             except ProviderProblems as exc:

@@ -31,7 +31,7 @@ class Sections:
     """What validated, each item with its index (in the file; for tests, among all tests)."""
 
     description: str | None = None
-    template_syntax: TemplateSyntax = "angle"
+    template_syntax: TemplateSyntax | None = None  # None: not set in the file
     default_test: TestEntry | None = None
     prompts: list[tuple[int, PromptEntry]] = field(default_factory=list)
     providers: list[tuple[int, ProviderEntry]] = field(default_factory=list)

@@ -263,13 +263,14 @@ def test_promptfoo_config_runs_verbatim_with_curly_syntax(
     assert request.body["input"]["prompt"] == "Capital of France?"
 
 
-def test_curly_vars_under_default_syntax_warn_on_stderr(
+def test_curly_vars_under_angle_syntax_warn_on_stderr(
     capitals: FakeReplicate, run_cli: RunCli, write_config: WriteConfig
 ) -> None:
     result = run_cli(
         "run",
         write_config(
             {
+                "template_syntax": "angle",
                 "prompts": ["Capital of {{country}}?"],
                 "providers": ["replicate:meta/llama"],
                 "tests": [{"vars": {"country": "France"}}],
@@ -280,6 +281,26 @@ def test_curly_vars_under_default_syntax_warn_on_stderr(
     assert "template_syntax: curly" in result.stderr
     [request] = capitals.received("POST")
     assert request.body["input"]["prompt"] == "Capital of {{country}}?"
+
+
+def test_a_promptfoo_config_is_rendered_with_its_syntax_and_a_note(
+    capitals: FakeReplicate, run_cli: RunCli, write_config: WriteConfig
+) -> None:
+    result = run_cli(
+        "run",
+        write_config(
+            {
+                "prompts": ["Capital of {{ country }}?"],
+                "providers": ["replicate:meta/llama"],
+                "tests": [{"vars": {"country": "France"}}],
+            }
+        ),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("note:") == 1 and "warning:" not in result.stderr
+    assert "promptfoo's syntax" in result.stderr
+    [request] = capitals.received("POST")
+    assert request.body["input"]["prompt"] == "Capital of France?"
 
 
 def test_outputs_are_cut_and_never_read_as_markup(

@@ -17,6 +17,7 @@ def test_validate_counts_every_warning_it_printed(
     fake_replicate.add_model("meta/llama", official=True)
     path = write_config(
         {
+            "template_syntax": "angle",
             "prompts": ["Say {{word}}"],  # a config warning: {{word}} under <<var>> syntax
             "providers": [{"id": "replicate:meta/llama", "max_lenght": 5}],  # a preflight warning
             "tests": [{"vars": {"word": "hi"}}],

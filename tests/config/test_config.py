@@ -536,6 +536,7 @@ def test_curly_vars_under_angle_syntax_warn_once(write_config: WriteConfig) -> N
     config = load_config(
         write_config(
             {
+                "template_syntax": "angle",
                 **AB,
                 "prompts": ["Tell me about {{topic}} in {{style}}", "Also {{topic}}"],
                 "tests": [{"vars": {"topic": "owls"}}],

@@ -1,0 +1,40 @@
+"""Which template syntax a config is written in when it does not say: reval's ``<<var>>``, or
+promptfoo's ``{{var}}`` for a promptfoo config that runs unchanged."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+from typing import Any
+
+from replicate_eval.templating import TemplateSyntax
+
+_ANGLE = ("<<", "<%")
+# `{{ name`, `{{- name`, `{% if name`, `{% for x in name`: the first name a tag reads.
+_CURLY_READ = re.compile(
+    r"\{[{%]-?\s*(?:(?:if|elif|for\s+[A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*\s+in)\s+)?"
+    r"([A-Za-z_]\w*)"
+)
+
+
+def inferred_syntax(templates: Iterable[str], var_names: Collection[str]) -> TemplateSyntax:
+    """``curly`` when no template uses ``<<`` or ``<%`` and one reads a defined var with
+    ``{{ }}`` or ``{% %}``; ``angle`` otherwise (a lone ``{{`` in a prompt stays text)."""
+    curly = False
+    for template in templates:
+        if any(marker in template for marker in _ANGLE):
+            return "angle"
+        curly = curly or any(name in var_names for name in _CURLY_READ.findall(template))
+    return "curly" if curly else "angle"
+
+
+def template_texts(value: Any) -> Iterable[str]:
+    """The strings inside an assertion value (text, lists, mappings), which are templates too."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from template_texts(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from template_texts(item)
