@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from replicate_eval.errors import CellError
 
@@ -12,6 +13,15 @@ from replicate_eval.errors import CellError
 class ChatPrompt:
     system: str | None
     user: str
+
+
+def is_chat_messages(value: Any) -> bool:
+    """A list of ``{role, content}`` mappings, as promptfoo's YAML prompts write a chat."""
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(m, dict) and {"role", "content"} <= m.keys() for m in value)
+    )
 
 
 def parse_chat(prompt: str) -> ChatPrompt | None:

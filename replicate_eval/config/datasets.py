@@ -7,15 +7,41 @@ must be regular files (see ``text_files``). Tests kept in files are in ``case_fi
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+from replicate_eval.chat import is_chat_messages
 from replicate_eval.config.file_glob import GlobTooWide, has_magic, matching_files
 from replicate_eval.config.limits import MAX_GLOB_ENTRIES, MAX_TEXT_FILE_BYTES
 from replicate_eval.config.text_files import UnreadableFile, read_text
+from replicate_eval.config.yaml_source import parse_yaml
 from replicate_eval.errors import ConfigError
 
 FILE_PREFIX = "file://"
+
+
+# promptfoo reads a prompt as a file's name when it looks like one (src/prompts/utils.ts,
+# maybeFilePath): an extension it knows, a slash or a glob star. reval also needs it to exist:
+# a prompt that merely ends in `.txt` and names no file stays text.
+_PROMPT_FILE_SUFFIXES = (".txt", ".json", ".jsonl", ".yaml", ".yml", ".md", ".j2")
+_LONGEST_NAME = 1024
+
+
+def bare_file(text: str, base_dir: Path) -> str | None:
+    """``file://text`` when a prompt written without ``file://`` names prompt files, as
+    promptfoo allows (``prompts: [prompts.txt]``); None when it is a prompt's text."""
+    if "\n" in text or not text.strip() or len(text) > _LONGEST_NAME or text != text.strip():
+        return None
+    looks_like_a_path = text.lower().endswith(_PROMPT_FILE_SUFFIXES) or "/" in text or "*" in text
+    if not looks_like_a_path:
+        return None
+    try:
+        if has_magic(text):
+            return FILE_PREFIX + text if matching_files(text, base_dir) else None
+        return FILE_PREFIX + text if (base_dir / text).is_file() else None
+    except (GlobTooWide, OSError, ValueError):
+        return None
 
 
 def expand_prompt_reference(reference: str, base_dir: Path) -> list[tuple[Path, str, int, int]]:
@@ -42,6 +68,9 @@ def expand_prompt_reference(reference: str, base_dir: Path) -> list[tuple[Path, 
             text = read_text(path, limit=MAX_TEXT_FILE_BYTES)
         except UnreadableFile as exc:
             raise ConfigError(f"cannot read prompt file {path}: {exc}") from None
+        if path.suffix.lower() in (".yaml", ".yml"):
+            found.append((path, _yaml_chat(text, path), 1, 1))
+            continue
         parts = _split_prompts(text)
         if len(parts) > 1:  # a file of one prompt is kept exactly as written
             parts = [part.strip("\n") for part in parts if part.strip()]
@@ -49,6 +78,18 @@ def expand_prompt_reference(reference: str, base_dir: Path) -> list[tuple[Path, 
             raise ConfigError(f"the prompt file {path} is empty: it holds no prompt")
         found += [(path, part, number, len(parts)) for number, part in enumerate(parts, start=1)]
     return found
+
+
+def _yaml_chat(text: str, path: Path) -> str:
+    """A YAML prompt file is a chat, as in promptfoo: its messages as the JSON reval reads."""
+    doc = parse_yaml(text, path)
+    messages = doc.data if doc is not None else None
+    if not is_chat_messages(messages):
+        raise ConfigError(
+            f"the prompt file {path} is YAML but not a list of chat messages "
+            "(`- role: user` / `  content: ...`); write a text prompt in a .txt file"
+        )
+    return json.dumps(messages, ensure_ascii=False, indent=2)
 
 
 def _split_prompts(text: str) -> list[str]:

@@ -147,7 +147,8 @@ def wrong_types() -> list[Case]:
     f = Family("types", CONFIG_MISTAKES, expect=2, results=RESULTS)
     t = "\n  - vars: {topic: c}\n    assert: [%s]"
     f("prompts-int", config(prompts="5"))
-    f("prompts-mapping", config(prompts="{a: b}"))
+    # promptfoo's legacy `{file: label}` form: the prompt `a`, labelled `b`.
+    f("prompts-mapping", config(prompts="{a: b}"), expect=(0, 100))
     f("prompts-nested-list", config(prompts="[[a, b]]"))
     f("prompt-raw-int", config(prompts="[{raw: 5}]"))
     f("prompt-label-mapping", config(prompts="[{raw: hi, label: {a: 1}}]"))
