@@ -258,6 +258,11 @@ class _CellRunner:
                 prediction_id=exc.prediction_id,
                 metrics=exc.metrics,
             )
+        finally:
+            # promptfoo's provider `delay`: a pause after each call made (not after a cached
+            # answer), holding the cell's slot, so calls are spaced out.
+            if cell.provider.delay_s:
+                await asyncio.sleep(cell.provider.delay_s)
         if self._cache is not None and key is not None:
             await asyncio.to_thread(self._cache.put, key, response)
         return await self._graded(cell, model_input, response, cached=False)

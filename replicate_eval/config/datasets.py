@@ -7,13 +7,15 @@ must be regular files (see ``text_files``). Tests kept in files are in ``case_fi
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from replicate_eval.chat import is_chat_messages
 from replicate_eval.config.file_glob import GlobTooWide, has_magic, matching_files
-from replicate_eval.config.limits import MAX_GLOB_ENTRIES, MAX_TEXT_FILE_BYTES
+from replicate_eval.config.limits import MAX_GLOB_ENTRIES, MAX_TEXT_FILE_BYTES, MAX_VAR_COMBINATIONS
 from replicate_eval.config.text_files import UnreadableFile, read_text
 from replicate_eval.config.yaml_source import parse_yaml
 from replicate_eval.errors import ConfigError
@@ -114,3 +116,22 @@ def read_var_file(value: Any, base_dir: Path) -> Any:
         return read_text(path, limit=MAX_TEXT_FILE_BYTES)
     except UnreadableFile as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
+
+
+def var_combinations(variables: dict[str, Any]) -> list[dict[str, Any]]:
+    """promptfoo's var expansion (src/evaluator.ts, generateVarCombinations): a var whose value
+    is a list of strings makes one test per item, several such vars one per combination; a
+    list of anything else (numbers, mappings) stays one value."""
+    choices = [
+        [(name, item) for item in value]
+        if isinstance(value, list) and value and isinstance(value[0], str)
+        else [(name, value)]
+        for name, value in variables.items()
+    ]
+    count = math.prod(len(options) for options in choices)  # counted before any is made
+    if count > MAX_VAR_COMBINATIONS:
+        raise ConfigError(
+            f"its list vars make {count:,} combinations, more than the "
+            f"{MAX_VAR_COMBINATIONS:,} reval makes from one test"
+        )
+    return [dict(chosen) for chosen in itertools.product(*choices)]

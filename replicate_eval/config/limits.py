@@ -33,3 +33,5 @@ MAX_INT_DIGITS = 4300
 # Directory entries a prompt glob (`file://prompts/**/*.txt`) may look at before it is
 # refused, so that `file:///**` cannot walk the whole file system.
 MAX_GLOB_ENTRIES = 100_000
+# Tests one test's list vars may make (promptfoo makes one per combination of their items).
+MAX_VAR_COMBINATIONS = 100_000

@@ -16,8 +16,14 @@ from replicate_eval.assertions import AssertionSpec, InvalidAssertion
 from replicate_eval.assertions.registry import compile_assertion
 from replicate_eval.clip import clip
 from replicate_eval.config.case_files import gather_tests
-from replicate_eval.config.datasets import bare_file, expand_prompt_reference, read_var_file
+from replicate_eval.config.datasets import (
+    bare_file,
+    expand_prompt_reference,
+    read_var_file,
+    var_combinations,
+)
 from replicate_eval.config.problems import Problem, raise_problems
+from replicate_eval.config.prompt_filter import prompt_filter_problems
 from replicate_eval.config.providers import ProviderProblems, resolve_provider
 from replicate_eval.config.schema import AssertionEntry, PromptEntry, ProviderEntry, TestEntry
 from replicate_eval.config.sections import Sections, relocate, validate_sections
@@ -87,6 +93,7 @@ def _load(
     templates = Templates(syntax)
     prompts = _resolve_prompts(texts, templates, problems)
     providers = _resolve_providers(file.providers, env, base_dir, problems, require_token)
+    problems += prompt_filter_problems(providers, prompts)
     resolver = GraderResolver(
         env,
         base_dir,
@@ -120,7 +127,15 @@ def _load(
             *_syntax_warnings(doc, prompts, tests, syntax),
             *(f"{path}: {warning}" for warning in grader_warnings),
         ),
-        notes=(_INFERRED_CURLY.format(path=path),) if inferred else (),
+        notes=(
+            *((_INFERRED_CURLY.format(path=path),) if inferred else ()),
+            *(
+                f"{path}: providers[{index}].inputs is promptfoo's multi-input setting for red "
+                "teaming; it has no meaning in reval and is ignored"
+                for index, entry in file.providers
+                if entry.inputs is not None
+            ),
+        ),
         graders=tuple(resolver.graders),
     )
 
@@ -276,7 +291,7 @@ def _resolve_tests(
         check_grader_prompt(default_prompt, ("defaultTest", "options", "rubricPrompt"), templates)
     )
     default_asserts = _compile_all(default.assert_, ("defaultTest",), base_dir, problems)
-    tests = []
+    tests: list[TestCase] = []
     for index, entry in entries:
         test_loc: Loc = ("tests", index)
         own_prompt = entry.options.rubricPrompt if entry.options else None
@@ -305,19 +320,25 @@ def _resolve_tests(
                 variables[name] = read_var_file(value, base_dir)
             except ConfigError as exc:
                 problems.append(Problem(("tests", index, "vars", name), str(exc)))
-        test = TestCase(
-            index=index,
-            description=entry.description,
-            vars=variables,
-            assertions=tuple(asserts),
-            threshold=entry.threshold if entry.threshold is not None else default.threshold,
-        )
         if own_prompt is None:
             prompt_loc = ("defaultTest", "options", "rubricPrompt")
-        found, noted = grader_prompt_findings(test, prompt_loc, templates)
-        problems.extend(found)
-        warnings.extend(w for w in noted if w not in warnings)
-        tests.append(test)
+        try:
+            combinations = var_combinations(variables)
+        except ConfigError as exc:
+            problems.append(Problem(("tests", index, "vars"), str(exc)))
+            continue
+        for combination in combinations:
+            test = TestCase(
+                index=len(tests),
+                description=entry.description,
+                vars=combination,
+                assertions=tuple(asserts),
+                threshold=entry.threshold if entry.threshold is not None else default.threshold,
+            )
+            found, noted = grader_prompt_findings(test, prompt_loc, templates)
+            problems.extend(p for p in found if p not in problems)
+            warnings.extend(w for w in noted if w not in warnings)
+            tests.append(test)
     return tests
 
 

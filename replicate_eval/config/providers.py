@@ -81,6 +81,14 @@ def resolve_provider(
     capabilities = provider_type.capabilities
 
     merged, problems = _merge_options(entry, here)
+    if entry.transform is not None:
+        problems.append(
+            Problem(
+                (*here, "transform"),
+                "reval does not run provider transforms yet; remove it and check the raw "
+                "output with a `python` assertion",
+            )
+        )
     try:
         options = provider_type.options.model_validate(merged)
     except ValidationError as exc:
@@ -90,10 +98,12 @@ def resolve_provider(
     if problems:
         raise ProviderProblems(problems)
 
+    # An option written as null is sent as null, as promptfoo does (its environment fallback
+    # still fills it); one not written is not sent.
     values = {
         key: value
         for key, value in options.model_dump(exclude=set(REVAL_OPTIONS)).items()
-        if value is not None
+        if value is not None or key in options.model_fields_set
     }
     # REPLICATE_* fallbacks are promptfoo's for Replicate text models, not for local Cog models.
     problems = _apply_env_fallbacks(values, env, here) if capabilities.env_fallbacks else []
@@ -207,7 +217,7 @@ def _apply_env_fallbacks(
     problems = []
     for option, variable in ENV_FALLBACKS.items():
         raw = env.get(variable, "")
-        if option in values or not raw.strip():
+        if values.get(option) is not None or not raw.strip():
             continue
         annotation: Any = ReplicateTextOptions.model_fields[option].annotation
         try:

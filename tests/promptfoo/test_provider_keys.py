@@ -3,6 +3,7 @@ options, and keys that are promptfoo's own (never model inputs)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -110,3 +111,99 @@ def test_config_null_and_an_empty_system_prompt_are_promptfoos(
         CREATE: {"prompt": "hi"},
         "/v1/models/meta/other/predictions": {"system_prompt": "", "prompt": "hi"},
     }
+
+
+def test_a_null_option_is_sent_as_null_unless_the_environment_fills_it(
+    fake_replicate: FakeReplicate, run_config: RunConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_replicate.add_model("meta/llama", llama, official=True)
+    monkeypatch.setenv("REPLICATE_TEMPERATURE", "0.3")
+    config = (
+        "prompts: [hi]\n"
+        "providers:\n"
+        "  - id: replicate:meta/llama\n"
+        "    config: {temperature: null, top_p: null}\n"
+    )
+    # The model's schema wants a number: the preflight says so before paying, naming the key.
+    checked = run_config(config)
+    assert checked.result.exit_code == 2
+    assert "`top_p` expects a number" in checked.result.stderr
+    assert fake_replicate.received("POST") == []
+    # Sent as promptfoo sends it, when asked to.
+    run = run_config(config, "--no-preflight")
+    assert run.cells[0]["status"] == "error"  # and refused, as Replicate refuses it
+    [request] = fake_replicate.received("POST", CREATE)
+    assert request.body["input"] == {"temperature": 0.3, "top_p": None, "prompt": "hi"}
+
+
+def test_delay_spaces_out_the_calls_a_provider_makes(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    fake_replicate.add_model("meta/llama", llama, official=True)
+    run = run_config(
+        {
+            "prompts": ["case <<n>>"],
+            "providers": [{"id": "replicate:meta/llama", "delay": 300}],
+            "tests": [{"vars": {"n": n}} for n in range(3)],
+        },
+        "-j",
+        "1",
+    )
+    assert run.result.exit_code == 0, run.result.stderr
+    creates = sorted(r.at for r in fake_replicate.received("POST", CREATE))
+    assert len(creates) == 3
+    # A sleep lasts at least its time: each call starts 300 ms or more after the one before.
+    assert all(later - earlier >= 0.3 for earlier, later in itertools.pairwise(creates))
+
+
+def test_a_provider_transform_is_refused_by_name_not_ignored(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    run = run_config(
+        {
+            "prompts": ["hi"],
+            "providers": [{"id": "replicate:meta/llama", "transform": "output.trim()"}],
+        }
+    )
+    assert run.result.exit_code == 2
+    assert "providers[0].transform" in run.result.stderr
+    assert "Traceback" not in run.result.stderr
+    assert fake_replicate.requests == []
+
+
+def test_a_prompt_filter_that_keeps_every_prompt_runs_and_one_that_drops_some_is_refused(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    fake_replicate.add_model("meta/llama", llama, official=True)
+    prompts = [{"raw": "a", "label": "group:one"}, {"raw": "b", "label": "group:two"}]
+    kept = run_config(
+        {"prompts": prompts, "providers": [{"id": "replicate:meta/llama", "prompts": ["group:*"]}]}
+    )
+    assert kept.result.exit_code == 0, kept.result.stderr
+    assert len(kept.cells) == 2
+    dropped = run_config(
+        {"prompts": prompts, "providers": [{"id": "replicate:meta/llama", "prompts": "group:one"}]}
+    )
+    assert dropped.result.exit_code == 2
+    assert "providers[0].prompts" in dropped.result.stderr and "group:two" in dropped.result.stderr
+    unknown = run_config(
+        {"prompts": prompts, "providers": [{"id": "replicate:meta/llama", "prompts": ["nope"]}]}
+    )
+    assert unknown.result.exit_code == 2
+    assert "`nope` names no prompt" in unknown.result.stderr
+
+
+def test_inputs_has_a_note_and_is_never_sent(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    fake_replicate.add_model("meta/llama", llama, official=True)
+    run = run_config(
+        {
+            "prompts": ["hi"],
+            "providers": [{"id": "replicate:meta/llama", "inputs": {"question": "the question"}}],
+        }
+    )
+    assert run.result.exit_code == 0, run.result.stderr
+    assert "note:" in run.result.stderr and "providers[0].inputs" in run.result.stderr
+    [request] = fake_replicate.received("POST", CREATE)
+    assert request.body["input"] == {"prompt": "hi"}

@@ -1,0 +1,53 @@
+"""promptfoo's list vars: a list of strings makes one test per item (a combination per item
+of each such var); other lists stay one value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.conftest import RunConfig
+from tests.fake_replicate import FakeReplicate, Reply, tokens
+
+
+def echo(model_input: dict[str, Any]) -> Reply:
+    return Reply(tokens("ok"))
+
+
+def test_list_vars_make_a_test_per_combination(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    fake_replicate.add_model("meta/llama", echo, official=True)
+    run = run_config(
+        {
+            "prompts": ["<<greeting>>, <<name>>! <<scores>>"],
+            "providers": ["replicate:meta/llama"],
+            "defaultTest": {"vars": {"greeting": ["Hi", "Hello"]}},
+            "tests": [{"vars": {"name": ["Ann", "Bo"], "scores": [1, 2]}}],
+        }
+    )
+    assert run.result.exit_code == 0, run.result.stderr
+    sent = sorted(r.body["input"]["prompt"] for r in fake_replicate.received("POST"))
+    assert sent == [
+        "Hello, Ann! [1, 2]",
+        "Hello, Bo! [1, 2]",
+        "Hi, Ann! [1, 2]",
+        "Hi, Bo! [1, 2]",
+    ]
+    assert len(run.json["tests"]) == 4
+    assert sorted(test["index"] for test in run.json["tests"]) == [0, 1, 2, 3]
+
+
+def test_combinations_past_the_limit_are_refused_before_they_are_made(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    many = [f"v{n}" for n in range(100)]
+    run = run_config(
+        {
+            "prompts": ["<<a>><<b>><<c>>"],
+            "providers": ["replicate:meta/llama"],
+            "tests": [{"vars": {"a": many, "b": many, "c": many}}],
+        }
+    )
+    assert run.result.exit_code == 2
+    assert "tests[0].vars" in run.result.stderr and "1,000,000 combinations" in run.result.stderr
+    assert fake_replicate.requests == []
