@@ -27,6 +27,7 @@ from replicate_eval.assertions.base import (
     JudgeUnavailable,
     Outcome,
 )
+from replicate_eval.assertions.javascript import javascript_refusal
 from replicate_eval.entry_points import load_plugin
 from replicate_eval.errors import ConfigError
 from replicate_eval.judging import checks
@@ -145,6 +146,8 @@ def compile_assertion(
     negate = type_.startswith("not-")
     name = type_.removeprefix("not-")
     kind = kind_named(name)
+    if kind is None and name == "javascript":
+        raise InvalidAssertion("value", javascript_refusal("this `javascript` assertion", value))
     if kind is None:
         known = [*KINDS, *sorted(_installed() - KINDS.keys())]
         hint = did_you_mean(name, known) or f" (known types: {', '.join(known)})"
