@@ -13,7 +13,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -80,16 +80,17 @@ class CacheUnavailable(ConfigError):
 class EvalOptions:
     """How ``evaluate()`` runs a config: the options of ``reval run``, by the same names."""
 
-    max_concurrency: int = 8
+    # None here: the config's `evaluateOptions` (promptfoo's), else 8 cells, no repeat, a cache.
+    max_concurrency: int | None = None
     timeout: float | None = None  # seconds per prediction; a provider's `timeout` wins
     max_retry_wait: float = 600.0  # seconds one cell may wait out rate limits (429)
     retries: int = 4  # after a server or network error
     retry_failed: bool = False  # also run a prediction again when the model fails
     # True: the default folder ($XDG_CACHE_HOME/reval), False: no cache, a path: that folder.
-    cache: bool | Path = True
+    cache: bool | Path | None = None
     preflight: bool = True  # check the inputs against the models' schemas first
     strict: bool = False  # inputs a model does not have are errors, not warnings
-    repeat: int = 1  # runs of every cell, each its own prediction
+    repeat: int | None = None  # runs of every cell, each its own prediction
     output_dir: Path | None = None  # where images go; None: reval-output/RUN-ID
     check_timeout: float = DEFAULT_TIME_LIMIT  # seconds per call of the config's Python code
 
@@ -157,7 +158,7 @@ def validate(
     *,
     preflight: bool = True,
     strict: bool = False,
-    cache: bool | Path = True,
+    cache: bool | Path | None = None,
     on_event: EventCallback | None = None,
 ) -> Validation:
     """Everything ``evaluate()`` checks before its first prediction, without making one."""
@@ -167,7 +168,7 @@ def validate(
     problems = tuple(dict.fromkeys(_cell_problems(plan)))
     findings: tuple[Finding, ...] = ()
     if preflight:
-        with _opened_cache(cache, emit) as opened:
+        with _opened_cache(config.run_defaults.cache if cache is None else cache, emit) as opened:
             findings = _check_models(config, strict, opened, emit, plan)
     return Validation(len(plan.cells), problems, findings, config.warnings)
 
@@ -203,9 +204,9 @@ async def evaluate_async(
     """``evaluate()`` for a running event loop; setting ``stop`` interrupts the run."""
     from replicate_eval.runner import run_eval
 
-    options = options or EvalOptions()
+    options = _settled(options or EvalOptions(), config)
     emit = on_event or _ignore
-    plan = build_plan(config, repeat=options.repeat)  # for the preflight and the run
+    plan = build_plan(config, repeat=options.repeat or 1)  # for the preflight and the run
     with _opened_cache(options.cache, emit) as cache:
         if options.preflight:
             findings = await _unless_stopped(
@@ -298,12 +299,13 @@ class _opened_cache:
     unusable (XDG_CACHE_HOME a file, a read-only home) costs a Notice: the cache saves money,
     it is not needed to run. A folder given by path that cannot be used is an error."""
 
-    def __init__(self, choice: bool | Path, emit: EventCallback) -> None:
+    def __init__(self, choice: bool | Path | None, emit: EventCallback) -> None:
         from replicate_eval.cache import default_cache_dir
 
         self._cache: ResponseCache | None = None
         if choice is False:
             return
+        choice = True if choice is None else choice  # None: the default folder
         folder = default_cache_dir(os.environ) if choice is True else Path(choice)
         try:
             self._cache = open_cache_at(folder, emit)
@@ -320,6 +322,17 @@ class _opened_cache:
             self._cache.close()
 
 
+def _settled(options: EvalOptions, config: EvalConfig) -> EvalOptions:
+    """``options`` with what they leave open taken from the config's `evaluateOptions`."""
+    defaults = config.run_defaults
+    return replace(
+        options,
+        max_concurrency=options.max_concurrency or defaults.max_concurrency,
+        repeat=options.repeat or defaults.repeat,
+        cache=options.cache if options.cache is not None else defaults.cache,
+    )
+
+
 def _run_options(
     options: EvalOptions, config: EvalConfig, cache: ResponseCache | None
 ) -> RunOptions:
@@ -327,7 +340,7 @@ def _run_options(
     from replicate_eval.runner import RunOptions
 
     return RunOptions(
-        max_concurrency=options.max_concurrency,
+        max_concurrency=options.max_concurrency or 8,
         output_dir=options.output_dir,
         timeout=options.timeout,
         retry=RetryPolicy(
@@ -336,7 +349,7 @@ def _run_options(
             failed_reruns=options.retries if options.retry_failed else 0,
         ),
         cache=cache,
-        repeat=options.repeat,
+        repeat=options.repeat or 1,
         shard=config.shard,
         check_timeout=options.check_timeout,
     )

@@ -96,6 +96,7 @@ class TestInfo(_Model):
     index: int
     description: str | None
     vars: dict[str, Any]
+    metadata: dict[str, Any] = Field(default_factory=dict)  # the test's `metadata`, as written
 
 
 class Totals(_Model):

@@ -134,7 +134,12 @@ async def run_eval(
         ],
         providers=[ProviderInfo(index=p.index, id=p.id, label=p.label) for p in config.providers],
         tests=[
-            TestInfo(index=t.index, description=t.description, vars=dict(t.vars))
+            TestInfo(
+                index=t.index,
+                description=t.description,
+                vars=dict(t.vars),
+                metadata=dict(t.metadata),
+            )
             for t in config.tests
         ],
         cells=cells,

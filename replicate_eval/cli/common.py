@@ -160,9 +160,9 @@ def open_cache(cache_dir: Path | None) -> ResponseCache:
         fail(f"cannot open the response cache: {exc}. Use --cache-dir DIR, or --no-cache.")
 
 
-def cache_choice(cache_dir: Path | None, no_cache: bool) -> bool | Path:
-    """--cache-dir / --no-cache as ``EvalOptions.cache``."""
-    return False if no_cache else (cache_dir if cache_dir is not None else True)
+def cache_choice(cache_dir: Path | None, no_cache: bool) -> bool | Path | None:
+    """--cache-dir / --no-cache as ``EvalOptions.cache`` (None: neither, the config decides)."""
+    return False if no_cache else cache_dir
 
 
 def show_event(event: Event, *, spinner: bool = True) -> None:

@@ -94,15 +94,17 @@ def run(
         ),
     ] = "embed",
     max_concurrency: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--max-concurrency",
             "-j",
             min=1,
             max=256,
-            help="How many cells run at the same time.",
+            help="How many cells run at the same time. [default: the config's "
+            "evaluateOptions.maxConcurrency, else 8]",
+            show_default=False,
         ),
-    ] = 8,
+    ] = None,
     no_progress: Annotated[
         bool,
         typer.Option(
@@ -181,14 +183,16 @@ def run(
     no_preflight: NoPreflightOption = False,
     fail_under: FailUnderOption = None,
     repeat: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--repeat",
             min=1,
             max=1000,
-            help="Run every cell N times (distinct predictions); the table shows pass rates.",
+            help="Run every cell N times (distinct predictions); the table shows pass rates. "
+            "[default: the config's evaluateOptions.repeat, else 1]",
+            show_default=False,
         ),
-    ] = 1,
+    ] = None,
     env_file: EnvFileOption = None,
     filter_pattern: FilterPatternOption = None,
     filter_first_n: FilterFirstOption = None,
@@ -240,6 +244,13 @@ def run(
             variables=parse_vars(var),
             shard=shard,
         )
+        if not output and eval_config.output_paths:
+            # promptfoo's `outputPath`: the files to write when the command names none.
+            output = list(eval_config.output_paths)
+            try:
+                check_output_paths(output)
+            except RevalError as exc:
+                fail(f"{config}: outputPath: {exc}")
         options = EvalOptions(
             max_concurrency=max_concurrency,
             timeout=timeout,

@@ -24,11 +24,18 @@ from replicate_eval.config.datasets import (
 )
 from replicate_eval.config.problems import Problem, raise_problems
 from replicate_eval.config.prompt_filter import prompt_filter_problems
-from replicate_eval.config.providers import ProviderProblems, resolve_provider
-from replicate_eval.config.schema import AssertionEntry, PromptEntry, ProviderEntry, TestEntry
+from replicate_eval.config.providers import ProviderProblems, env_text, resolve_provider
+from replicate_eval.config.schema import (
+    AssertionEntry,
+    ConfigFile,
+    EvaluateOptions,
+    PromptEntry,
+    ProviderEntry,
+    TestEntry,
+)
 from replicate_eval.config.sections import Sections, relocate, validate_sections
 from replicate_eval.config.syntax import inferred_syntax, template_texts
-from replicate_eval.config.types import EvalConfig, Prompt, ProviderConfig, TestCase
+from replicate_eval.config.types import EvalConfig, Prompt, ProviderConfig, RunDefaults, TestCase
 from replicate_eval.config.yaml_source import Loc, YamlDocument, parse_yaml, read_yaml
 from replicate_eval.errors import ConfigError
 from replicate_eval.judging.prompts import check_grader_prompt, grader_prompt_findings
@@ -88,11 +95,17 @@ def _load(
     sources, problems = gather_tests(doc.data.get("tests"), base_dir)
     file, wrong = validate_sections(doc.data, sources)
     problems += wrong
+    top = file.top
+    # promptfoo's top-level `env`, over the process's (a provider's own `env` wins over both).
+    env = {**env, **{key: env_text(value) for key, value in top.env.items()}}
     texts = _read_prompts(file.prompts, base_dir, problems)
     syntax, inferred = _chosen_syntax(file, texts)
     templates = Templates(syntax)
     prompts = _resolve_prompts(texts, templates, problems)
-    providers = _resolve_providers(file.providers, env, base_dir, problems, require_token)
+    delay = top.evaluate_options.delay if top.evaluate_options else None
+    providers = _resolve_providers(
+        file.providers, env, base_dir, problems, require_token, default_delay_ms=delay or 0.0
+    )
     problems += prompt_filter_problems(providers, prompts)
     resolver = GraderResolver(
         env,
@@ -129,6 +142,7 @@ def _load(
         ),
         notes=(
             *((_INFERRED_CURLY.format(path=path),) if inferred else ()),
+            *_ignored_key_notes(path, top),
             *(
                 f"{path}: providers[{index}].inputs is promptfoo's multi-input setting for red "
                 "teaming; it has no meaning in reval and is ignored"
@@ -137,7 +151,44 @@ def _load(
             ),
         ),
         graders=tuple(resolver.graders),
+        run_defaults=_run_defaults(top.evaluate_options),
+        output_paths=tuple(
+            base_dir / name
+            for name in (
+                [top.output_path] if isinstance(top.output_path, str) else top.output_path or []
+            )
+        ),
     )
+
+
+def _run_defaults(options: EvaluateOptions | None) -> RunDefaults:
+    if options is None:
+        return RunDefaults()
+    return RunDefaults(
+        max_concurrency=options.maxConcurrency or RunDefaults.max_concurrency,
+        repeat=options.repeat or RunDefaults.repeat,
+        cache=options.cache if options.cache is not None else RunDefaults.cache,
+    )
+
+
+def _ignored_key_notes(path: Path, top: ConfigFile) -> list[str]:
+    """promptfoo's keys that mean nothing here: read, and said so once."""
+    ignored = {
+        "sharing": "reval never uploads results",
+        "tags": "reval keeps no tags",
+        "extensions": "reval runs no JavaScript hooks",
+    }
+    notes = [
+        f"{path}: `{key}` is promptfoo's; {why}, so it is ignored"
+        for key, why in ignored.items()
+        if getattr(top, key) is not None
+    ]
+    if top.evaluate_options and top.evaluate_options.showProgressBar is not None:
+        notes.append(
+            f"{path}: `evaluateOptions.showProgressBar` is ignored; reval shows a progress bar "
+            "on a terminal unless run with --no-progress"
+        )
+    return notes
 
 
 _INFERRED_CURLY = (
@@ -251,12 +302,21 @@ def _resolve_providers(
     base_dir: Path,
     problems: list[Problem],
     require_token: bool,
+    *,
+    default_delay_ms: float,
 ) -> list[ProviderConfig]:
     providers: list[ProviderConfig] = []
     labels: dict[str, int] = {}
     for index, entry in entries:
         try:
-            provider = resolve_provider(entry, index, env, base_dir, require_token=require_token)
+            provider = resolve_provider(
+                entry,
+                index,
+                env,
+                base_dir,
+                require_token=require_token,
+                default_delay_ms=default_delay_ms,
+            )
         except ProviderProblems as exc:
             problems.extend(exc.problems)
             continue
@@ -332,6 +392,7 @@ def _resolve_tests(
                 index=len(tests),
                 description=entry.description,
                 vars=combination,
+                metadata={**default.metadata, **entry.metadata},
                 assertions=tuple(asserts),
                 threshold=entry.threshold if entry.threshold is not None else default.threshold,
             )

@@ -59,6 +59,7 @@ def resolve_provider(
     here: Loc | None = None,
     origin: str = "",
     require_token: bool = True,
+    default_delay_ms: float = 0.0,
 ) -> ProviderConfig:
     """Validate options, apply environment fallbacks, find the token. Raises ProviderProblems.
 
@@ -68,7 +69,7 @@ def resolve_provider(
     here = here if here is not None else ("providers", index)
     # promptfoo's provider `env`: this provider's token and REPLICATE_* options, over the
     # process's. Read here, never sent as an input, never written to the results.
-    own_env = {key: _env_text(value) for key, value in entry.env.items()}
+    own_env = {key: env_text(value) for key, value in entry.env.items()}
     for key, value in own_env.items():
         if key in TOKEN_ENV_VARS:
             REDACT.add(value.strip())
@@ -150,12 +151,12 @@ def resolve_provider(
         concurrency=options.concurrency,
         origin=origin,
         prompt_filter=tuple(entry.prompts),
-        delay_s=(entry.delay or 0.0) / 1000,
+        delay_s=(entry.delay if entry.delay is not None else default_delay_ms) / 1000,
         transform=entry.transform,
     )
 
 
-def _env_text(value: str | int | float | bool) -> str:
+def env_text(value: str | int | float | bool) -> str:
     """An `env` value as a variable holds it (YAML may have read `500` as a number)."""
     if isinstance(value, bool):
         return "true" if value else "false"

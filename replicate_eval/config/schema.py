@@ -128,9 +128,17 @@ class ChatMessage(StrictModel):
     content: str
 
 
+_NO_TRANSFORMS = (
+    "; reval does not run output transforms yet: check the raw output with a `python` "
+    "assertion instead"
+)
+
+
 class TestOptions(StrictModel):
     key_hints: ClassVar[dict[str, str]] = {
         "rubric_prompt": "; did you mean `rubricPrompt`?",
+        "transform": _NO_TRANSFORMS,
+        "postprocess": _NO_TRANSFORMS,
     }
 
     provider: GraderProviders | None = None
@@ -141,6 +149,7 @@ class TestOptions(StrictModel):
 
 class TestEntry(StrictModel):
     description: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)  # promptfoo's: kept in the results
     vars: dict[str, Any] = Field(default_factory=dict)
     assert_: list[AssertionEntry] = Field(default_factory=list, alias="assert")
     threshold: float | None = Field(None, ge=0, le=1)
@@ -220,13 +229,32 @@ def _reject_near_miss(key: str, reserved: tuple[str, ...], *, where: str) -> Non
         )
 
 
+class EvaluateOptions(StrictModel):
+    """promptfoo's `evaluateOptions`: defaults for the run (the command line wins)."""
+
+    maxConcurrency: int | None = Field(None, ge=1, le=256)
+    repeat: int | None = Field(None, ge=1, le=1000)
+    delay: float | None = Field(None, ge=0)  # milliseconds after each call, for every provider
+    cache: bool | None = None
+    showProgressBar: bool | None = None  # reval shows one on a terminal (`--no-progress`)
+
+
 class ConfigFile(StrictModel):
     key_hints: ClassVar[dict[str, str]] = {
-        "outputPath": "; reval writes result files with `reval run -o FILE`",
-        "sharing": "; reval never uploads results, remove this key",
+        "scenarios": "; reval does not expand promptfoo's `scenarios` yet: write their "
+        "combinations as tests",
+        "derivedMetrics": "; reval does not compute derived metrics yet",
     }
 
     description: str | None = None
+    # promptfoo's: environment variables for every provider (theirs win), over the process's.
+    env: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    evaluate_options: EvaluateOptions | None = Field(None, alias="evaluateOptions")
+    output_path: str | list[str] | None = Field(None, alias="outputPath")
+    # promptfoo's, with no meaning here (a note says so): sharing to its cloud, tags, JS hooks.
+    sharing: Any = None
+    tags: dict[str, Any] | None = None
+    extensions: list[str] | None = None
     prompts: list[PromptEntry]
     providers: list[ProviderEntry]
     tests: list[TestEntry] = Field(default_factory=list)

@@ -37,6 +37,8 @@ class Sections:
     providers: list[tuple[int, ProviderEntry]] = field(default_factory=list)
     provider_count: int = 0  # valid or not: graders are numbered after them
     tests: list[tuple[int, TestEntry]] = field(default_factory=list)
+    # The top level's other keys (env, evaluateOptions, outputPath...), as validated.
+    top: ConfigFile = field(default_factory=lambda: ConfigFile(prompts=[], providers=[]))
 
 
 def validate_sections(
@@ -62,6 +64,7 @@ def validate_sections(
         template_syntax=top.template_syntax,
         default_test=top.default_test,
         provider_count=len(items.get("providers", [])),
+        top=top,
     )
     for index, item in enumerate(items.get("prompts", [])):
         prompt = _validate(PromptEntry, item, ("prompts", index), problems)

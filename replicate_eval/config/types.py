@@ -71,6 +71,16 @@ class TestCase:
     vars: Mapping[str, Any]
     assertions: tuple[AssertionSpec, ...]
     threshold: float | None
+    metadata: Mapping[str, Any] = field(default_factory=dict)  # promptfoo's, kept as written
+
+
+@dataclass(frozen=True)
+class RunDefaults:
+    """promptfoo's `evaluateOptions`: how a run goes unless its caller says otherwise."""
+
+    max_concurrency: int = 8
+    repeat: int = 1
+    cache: bool = True
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,9 @@ class EvalConfig:
     tests: tuple[TestCase, ...]
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()  # what reval chose for the file, said once (not a problem)
+    run_defaults: RunDefaults = RunDefaults()
+    # promptfoo's `outputPath`: results files written when the command names none.
+    output_paths: tuple[Path, ...] = ()
     # The models that judge model-graded assertions, numbered after the providers.
     graders: tuple[ProviderConfig, ...] = ()
     shard: str | None = None  # "I/N" when the tests are one shard's (--shard)

@@ -1,0 +1,140 @@
+"""promptfoo's top-level keys in a config reval runs unchanged: `env`, `evaluateOptions`,
+`outputPath`, test `metadata`, and keys with no meaning here (a note, never silence)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import RunCli, RunConfig
+from tests.fake_replicate import FakeReplicate, Reply, tokens
+
+CREATE = "/v1/models/meta/llama/predictions"
+TOP_TOKEN = "r8_topLevelEnvToken0123456789abcdefghijk"
+
+
+def llama(model_input: dict[str, Any]) -> Reply:
+    return Reply(tokens("ok"))
+
+
+def three_tests(**top: Any) -> dict[str, Any]:
+    return {
+        "prompts": ["case <<n>>"],
+        "providers": ["replicate:meta/llama"],
+        "tests": [{"vars": {"n": n}} for n in range(3)],
+        **top,
+    }
+
+
+def test_top_level_env_sets_the_token_and_options_and_a_providers_env_wins(
+    fake_replicate: FakeReplicate, run_config: RunConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_replicate.tokens.add(TOP_TOKEN)
+    fake_replicate.add_model("meta/llama", llama, official=True)
+    monkeypatch.delenv("REPLICATE_API_TOKEN")
+    run = run_config(
+        {
+            "env": {"REPLICATE_API_TOKEN": TOP_TOKEN, "REPLICATE_MAX_LENGTH": 50},
+            "prompts": ["hi"],
+            "providers": [
+                {"id": "replicate:meta/llama", "label": "top"},
+                {"id": "replicate:meta/llama", "label": "own", "env": {"REPLICATE_MAX_LENGTH": 9}},
+            ],
+        }
+    )
+    assert run.result.exit_code == 0, run.result.stderr
+    sent = sorted((r.token, r.body["input"]["max_length"]) for r in fake_replicate.received("POST"))
+    assert sent == [(TOP_TOKEN, 9), (TOP_TOKEN, 50)]
+    assert TOP_TOKEN not in run.result.stdout + run.result.stderr + json.dumps(run.json)
+
+
+def test_evaluate_options_set_the_runs_defaults_and_the_command_line_wins(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    fake_replicate.add_model("meta/llama", llama, official=True)
+    options = {"maxConcurrency": 1, "delay": 300, "repeat": 2, "cache": False}
+    run = run_config(three_tests(evaluateOptions=options))
+    assert run.result.exit_code == 0, run.result.stderr
+    assert len(run.cells) == 6 and run.json["repeat"] == 2
+    creates = sorted(r.at for r in fake_replicate.received("POST", CREATE))
+    # One at a time, 300 ms after each call: a sleep lasts at least its time.
+    assert all(later - earlier >= 0.3 for earlier, later in itertools.pairwise(creates))
+    # `cache: false`: the same config again makes its predictions again.
+    again = run_config(three_tests(evaluateOptions={"cache": False}))
+    assert again.json["totals"]["cached"] == 0 and again.json["totals"]["predictions"] == 3
+    once = run_config(three_tests(evaluateOptions={"repeat": 2}), "--repeat", "1")
+    assert len(once.cells) == 3
+
+
+def test_output_path_is_written_when_the_command_names_no_file(
+    fake_replicate: FakeReplicate,
+    run_cli: RunCli,
+    write_config: Callable[..., Path],
+    tmp_path: Path,
+) -> None:
+    fake_replicate.add_model("meta/llama", llama, official=True)
+    path = write_config(three_tests(outputPath=["out/results.json", "out/report.csv"]))
+    (tmp_path / "out").mkdir()
+    result = run_cli("run", path)
+    assert result.exit_code == 0, result.stderr
+    assert len(json.loads((tmp_path / "out" / "results.json").read_text())["cells"]) == 3
+    assert (tmp_path / "out" / "report.csv").read_text().count("\n") >= 3
+    chosen = tmp_path / "chosen.json"
+    assert run_cli("run", path, "-o", chosen).exit_code == 0
+    assert chosen.exists()
+
+
+def test_an_output_path_reval_cannot_write_is_named(
+    fake_replicate: FakeReplicate, run_cli: RunCli, write_config: Callable[..., Path]
+) -> None:
+    result = run_cli("run", write_config(three_tests(outputPath="results.yaml")))
+    assert result.exit_code == 2
+    assert "outputPath" in result.stderr and "results.yaml" in result.stderr
+    assert fake_replicate.received("POST") == []
+
+
+def test_metadata_is_kept_and_keys_without_meaning_here_get_a_note(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    fake_replicate.add_model("meta/llama", llama, official=True)
+    config = three_tests(sharing=True, tags={"team": "evals"})
+    config["defaultTest"] = {"metadata": {"suite": "smoke"}}
+    config["tests"][0]["metadata"] = {"owner": "ann"}
+    run = run_config(config)
+    assert run.result.exit_code == 0, run.result.stderr
+    assert run.json["tests"][0]["metadata"] == {"suite": "smoke", "owner": "ann"}
+    assert run.json["tests"][1]["metadata"] == {"suite": "smoke"}
+    assert "`sharing` is promptfoo's" in run.result.stderr
+    assert "`tags` is promptfoo's" in run.result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("scenarios", [{"config": [{"vars": {"n": 1}}], "tests": [{}]}], "scenarios"),
+        ("derivedMetrics", [{"name": "x", "value": "a + b"}], "derived metrics"),
+    ],
+)
+def test_promptfoo_keys_reval_lacks_are_refused_by_name(
+    fake_replicate: FakeReplicate, run_config: RunConfig, key: str, value: Any, says: str
+) -> None:
+    run = run_config(three_tests(**{key: value}))
+    assert run.result.exit_code == 2
+    assert key in run.result.stderr and says in run.result.stderr
+    assert "Traceback" not in run.result.stderr
+
+
+def test_a_test_transform_is_refused_by_name(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    config = three_tests()
+    config["defaultTest"] = {"options": {"transform": "output.strip()"}}
+    run = run_config(config)
+    assert run.result.exit_code == 2
+    assert "defaultTest.options.transform" in run.result.stderr
+    assert "transforms" in run.result.stderr
