@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from replicate_eval.assertions import image, metrics, python, text
+from replicate_eval.assertions import image, metrics, python, structure, text
 from replicate_eval.assertions.base import (
     AssertionKind,
     AssertionProblem,
@@ -43,7 +43,26 @@ KINDS: dict[str, AssertionKind] = {
         AssertionKind("contains-all", text.contains_all, "texts"),
         AssertionKind("starts-with", text.starts_with, "text"),
         AssertionKind("regex", text.regex, "text", prepare=text.prepare_regex),
-        AssertionKind("is-json", text.is_json, "none"),
+        AssertionKind("icontains-any", text.icontains_any, "texts"),
+        AssertionKind("icontains-all", text.icontains_all, "texts"),
+        # promptfoo's shape checks (structure.py): a JSON Schema value is optional.
+        AssertionKind(
+            "is-json", structure.is_json, "optional", prepare=structure.prepare_json_schema
+        ),
+        AssertionKind(
+            "contains-json",
+            structure.contains_json,
+            "optional",
+            prepare=structure.prepare_json_schema,
+        ),
+        AssertionKind("is-xml", structure.is_xml, "optional", prepare=structure.prepare_xml),
+        AssertionKind(
+            "contains-xml", structure.contains_xml, "optional", prepare=structure.prepare_xml
+        ),
+        AssertionKind(
+            "word-count", structure.word_count, "any", prepare=structure.prepare_word_count
+        ),
+        AssertionKind("levenshtein", structure.levenshtein, "text"),
         AssertionKind(
             "python", None, "code", prepare=python.prepare_python, user_code=python.python_check
         ),

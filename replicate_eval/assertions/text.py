@@ -67,6 +67,24 @@ def contains_all(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext
     return Outcome(False, f"output is missing {', '.join(map(quote, missing))}")
 
 
+def icontains_any(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext) -> Outcome:
+    lowered = output.lower()
+    found = [needle for needle in value if needle.lower() in lowered]
+    if found:
+        return Outcome(True, f"output contains {quote(found[0])} (ignoring case)")
+    return Outcome(False, f"output contains none of {', '.join(map(quote, value))} (ignoring case)")
+
+
+def icontains_all(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext) -> Outcome:
+    lowered = output.lower()
+    missing = [needle for needle in value if needle.lower() not in lowered]
+    if not missing:
+        return Outcome(
+            True, f"output contains all of {', '.join(map(quote, value))} (ignoring case)"
+        )
+    return Outcome(False, f"output is missing {', '.join(map(quote, missing))} (ignoring case)")
+
+
 def starts_with(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext) -> Outcome:
     prefix = str(value)
     if output.startswith(prefix):
@@ -109,11 +127,3 @@ def _compile_regex(pattern: str, error: Any) -> regex_engine.Pattern[str]:
         return regex_engine.compile(pattern)
     except (regex_engine.error, ValueError, OverflowError, RecursionError) as exc:
         raise error(f"invalid regular expression /{pattern}/: {exc}") from None
-
-
-def is_json(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext) -> Outcome:
-    try:
-        json.loads(output)
-    except ValueError as exc:
-        return Outcome(False, f"output is not valid JSON ({exc})")
-    return Outcome(True, "output is valid JSON")

@@ -66,6 +66,18 @@ CASES = [
     ("starts-with", "Yes", None, "Yes, sure", "No, yes"),
     ("regex", r"\d{3}-\d{4}", None, "call 555-1234", "call me"),
     ("is-json", None, None, '{"ok": true}', "ok: true"),
+    # promptfoo's: case-insensitive lists, JSON with a schema, XML, word counts, edit distance.
+    ("icontains-any", ["PARIS", "rome"], None, "I love paris", "london"),
+    ("icontains-all", ["PARIS", "Rome"], None, "paris and ROME", "paris only"),
+    ("is-json", {"type": "object", "required": ["ok"]}, None, '{"ok": 1}', '{"no": 1}'),
+    ("is-json", "type: array\nitems: {type: integer}", None, "[1, 2]", '[1, "x"]'),
+    ("contains-json", None, None, 'Here: {"a": 1} done', "no json {here"),
+    ("contains-json", {"required": ["ok"]}, None, 'x {"b": 1} y {"ok": true}', 'x {"b": 1}'),
+    ("is-xml", "root.child", None, "<root><child/></root>", "<root><other/></root>"),
+    ("contains-xml", None, None, "text <a><b>x</b></a> tail", "a < b and c > d"),
+    ("word-count", {"min": 2, "max": 3}, None, "one two", "one"),
+    ("word-count", 3, None, " a  b\nc ", "a b"),
+    ("levenshtein", "kitten", 3, "sitting", "sitting on a mat"),
     ("python", "len(output) < 5", None, "tiny", "far too long"),
     ("latency", None, 500, "any", None),
 ]

@@ -517,7 +517,7 @@ def test_default_test_merges_into_every_test(write_config: WriteConfig) -> None:
     [
         ("{type: contains}", "tests[0].assert[0].value: `contains` needs a `value`"),
         ("{type: contains-any, value: {a: 1}}", "`contains-any` needs a list of texts"),
-        ("{type: is-json, value: x}", "`is-json` takes no `value`"),
+        ("{type: is-json, value: x}", "the value must be a JSON schema"),
         ("{type: latency}", "tests[0].assert[0].threshold: `latency` needs a positive `threshold`"),
         ("{type: regex, value: '(unclosed'}", "invalid regular expression /(unclosed/"),
         ("{type: python, value: 'output ==='}", "the Python code does not compile"),
