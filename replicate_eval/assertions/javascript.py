@@ -1,55 +1,84 @@
-"""promptfoo's JavaScript (`javascript` assertions, transforms), which reval does not run: the
-message shows the Python that does the same, where a one-line translation is obvious."""
+"""promptfoo's `javascript` assertion, run as promptfoo runs it, in an embedded QuickJS engine.
+
+promptfoo's semantics (src/assertions/javascript.ts): code on one line is an expression
+(``return`` is put before it), code on several lines a function body; it receives ``output``
+and ``context`` (``vars``, ``prompt``, ``provider``) and returns a bool, a score, or
+``{pass, score, reason}``. For an image model, ``output`` is what promptfoo's image provider
+returns, ``![prompt](url)`` of the first image, so promptfoo's checks of it still hold.
+
+The code runs in the worker processes of ``python`` checks (``replicate_eval.usercode``), with
+their time limit (``--check-timeout``: an endless loop stops its worker, not reval), in a fresh
+QuickJS context per call with no file system, network, ``require`` or environment
+(``process.env`` is empty: no token), 128 MiB of memory and a bounded stack.
+"""
 
 from __future__ import annotations
 
-import re
+from pathlib import Path
+from typing import Any
 
-# Whole-token rewrites of the JavaScript idioms promptfoo's examples use, in order.
-_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), replacement)
-    for pattern, replacement in (
-        (r"(\w+(?:\.\w+\(\))*)\.includes\(((?:'[^']*'|\"[^\"]*\"|[^()'\"])*)\)", r"\2 in \1"),
-        (r"(\w+(?:\.\w+\(\))*)\.length\b", r"len(\1)"),
-        (r"\.toLowerCase\(\)", ".lower()"),
-        (r"\.toUpperCase\(\)", ".upper()"),
-        (r"\.trim\(\)", ".strip()"),
-        (r"\.startsWith\(", ".startswith("),
-        (r"\.endsWith\(", ".endswith("),
-        (r"JSON\.parse\(", "json.loads("),
-        (r"===", "=="),
-        (r"!==", "!="),
-        (r"&&", " and "),
-        (r"\|\|", " or "),
-    )
+from replicate_eval.assertions.base import (
+    AssertionProblem,
+    AssertionSpec,
+    CheckContext,
+    InvalidAssertion,
+    Outcome,
 )
-_STILL_JAVASCRIPT = re.compile(
-    r"=>|\b(?:const|let|var|function|return|typeof|null|undefined|true|false)\b|[;{}`]|!(?!=)|\.\w+\("
-)
-_STRING = re.compile(r"'[^'\\]*'|\"[^\"\\]*\"")
-_PYTHON_METHODS = re.compile(r"\.(?:lower|upper|strip|startswith|endswith|loads)\(")
+from replicate_eval.assertions.python import UserCode
+from replicate_eval.usercode.worker import CheckProblem, PythonSource
+
+_ALT_LIMIT = 50  # promptfoo's image alt text: 47 characters and "..." past 50
+_LABEL_LIMIT = 60  # an expression longer than this is called "javascript check" in reasons
 
 
-def python_equivalent(code: str) -> str | None:
-    """The Python of a one-line JavaScript expression, or None when it is not obvious."""
-    text = code.strip()
-    if "\n" in text or not text:
-        return None
-    for pattern, replacement in _REWRITES:
-        text = pattern.sub(replacement, text)
-    text = " ".join(text.split())
-    unquoted = _STRING.sub("''", text)  # what strings hold is not code
-    if _STILL_JAVASCRIPT.search(_PYTHON_METHODS.sub("(", unquoted)):
-        return None
-    return text
+def prepare_javascript(value: Any, base_dir: Path) -> PythonSource:
+    """The check as a JavaScript function's source, compiled here (not run) so that a syntax
+    error is reported when the config loads."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidAssertion("value", "`javascript` needs its code as text")
+    code = value.strip()
+    if code.startswith("file://"):
+        raise InvalidAssertion(
+            "value",
+            "reval runs inline JavaScript only, not `file://` modules (they may `require` "
+            "anything); put the check inline, or write it as a `python` assertion",
+        )
+    body = code if "\n" in code else f"return {code}"
+    source = f"(function (output, context, process) {{\n{body}\n}})"
+    import quickjs  # type: ignore[import-untyped]  # no stubs
+
+    try:
+        quickjs.Context().eval(source)  # makes the function; calls nothing
+    except quickjs.JSException as exc:
+        message = f"the JavaScript does not compile: {str(exc).strip().splitlines()[0]}"
+        raise InvalidAssertion("value", message) from None
+    one_line = "\n" not in code and len(code) <= _LABEL_LIMIT
+    return PythonSource(code if one_line else "javascript check", "javascript", source)
 
 
-def javascript_refusal(what: str, code: object) -> str:
-    """Why a JavaScript check or transform is refused, and what to write instead."""
-    equivalent = python_equivalent(code) if isinstance(code, str) else None
-    instead = (
-        f"; in Python this is `{equivalent}`"
-        if equivalent
-        else "; write it in Python (`output` and `context` are defined, as in promptfoo)"
-    )
-    return f"reval runs no JavaScript, so {what} cannot run{instead}"
+async def javascript_check(
+    output: str, value: Any, spec: AssertionSpec, ctx: CheckContext, code: UserCode
+) -> Outcome:
+    context = {
+        "vars": dict(ctx.vars),
+        "prompt": ctx.prompt,
+        "provider": {"id": ctx.provider_id},
+        "latency_ms": ctx.latency_ms,
+    }
+    try:
+        answer = await code.check(
+            spec.prepared, _promptfoo_output(output, ctx), ctx.vars, context, spec.threshold
+        )
+    except CheckProblem as problem:
+        raise AssertionProblem(str(problem)) from None
+    return Outcome(answer.passed, answer.reason, answer.score)
+
+
+def _promptfoo_output(output: str, ctx: CheckContext) -> str:
+    """An image cell's output as promptfoo's image provider writes it; text as it is."""
+    if not ctx.images:
+        return output
+    alt = " ".join(ctx.prompt.split()).replace("[", "(").replace("]", ")")
+    if len(alt) > _ALT_LIMIT:
+        alt = alt[: _ALT_LIMIT - 3] + "..."
+    return f"![{alt}]({ctx.images[0].source})"

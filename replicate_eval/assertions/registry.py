@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from replicate_eval.assertions import image, metrics, python, structure, text
+from replicate_eval.assertions import image, javascript, metrics, python, structure, text
 from replicate_eval.assertions.base import (
     AssertionKind,
     AssertionProblem,
@@ -27,7 +27,6 @@ from replicate_eval.assertions.base import (
     JudgeUnavailable,
     Outcome,
 )
-from replicate_eval.assertions.javascript import javascript_refusal
 from replicate_eval.entry_points import load_plugin
 from replicate_eval.errors import ConfigError
 from replicate_eval.judging import checks
@@ -65,6 +64,13 @@ KINDS: dict[str, AssertionKind] = {
         AssertionKind("levenshtein", structure.levenshtein, "text"),
         AssertionKind(
             "python", None, "code", prepare=python.prepare_python, user_code=python.python_check
+        ),
+        AssertionKind(
+            "javascript",
+            None,
+            "code",
+            prepare=javascript.prepare_javascript,
+            user_code=javascript.javascript_check,
         ),
         AssertionKind("latency", metrics.latency, "none", needs_threshold=True),
         AssertionKind(
@@ -165,8 +171,6 @@ def compile_assertion(
     negate = type_.startswith("not-")
     name = type_.removeprefix("not-")
     kind = kind_named(name)
-    if kind is None and name == "javascript":
-        raise InvalidAssertion("value", javascript_refusal("this `javascript` assertion", value))
     if kind is None:
         known = [*KINDS, *sorted(_installed() - KINDS.keys())]
         hint = did_you_mean(name, known) or f" (known types: {', '.join(known)})"

@@ -43,7 +43,7 @@ class PythonSource:
     """A ``python`` assertion's code, as reval validated it at load time (picklable)."""
 
     label: str  # how reasons refer to the code
-    form: str  # "expression", "body" or "file"
+    form: str  # "expression", "body", "file", or "javascript" (a function's source)
     code: str  # the source, or the file's path for "file"
     function: str = "get_assert"  # for "file": promptfoo's convention
 
@@ -94,6 +94,8 @@ class Checks:
             exec(compile(wrapped, "<python assertion>", "exec"), namespace)
             body: CheckFunction = namespace["__reval_check"]
             return body
+        if source.form == "javascript":
+            return _javascript(source.code)
         return self._from_file(source)
 
     def _from_file(self, source: PythonSource) -> CheckFunction:
@@ -143,6 +145,33 @@ def interpret(result: Any, label: str, threshold: float | None) -> tuple[bool, s
     )
 
 
+# promptfoo's `javascript` checks run in QuickJS, inside this worker (the pool's time limit
+# stops an endless loop by stopping the worker); the engine bounds memory and stack itself.
+_JS_MEMORY = 128 * 1024 * 1024
+_JS_STACK = 1024 * 1024
+
+
+def _javascript(source: str) -> CheckFunction:
+    import quickjs  # type: ignore[import-untyped]  # no stubs
+
+    def call(output: str, variables: Mapping[str, Any], context: dict[str, Any]) -> Any:
+        engine = quickjs.Context()  # a fresh one per call: nothing leaks between cells
+        engine.set_memory_limit(_JS_MEMORY)
+        engine.set_max_stack_size(_JS_STACK)
+        try:
+            check = engine.eval(source)
+            result = check(
+                output,
+                engine.parse_json(json.dumps(context, default=str)),
+                engine.parse_json('{"env": {}}'),  # promptfoo's `process`, without the token
+            )
+        except quickjs.JSException as error:
+            raise CheckProblem(f"failed: {str(error).strip().splitlines()[0]}") from None
+        return json.loads(result.json()) if isinstance(result, quickjs.Object) else result
+
+    return call
+
+
 def answer(checks: Checks, request: tuple[Any, ...]) -> dict[str, Any]:
     kind, source = request[0], request[1]
     try:
@@ -152,6 +181,8 @@ def answer(checks: Checks, request: tuple[Any, ...]) -> dict[str, Any]:
         output, variables, context, threshold = request[2:]
         try:
             result = function(output, variables, context)
+        except CheckProblem as problem:
+            raise CheckProblem(f"`{source.label}` {problem}") from None
         except BaseException as error:
             raise CheckProblem(f"`{source.label}` {_describe_exit(error)}") from None
         passed, reason, score = interpret(result, source.label, threshold)

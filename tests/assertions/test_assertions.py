@@ -79,6 +79,7 @@ CASES = [
     ("word-count", 3, None, " a  b\nc ", "a b"),
     ("levenshtein", "kitten", 3, "sitting", "sitting on a mat"),
     ("python", "len(output) < 5", None, "tiny", "far too long"),
+    ("javascript", "output.length < 5", None, "tiny", "far too long"),
     ("latency", None, 500, "any", None),
 ]
 

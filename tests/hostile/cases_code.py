@@ -220,7 +220,31 @@ def user_code() -> list[Case]:
             f'\n  - vars: {{topic: cats}}\n    assert: [{{type: python, value: "{expression}"}}]'
         )
         h(name, config(tests=tests), checks=("no-escapes",) if "escape" in name else ())
-    return f.cases + g.cases + h.cases
+    j = Family("javascript", USER_CODE, expect=100, results=RESULTS, process=True)
+    for name, code in {
+        "endless-loop": "while (true) {}\\nreturn true",
+        "memory-bomb": "let s = 'x'; while (true) { s = s + s; }\\nreturn true",
+        "stack-overflow": "function f() { return f() + 1; }\\nreturn f()",
+        "throws": "throw new Error('boom')\\nreturn true",
+        "process-exit": "process.exit(0)",
+        "reads-token": "process.env.REPLICATE_API_TOKEN.length > 0",
+        "huge-reason": "({pass: false, reason: 'r'.repeat(10000000)})",
+        "escape-reason": "({pass: false, reason: String.fromCharCode(27) + ']0;pwned'})",
+        "returns-string": "'yes'",
+    }.items():
+        tests = f'\n  - vars: {{topic: cats}}\n    assert: [{{type: javascript, value: "{code}"}}]'
+        j(
+            name,
+            config(tests=tests),
+            waits=DEFAULT_TIME_LIMIT if name == "endless-loop" else 0.0,
+            checks=("no-escapes",) if "escape" in name else (),
+        )
+    j(
+        "syntax-error",
+        config(tests=NO_ASSERT + "\n    assert: [{type: javascript, value: 'output.includes('}]"),
+        expect=2,
+    )
+    return f.cases + g.cases + h.cases + j.cases
 
 
 REDOS = {
