@@ -231,8 +231,10 @@ class _CellRunner:
         provider = self._providers[cell.provider.index]
         try:
             model_input = provider.build_input(cell.rendered_prompt)
-        except CellError as exc:
-            return _result(cell, status="error", error=str(exc))
+        except CellError as exc:  # a chat this model cannot take, say: name the prompt
+            source = f" ({cell.prompt.source})" if cell.prompt.source else ""
+            where = f"prompt `{cell.prompt.label}`{source}"
+            return _result(cell, status="error", error=f"{where}: {exc}")
         # A local Cog model changes as its author works on it: its type says it is not cached.
         # Repeats are distinct predictions: only the first run of a cell uses the cache.
         cacheable = (

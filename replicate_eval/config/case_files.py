@@ -1,9 +1,10 @@
 """Tests kept in files: ``tests: file://cases.csv``, or a list mixing files and inline tests.
 
 Test files: ``.csv`` (a column per var; ``__expected`` / ``__expectedN`` add assertions,
-``__description`` names the test), ``.jsonl`` (a test object per line), ``.json`` or ``.yaml``
-(a list of test objects). Every bad row of every file is reported, each with its file and
-line; a file that cannot be read is reported at the config line that names it.
+``__description`` names the test, ``__metadata:NAME`` sets metadata), ``.jsonl`` (a test
+object per line), ``.json`` or ``.yaml`` (a list of test objects). Every bad row of every
+file is reported, each with its file and line; a file that cannot be read is reported at the
+config line that names it.
 """
 
 from __future__ import annotations
@@ -161,10 +162,11 @@ def _csv_tests(path: Path, text: str) -> tuple[list[TestSource], list[Problem]]:
     except csv.Error as exc:
         return [], [Problem((), str(exc), at=f"{path}:1")]
     for name in header:
-        if name.startswith("__") and not (name == "__description" or name.startswith("__expected")):
+        special = name == "__description" or name.startswith(("__expected", "__metadata:"))
+        if name.startswith("__") and not special:
             message = (
                 f"unknown column `{name}`; special columns are `__expected` "
-                "(`__expected1`, `__expected2`...) and `__description`"
+                "(`__expected1`, `__expected2`...), `__description` and `__metadata:NAME`"
             )
             return [], [Problem((), message, at=f"{path}:1")]
     sources: list[TestSource] = []
@@ -198,6 +200,9 @@ def _csv_test(
     for name, value in zip(header, row, strict=True):
         if name == "__description":
             test["description"] = value
+        elif name.startswith("__metadata:"):  # promptfoo's: the test's metadata NAME
+            if value.strip():
+                test.setdefault("metadata", {})[name.removeprefix("__metadata:")] = value
         elif name.startswith("__expected"):
             if value.strip():
                 try:

@@ -118,6 +118,23 @@ def read_var_file(value: Any, base_dir: Path) -> Any:
         raise ConfigError(f"cannot read {path}: {exc}") from None
 
 
+def vars_file(value: dict[str, Any] | str, base_dir: Path) -> dict[str, Any]:
+    """A test's ``vars``: the mapping, or the one a ``file://`` YAML or JSON file holds."""
+    if isinstance(value, dict):
+        return value
+    if not value.startswith(FILE_PREFIX):
+        raise ConfigError("expected a mapping of vars, or `file://vars.yaml` naming one")
+    path = base_dir / value.removeprefix(FILE_PREFIX)
+    try:
+        text = read_text(path, limit=MAX_TEXT_FILE_BYTES)
+    except UnreadableFile as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    doc = parse_yaml(text, path)  # JSON is YAML too
+    if doc is None or not isinstance(doc.data, dict):
+        raise ConfigError(f"{path} must hold a mapping of vars (`name: value` lines)")
+    return doc.data
+
+
 def var_combinations(variables: dict[str, Any]) -> list[dict[str, Any]]:
     """promptfoo's var expansion (src/evaluator.ts, generateVarCombinations): a var whose value
     is a list of strings makes one test per item, several such vars one per combination; a

@@ -7,7 +7,7 @@ reported at once with its file, line and key path.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,6 +21,7 @@ from replicate_eval.config.datasets import (
     expand_prompt_reference,
     read_var_file,
     var_combinations,
+    vars_file,
 )
 from replicate_eval.config.problems import Problem, raise_problems
 from replicate_eval.config.prompt_filter import prompt_filter_problems
@@ -99,7 +100,7 @@ def _load(
     # promptfoo's top-level `env`, over the process's (a provider's own `env` wins over both).
     env = {**env, **{key: env_text(value) for key, value in top.env.items()}}
     texts = _read_prompts(file.prompts, base_dir, problems)
-    syntax, inferred = _chosen_syntax(file, texts)
+    syntax, inferred = _chosen_syntax(file, texts, base_dir)
     templates = Templates(syntax)
     prompts = _resolve_prompts(texts, templates, problems)
     delay = top.evaluate_options.delay if top.evaluate_options else None
@@ -262,13 +263,24 @@ def _resolve_prompts(
     return prompts
 
 
-def _chosen_syntax(file: Sections, texts: list[_PromptText]) -> tuple[TemplateSyntax, bool]:
+def _var_names(test: TestEntry, base_dir: Path) -> Iterable[str]:
+    """The names of a test's vars, its `file://` vars read (a file that cannot be is
+    reported when the tests are resolved)."""
+    try:
+        return vars_file(test.vars, base_dir).keys()
+    except ConfigError:
+        return ()
+
+
+def _chosen_syntax(
+    file: Sections, texts: list[_PromptText], base_dir: Path
+) -> tuple[TemplateSyntax, bool]:
     """The file's template syntax, and whether reval inferred promptfoo's (to announce it)."""
     if file.template_syntax is not None:
         return file.template_syntax, False
     default = file.default_test or TestEntry()
     tests = [default, *(entry for _, entry in file.tests)]
-    names = {name for test in tests for name in test.vars}
+    names = {name for test in tests for name in _var_names(test, base_dir)}
     written = [
         *(text.template for text in texts),
         *(
@@ -374,7 +386,11 @@ def _resolve_tests(
                 )
             except ProviderProblems as exc:
                 problems.extend(exc.problems)  # raise_problems drops repeats
-        variables = {**default.vars, **entry.vars}
+        try:
+            variables = {**vars_file(default.vars, base_dir), **vars_file(entry.vars, base_dir)}
+        except ConfigError as exc:
+            problems.append(Problem(("tests", index, "vars"), str(exc)))
+            continue
         for name, value in variables.items():
             try:
                 variables[name] = read_var_file(value, base_dir)

@@ -150,7 +150,8 @@ class TestOptions(StrictModel):
 class TestEntry(StrictModel):
     description: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)  # promptfoo's: kept in the results
-    vars: dict[str, Any] = Field(default_factory=dict)
+    # A mapping, or promptfoo's `file://vars.yaml` (.json too) holding one.
+    vars: dict[str, Any] | str = Field(default_factory=dict)
     assert_: list[AssertionEntry] = Field(default_factory=list, alias="assert")
     threshold: float | None = Field(None, ge=0, le=1)
     options: TestOptions | None = None

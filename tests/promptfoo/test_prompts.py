@@ -109,3 +109,19 @@ def test_a_yaml_prompt_file_that_is_not_a_chat_is_refused_by_name(
     assert "notes.yaml" in run.result.stderr and "chat messages" in run.result.stderr
     assert "Traceback" not in run.result.stderr
     assert fake_replicate.requests == []
+
+
+def test_a_multi_turn_chat_file_is_a_cell_error_naming_the_file(
+    fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
+) -> None:
+    fake_replicate.add_model("meta/llama", echo, official=True)
+    (tmp_path / "chat.yaml").write_text(
+        "- role: user\n  content: Hi\n- role: assistant\n  content: Hello\n"
+        "- role: user\n  content: About {{topic}}?\n"
+    )
+    run = run_config({"prompts": ["file://chat.yaml"], "providers": PROVIDERS, "tests": TESTS})
+    assert run.result.exit_code == 100
+    [cell] = run.cells
+    assert cell["status"] == "error"
+    assert "chat.yaml" in cell["error"] and "exactly one `user` message" in cell["error"]
+    assert fake_replicate.received("POST") == []

@@ -138,3 +138,45 @@ def test_a_test_transform_is_refused_by_name(
     assert run.result.exit_code == 2
     assert "defaultTest.options.transform" in run.result.stderr
     assert "transforms" in run.result.stderr
+
+
+def test_csv_metadata_columns_are_the_tests_metadata(
+    fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
+) -> None:
+    fake_replicate.add_model("meta/llama", llama, official=True)
+    (tmp_path / "cases.csv").write_text("n,__metadata:owner,__expected\n1,ann,ok\n2,,ok\n")
+    run = run_config(
+        {
+            "prompts": ["case <<n>>"],
+            "providers": ["replicate:meta/llama"],
+            "tests": "file://cases.csv",
+        }
+    )
+    assert run.result.exit_code == 0, run.result.stderr
+    assert [test["metadata"] for test in run.json["tests"]] == [{"owner": "ann"}, {}]
+    assert [test["vars"] for test in run.json["tests"]] == [{"n": "1"}, {"n": "2"}]
+
+
+def test_vars_from_a_file_as_promptfoo_writes_them(
+    fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
+) -> None:
+    fake_replicate.add_model("meta/llama", llama, official=True)
+    (tmp_path / "vars.yaml").write_text("city: Paris\nlanguages: [French, English]\n")
+    run = run_config(
+        {
+            "prompts": ["Say hi in {{city}} in {{languages}}"],
+            "providers": ["replicate:meta/llama"],
+            "tests": [{"vars": "file://vars.yaml"}],
+        }
+    )
+    assert run.result.exit_code == 0, run.result.stderr
+    sent = sorted(r.body["input"]["prompt"] for r in fake_replicate.received("POST"))
+    assert sent == ["Say hi in Paris in English", "Say hi in Paris in French"]
+    broken = run_config(
+        {
+            "prompts": ["hi"],
+            "providers": ["replicate:meta/llama"],
+            "tests": [{"vars": "file://no.yaml"}],
+        }
+    )
+    assert broken.result.exit_code == 2 and "tests[0].vars" in broken.result.stderr
