@@ -13,7 +13,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -204,10 +204,11 @@ async def evaluate_async(
     """``evaluate()`` for a running event loop; setting ``stop`` interrupts the run."""
     from replicate_eval.runner import run_eval
 
-    options = _settled(options or EvalOptions(), config)
+    options = options or EvalOptions()
+    settled = _settled(options, config)
     emit = on_event or _ignore
-    plan = build_plan(config, repeat=options.repeat or 1)  # for the preflight and the run
-    with _opened_cache(options.cache, emit) as cache:
+    plan = build_plan(config, repeat=settled.repeat)  # for the preflight and the run
+    with _opened_cache(settled.cache, emit) as cache:
         if options.preflight:
             findings = await _unless_stopped(
                 _check_models_async(config, options.strict, cache, emit, plan), stop
@@ -224,7 +225,7 @@ async def evaluate_async(
             emit(CellFinished(cell, done, total))
 
         result = await run_eval(
-            config, _run_options(options, config, cache), finished, stop, plan=plan
+            config, _run_options(options, settled, config, cache), finished, stop, plan=plan
         )
         for problem in dict.fromkeys(cache.problems if cache else []):
             emit(Notice(problem))
@@ -299,13 +300,12 @@ class _opened_cache:
     unusable (XDG_CACHE_HOME a file, a read-only home) costs a Notice: the cache saves money,
     it is not needed to run. A folder given by path that cannot be used is an error."""
 
-    def __init__(self, choice: bool | Path | None, emit: EventCallback) -> None:
+    def __init__(self, choice: bool | Path, emit: EventCallback) -> None:
         from replicate_eval.cache import default_cache_dir
 
         self._cache: ResponseCache | None = None
         if choice is False:
             return
-        choice = True if choice is None else choice  # None: the default folder
         folder = default_cache_dir(os.environ) if choice is True else Path(choice)
         try:
             self._cache = open_cache_at(folder, emit)
@@ -322,25 +322,32 @@ class _opened_cache:
             self._cache.close()
 
 
-def _settled(options: EvalOptions, config: EvalConfig) -> EvalOptions:
-    """``options`` with what they leave open taken from the config's `evaluateOptions`."""
+@dataclass(frozen=True)
+class _Settled:
+    """What ``EvalOptions`` leave open (None), taken from the config's `evaluateOptions`."""
+
+    max_concurrency: int
+    repeat: int
+    cache: bool | Path
+
+
+def _settled(options: EvalOptions, config: EvalConfig) -> _Settled:
     defaults = config.run_defaults
-    return replace(
-        options,
+    return _Settled(
         max_concurrency=options.max_concurrency or defaults.max_concurrency,
         repeat=options.repeat or defaults.repeat,
-        cache=options.cache if options.cache is not None else defaults.cache,
+        cache=defaults.cache if options.cache is None else options.cache,
     )
 
 
 def _run_options(
-    options: EvalOptions, config: EvalConfig, cache: ResponseCache | None
+    options: EvalOptions, settled: _Settled, config: EvalConfig, cache: ResponseCache | None
 ) -> RunOptions:
     from replicate_eval.providers.replicate.predictions import RetryPolicy
     from replicate_eval.runner import RunOptions
 
     return RunOptions(
-        max_concurrency=options.max_concurrency or 8,
+        max_concurrency=settled.max_concurrency,
         output_dir=options.output_dir,
         timeout=options.timeout,
         retry=RetryPolicy(
@@ -349,7 +356,7 @@ def _run_options(
             failed_reruns=options.retries if options.retry_failed else 0,
         ),
         cache=cache,
-        repeat=options.repeat or 1,
+        repeat=settled.repeat,
         shard=config.shard,
         check_timeout=options.check_timeout,
     )

@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from replicate_eval.assertions.base import (
-    AssertionProblem,
     AssertionSpec,
     CheckContext,
     InvalidAssertion,
     Outcome,
 )
-from replicate_eval.assertions.python import UserCode
-from replicate_eval.usercode.worker import CheckProblem, PythonSource
+from replicate_eval.assertions.python import UserCode, worker_verdict
+from replicate_eval.usercode.worker import PythonSource
 
 _ALT_LIMIT = 50  # promptfoo's image alt text: 47 characters and "..." past 50
 _LABEL_LIMIT = 60  # an expression longer than this is called "javascript check" in reasons
@@ -65,13 +64,8 @@ async def javascript_check(
         "provider": {"id": ctx.provider_id},
         "latency_ms": ctx.latency_ms,
     }
-    try:
-        answer = await code.check(
-            spec.prepared, _promptfoo_output(output, ctx), ctx.vars, context, spec.threshold
-        )
-    except CheckProblem as problem:
-        raise AssertionProblem(str(problem)) from None
-    return Outcome(answer.passed, answer.reason, answer.score)
+    shown = _promptfoo_output(output, ctx)
+    return await worker_verdict(code, spec.prepared, shown, ctx.vars, context, spec.threshold)
 
 
 def _promptfoo_output(output: str, ctx: CheckContext) -> str:

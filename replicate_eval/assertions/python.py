@@ -126,8 +126,21 @@ async def python_check(
         # An image model's saved files: check them with Pillow or anything else.
         "images": [image.model_dump() for image in ctx.images],
     }
+    return await worker_verdict(code, source, output, ctx.vars, context, spec.threshold)
+
+
+async def worker_verdict(
+    code: UserCode,
+    source: PythonSource,
+    output: str,
+    variables: Any,
+    context: dict[str, Any],
+    threshold: float | None,
+) -> Outcome:
+    """What the config's code (Python or JavaScript) says of ``output``, run in the workers; a
+    check that gave no verdict is the assertion's problem."""
     try:
-        answer = await code.check(source, output, ctx.vars, context, spec.threshold)
+        answer = await code.check(source, output, variables, context, threshold)
     except CheckProblem as problem:
         raise AssertionProblem(str(problem)) from None
     return Outcome(answer.passed, answer.reason, answer.score)

@@ -14,7 +14,13 @@ from xml.etree import ElementTree
 
 import yaml
 
-from replicate_eval.assertions.base import AssertionSpec, CheckContext, InvalidAssertion, Outcome
+from replicate_eval.assertions.base import (
+    AssertionProblem,
+    AssertionSpec,
+    CheckContext,
+    InvalidAssertion,
+    Outcome,
+)
 from replicate_eval.assertions.text import quote
 from replicate_eval.templating import may_be_template
 
@@ -24,11 +30,19 @@ from replicate_eval.templating import may_be_template
 _JSON_STARTS = 2_000
 
 
-def prepare_json_schema(value: Any, base_dir: Path) -> None:
-    """A schema that holds no template is checked when the config loads."""
+def prepare_json_schema(value: Any, base_dir: Path) -> Any:
+    """The validator of a schema that holds no template, made (and checked) once, when the
+    config loads; None for no schema or one complete only once rendered."""
     if value is None or (isinstance(value, str) and may_be_template(value)):
-        return
-    _schema_validator(value, lambda message: InvalidAssertion("value", message))
+        return None
+    return _schema_validator(value, lambda message: InvalidAssertion("value", message))
+
+
+def _validator(value: Any, spec: AssertionSpec) -> Any:
+    """The schema's validator: made at load time, or now from the rendered value."""
+    if spec.prepared is not None or value is None:
+        return spec.prepared
+    return _schema_validator(value, AssertionProblem)
 
 
 def _schema_validator(value: Any, error: Any) -> Any:
@@ -61,10 +75,9 @@ def _schema_problem(validator: Any, document: Any) -> str | None:
     return f"at {where}: {error.message}"
 
 
-def _checked(document: Any, value: Any, found: str) -> Outcome:
-    if value is None:
+def _checked(document: Any, validator: Any, found: str) -> Outcome:
+    if validator is None:
         return Outcome(True, found)
-    validator = _schema_validator(value, lambda message: InvalidAssertion("value", message))
     problem = _schema_problem(validator, document)
     if problem:
         return Outcome(False, f"{found}, but it does not match the schema ({problem})")
@@ -76,16 +89,16 @@ def is_json(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext) -> 
         document = json.loads(output)
     except (ValueError, RecursionError) as exc:
         return Outcome(False, f"output is not valid JSON ({exc})")
-    return _checked(document, value, "output is valid JSON")
+    return _checked(document, _validator(value, spec), "output is valid JSON")
 
 
 def contains_json(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext) -> Outcome:
     documents = _json_values(output)
     if not documents:
         return Outcome(False, "output contains no JSON object or array")
-    if value is None:
+    validator = _validator(value, spec)
+    if validator is None:
         return Outcome(True, f"output contains JSON: {quote(json.dumps(documents[0]))}")
-    validator = _schema_validator(value, lambda message: InvalidAssertion("value", message))
     problem = None
     for document in documents:
         problem = _schema_problem(validator, document)

@@ -7,10 +7,11 @@ reported at once with its file, line and key path.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from replicate_eval.assertions import AssertionSpec, InvalidAssertion
 from replicate_eval.assertions.registry import compile_assertion
@@ -28,15 +29,14 @@ from replicate_eval.config.prompt_filter import prompt_filter_problems
 from replicate_eval.config.providers import ProviderProblems, env_text, resolve_provider
 from replicate_eval.config.schema import (
     AssertionEntry,
-    ConfigFile,
-    EvaluateOptions,
     PromptEntry,
     ProviderEntry,
     TestEntry,
 )
 from replicate_eval.config.sections import Sections, relocate, validate_sections
-from replicate_eval.config.syntax import inferred_syntax, template_texts
-from replicate_eval.config.types import EvalConfig, Prompt, ProviderConfig, RunDefaults, TestCase
+from replicate_eval.config.syntax import INFERRED_CURLY_NOTE, chosen_syntax
+from replicate_eval.config.top_level import ignored_key_notes, output_paths, run_defaults
+from replicate_eval.config.types import EvalConfig, Prompt, ProviderConfig, TestCase
 from replicate_eval.config.yaml_source import Loc, YamlDocument, parse_yaml, read_yaml
 from replicate_eval.errors import ConfigError
 from replicate_eval.judging.prompts import check_grader_prompt, grader_prompt_findings
@@ -99,8 +99,17 @@ def _load(
     top = file.top
     # promptfoo's top-level `env`, over the process's (a provider's own `env` wins over both).
     env = {**env, **{key: env_text(value) for key, value in top.env.items()}}
+    found: list[Problem] = []  # at tests[k], k counted among all tests
+    entries = file.tests if sources else [(0, TestEntry())]
+    default = file.default_test or TestEntry()
+    test_vars = _read_vars(default, entries, base_dir, problems, found)
     texts = _read_prompts(file.prompts, base_dir, problems)
-    syntax, inferred = _chosen_syntax(file, texts, base_dir)
+    syntax, inferred = chosen_syntax(
+        top.template_syntax,
+        (text.template for text in texts),
+        (a.value for test in (default, *(e for _, e in entries)) for a in test.assert_),
+        {name for variables in test_vars.values() for name in variables},
+    )
     templates = Templates(syntax)
     prompts = _resolve_prompts(texts, templates, problems)
     delay = top.evaluate_options.delay if top.evaluate_options else None
@@ -117,9 +126,9 @@ def _load(
         require_token=require_token,
     )
     grader_warnings: list[str] = []
-    found: list[Problem] = []  # at tests[k], k counted among all tests
-    entries = file.tests if sources else [(0, TestEntry())]
-    tests = _resolve_tests(file, entries, base_dir, resolver, templates, found, grader_warnings)
+    tests = _resolve_tests(
+        file, entries, test_vars, base_dir, resolver, templates, found, grader_warnings
+    )
     problems += [relocate(problem, sources) for problem in found]
     if refused or problems:
         # A refused value was read as None: its own message says more than a type error.
@@ -142,61 +151,39 @@ def _load(
             *(f"{path}: {warning}" for warning in grader_warnings),
         ),
         notes=(
-            *((_INFERRED_CURLY.format(path=path),) if inferred else ()),
-            *_ignored_key_notes(path, top),
-            *(
-                f"{path}: providers[{index}].inputs is promptfoo's multi-input setting for red "
-                "teaming; it has no meaning in reval and is ignored"
-                for index, entry in file.providers
-                if entry.inputs is not None
-            ),
+            *((INFERRED_CURLY_NOTE.format(path=path),) if inferred else ()),
+            *ignored_key_notes(path, top, file.providers),
         ),
         graders=tuple(resolver.graders),
-        run_defaults=_run_defaults(top.evaluate_options),
-        output_paths=tuple(
-            base_dir / name
-            for name in (
-                [top.output_path] if isinstance(top.output_path, str) else top.output_path or []
-            )
-        ),
+        run_defaults=run_defaults(top),
+        output_paths=output_paths(top, base_dir),
     )
 
 
-def _run_defaults(options: EvaluateOptions | None) -> RunDefaults:
-    if options is None:
-        return RunDefaults()
-    return RunDefaults(
-        max_concurrency=options.maxConcurrency or RunDefaults.max_concurrency,
-        repeat=options.repeat or RunDefaults.repeat,
-        cache=options.cache if options.cache is not None else RunDefaults.cache,
-    )
+_DEFAULT = -1  # test_vars' key for defaultTest's
 
 
-def _ignored_key_notes(path: Path, top: ConfigFile) -> list[str]:
-    """promptfoo's keys that mean nothing here: read, and said so once."""
-    ignored = {
-        "sharing": "reval never uploads results",
-        "tags": "reval keeps no tags",
-        "extensions": "reval runs no JavaScript hooks",
-    }
-    notes = [
-        f"{path}: `{key}` is promptfoo's; {why}, so it is ignored"
-        for key, why in ignored.items()
-        if getattr(top, key) is not None
-    ]
-    if top.evaluate_options and top.evaluate_options.showProgressBar is not None:
-        notes.append(
-            f"{path}: `evaluateOptions.showProgressBar` is ignored; reval shows a progress bar "
-            "on a terminal unless run with --no-progress"
-        )
-    return notes
-
-
-_INFERRED_CURLY = (
-    "{path}: no `template_syntax` is set and the templates read their vars as `{{{{name}}}}`, "
-    "promptfoo's syntax, so they are rendered with it; add `template_syntax: curly` to say so, "
-    "or `template_syntax: angle` to send the braces as text"
-)
+def _read_vars(
+    default: TestEntry,
+    entries: list[tuple[int, TestEntry]],
+    base_dir: Path,
+    problems: list[Problem],
+    found: list[Problem],
+) -> dict[int, dict[str, Any]]:
+    """Each test's own vars by index (defaultTest's at ``_DEFAULT``), `file://vars.yaml` read
+    once; a test whose vars cannot be read is left out, its problem noted."""
+    read: dict[int, dict[str, Any]] = {}
+    try:
+        read[_DEFAULT] = vars_file(default.vars, base_dir)
+    except ConfigError as exc:
+        problems.append(Problem(("defaultTest", "vars"), str(exc)))
+        read[_DEFAULT] = {}
+    for index, entry in entries:
+        try:
+            read[index] = vars_file(entry.vars, base_dir)
+        except ConfigError as exc:
+            found.append(Problem(("tests", index, "vars"), str(exc)))
+    return read
 
 
 @dataclass(frozen=True)
@@ -263,37 +250,6 @@ def _resolve_prompts(
     return prompts
 
 
-def _var_names(test: TestEntry, base_dir: Path) -> Iterable[str]:
-    """The names of a test's vars, its `file://` vars read (a file that cannot be is
-    reported when the tests are resolved)."""
-    try:
-        return vars_file(test.vars, base_dir).keys()
-    except ConfigError:
-        return ()
-
-
-def _chosen_syntax(
-    file: Sections, texts: list[_PromptText], base_dir: Path
-) -> tuple[TemplateSyntax, bool]:
-    """The file's template syntax, and whether reval inferred promptfoo's (to announce it)."""
-    if file.template_syntax is not None:
-        return file.template_syntax, False
-    default = file.default_test or TestEntry()
-    tests = [default, *(entry for _, entry in file.tests)]
-    names = {name for test in tests for name in _var_names(test, base_dir)}
-    written = [
-        *(text.template for text in texts),
-        *(
-            piece
-            for test in tests
-            for assertion in test.assert_
-            for piece in template_texts(assertion.value)
-        ),
-    ]
-    syntax = inferred_syntax(written, names)
-    return syntax, syntax == "curly"
-
-
 def _relative(path: Path, base_dir: Path) -> str:
     try:
         return str(path.relative_to(base_dir))
@@ -351,6 +307,7 @@ def _resolve_providers(
 def _resolve_tests(
     file: Sections,
     entries: list[tuple[int, TestEntry]],
+    test_vars: dict[int, dict[str, Any]],
     base_dir: Path,
     graders: GraderResolver,
     templates: Templates,
@@ -386,11 +343,9 @@ def _resolve_tests(
                 )
             except ProviderProblems as exc:
                 problems.extend(exc.problems)  # raise_problems drops repeats
-        try:
-            variables = {**vars_file(default.vars, base_dir), **vars_file(entry.vars, base_dir)}
-        except ConfigError as exc:
-            problems.append(Problem(("tests", index, "vars"), str(exc)))
+        if index not in test_vars:  # its vars file could not be read (already reported)
             continue
+        variables = {**test_vars[_DEFAULT], **test_vars[index]}
         for name, value in variables.items():
             try:
                 variables[name] = read_var_file(value, base_dir)

@@ -152,7 +152,6 @@ def resolve_provider(
         origin=origin,
         prompt_filter=tuple(entry.prompts),
         delay_s=(entry.delay if entry.delay is not None else default_delay_ms) / 1000,
-        transform=entry.transform,
     )
 
 

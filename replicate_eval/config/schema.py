@@ -190,8 +190,8 @@ class ProviderEntry(StrictModel):
     env: dict[str, str | int | float | bool] = Field(default_factory=dict)
     # promptfoo: the labels (or ids) of the prompts this provider runs; empty: all of them.
     prompts: list[str] = Field(default_factory=list)
-    transform: str | None = None  # promptfoo: Python here, applied to every output
-    delay: float | None = Field(None, ge=0)  # promptfoo: milliseconds before each prediction
+    transform: str | None = None  # promptfoo's output transform: refused, not run yet
+    delay: float | None = Field(None, ge=0)  # promptfoo: milliseconds after each call made
     inputs: dict[str, Any] | None = None  # promptfoo's multi-input red teaming; no meaning here
     flat: dict[str, Any] = Field(default_factory=dict)
 

@@ -14,7 +14,6 @@ from replicate_eval.config.problems import Problem, problems_from_validation
 from replicate_eval.config.schema import ConfigFile, PromptEntry, ProviderEntry, TestEntry
 from replicate_eval.config.yaml_source import Loc
 from replicate_eval.suggest import did_you_mean
-from replicate_eval.templating import TemplateSyntax
 
 _Model = TypeVar("_Model", bound=BaseModel)
 
@@ -31,7 +30,6 @@ class Sections:
     """What validated, each item with its index (in the file; for tests, among all tests)."""
 
     description: str | None = None
-    template_syntax: TemplateSyntax | None = None  # None: not set in the file
     default_test: TestEntry | None = None
     prompts: list[tuple[int, PromptEntry]] = field(default_factory=list)
     providers: list[tuple[int, ProviderEntry]] = field(default_factory=list)
@@ -61,7 +59,6 @@ def validate_sections(
     problems += wrong
     sections = Sections(
         description=top.description,
-        template_syntax=top.template_syntax,
         default_test=top.default_test,
         provider_count=len(items.get("providers", [])),
         top=top,

@@ -38,3 +38,25 @@ def template_texts(value: Any) -> Iterable[str]:
     elif isinstance(value, dict):
         for item in value.values():
             yield from template_texts(item)
+
+
+INFERRED_CURLY_NOTE = (
+    "{path}: no `template_syntax` is set and the templates read their vars as `{{{{name}}}}`, "
+    "promptfoo's syntax, so they are rendered with it; add `template_syntax: curly` to say so, "
+    "or `template_syntax: angle` to send the braces as text"
+)
+
+
+def chosen_syntax(
+    written: TemplateSyntax | None,
+    prompts: Iterable[str],
+    assertion_values: Iterable[Any],
+    var_names: Collection[str],
+) -> tuple[TemplateSyntax, bool]:
+    """The file's syntax (``written``, else inferred from its prompts and assertion values),
+    and whether reval inferred promptfoo's, to say so."""
+    if written is not None:
+        return written, False
+    texts = [*prompts, *(piece for value in assertion_values for piece in template_texts(value))]
+    syntax = inferred_syntax(texts, var_names)
+    return syntax, syntax == "curly"

@@ -40,11 +40,10 @@ class ProviderConfig:
     concurrency: int | None = None  # for cog: servers
     # Where the provider was configured, for messages: `providers[0]`, or a grader's place.
     origin: str = ""
-    # promptfoo's provider keys: the prompts it runs (labels; empty: all), seconds to wait
-    # before each prediction, and Python applied to each output.
+    # promptfoo's provider keys: the prompts it runs (labels; empty: all), and seconds to wait
+    # after each call it makes.
     prompt_filter: tuple[str, ...] = ()
     delay_s: float = 0.0
-    transform: str | None = None
 
     @property
     def where(self) -> str:
