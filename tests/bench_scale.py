@@ -22,6 +22,7 @@ import replicate_eval
 from replicate_eval.api import remember_secret
 from replicate_eval.report.summary import summary_tables
 from replicate_eval.report.table import results_table
+from replicate_eval.results import RunResult
 from tests.bench_launch import LAUNCHER
 from tests.bench_startup import median_seconds
 from tests.fake_replicate import FakeReplicate, Reply, tokens
@@ -97,17 +98,17 @@ def scale(folder: Path) -> None:
         print(f"  {'peak RSS':<38} {rss:.0f} MB (target < 150 MB)")
         print(f"  {'peak RSS, all five results files':<38} {rss_all:.0f} MB")
         print(f"  {'results file':<38} {out.stat().st_size / 1e6:.1f} MB")
-        write_times(out, folder, token=fake.token)
-        table_times(out, run_s=seconds)
+        result = replicate_eval.read_results(out)
+        write_times(result, folder, token=fake.token)
+        table_times(result, run_s=seconds)
     finally:
         fake.stop()
 
 
-def write_times(results: Path, folder: Path, *, token: str) -> None:
+def write_times(result: RunResult, folder: Path, *, token: str) -> None:
     """Seconds to write each results file of a 10,000-cell run (median of 3), with the token
     known, as in a run, so that the redaction is paid for."""
     remember_secret(token)
-    result = replicate_eval.read_results(results)
     print("\n== writing the results files of 10,000 cells (write_results, medians of 3)")
     for suffix in SUFFIXES:
         path = folder / f"scale-write{suffix}"
@@ -122,12 +123,11 @@ def write_times(results: Path, folder: Path, *, token: str) -> None:
         print(f"  {suffix:<38} {sorted(times)[1]:.2f} s ({size:.1f} MB; target < 1 s)")
 
 
-def table_times(results: Path, *, run_s: float) -> None:
+def table_times(result: RunResult, *, run_s: float) -> None:
     """Seconds to print a 10,000-cell run's table (outside a terminal, as in CI), against the
     whole run."""
     from rich.console import Console
 
-    result = replicate_eval.read_results(results)
     print("\n== printing the table of 10,000 cells (plain, 120 columns, medians of 3)")
     tables = {
         "summary (the default here)": lambda: summary_tables(

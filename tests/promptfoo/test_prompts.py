@@ -4,27 +4,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from tests.conftest import RunConfig
-from tests.fake_replicate import FakeReplicate, Reply, tokens
+from tests.fake_replicate import FakeReplicate
+from tests.promptfoo.support import inputs_sent, says_ok
 
 PROVIDERS = ["replicate:meta/llama"]
 TESTS = [{"vars": {"topic": "owls"}}]
 
 
-def echo(model_input: dict[str, Any]) -> Reply:
-    return Reply(tokens("ok"))
-
-
-def inputs_sent(fake: FakeReplicate) -> list[dict[str, Any]]:
-    return [request.body["input"] for request in fake.received("POST")]
-
-
 def test_a_bare_file_name_that_exists_is_read_and_one_that_does_not_is_text(
     fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
 ) -> None:
-    fake_replicate.add_model("meta/llama", echo, official=True)
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
     (tmp_path / "prompts.txt").write_text("First about {{topic}}\n---\nSecond about {{topic}}\n")
     (tmp_path / "more").mkdir()
     (tmp_path / "more" / "a.txt").write_text("Third about {{topic}}")
@@ -49,7 +41,7 @@ def test_a_bare_file_name_that_exists_is_read_and_one_that_does_not_is_text(
 def test_id_and_label_objects_and_the_legacy_mapping_name_files(
     fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
 ) -> None:
-    fake_replicate.add_model("meta/llama", echo, official=True)
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
     (tmp_path / "a.txt").write_text("A {{topic}}")
     (tmp_path / "b.txt").write_text("B {{topic}}")
     run = run_config(
@@ -76,7 +68,7 @@ def test_id_and_label_objects_and_the_legacy_mapping_name_files(
 def test_a_yaml_chat_file_and_an_inline_message_list_are_chats(
     fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
 ) -> None:
-    fake_replicate.add_model("meta/llama", echo, official=True)
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
     (tmp_path / "chat.yaml").write_text(
         "- role: system\n  content: Be brief.\n- role: user\n  content: Tell me about {{topic}}\n"
     )
@@ -114,7 +106,7 @@ def test_a_yaml_prompt_file_that_is_not_a_chat_is_refused_by_name(
 def test_a_multi_turn_chat_file_is_a_cell_error_naming_the_file(
     fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
 ) -> None:
-    fake_replicate.add_model("meta/llama", echo, official=True)
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
     (tmp_path / "chat.yaml").write_text(
         "- role: user\n  content: Hi\n- role: assistant\n  content: Hello\n"
         "- role: user\n  content: About {{topic}}?\n"

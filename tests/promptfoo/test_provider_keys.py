@@ -5,26 +5,22 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import Any
 
 import pytest
 
 from tests.conftest import RunConfig
-from tests.fake_replicate import FakeReplicate, Reply, tokens
+from tests.fake_replicate import FakeReplicate
+from tests.promptfoo.support import says_ok
 
 CREATE = "/v1/models/meta/llama/predictions"
 OWN_TOKEN = "r8_providerEnvToken0123456789abcdefghijk"
-
-
-def llama(model_input: dict[str, Any]) -> Reply:
-    return Reply(tokens("ok"))
 
 
 def test_a_providers_env_token_is_its_token_and_never_an_input_or_written(
     fake_replicate: FakeReplicate, run_config: RunConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake_replicate.tokens.add(OWN_TOKEN)
-    fake_replicate.add_model("meta/llama", llama, official=True)
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
     monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_the_process_token_is_not_this_ones")
     run = run_config(
         {
@@ -51,7 +47,7 @@ def test_the_providers_env_wins_over_the_process_and_apikey_over_both(
     fake_replicate: FakeReplicate, run_config: RunConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake_replicate.tokens.update({OWN_TOKEN, "r8_apiKeyWinsOverEverything0123456789ab"})
-    fake_replicate.add_model("meta/llama", llama, official=True)
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
     monkeypatch.setenv("REPLICATE_TEMPERATURE", "0.9")
     run = run_config(
         {
@@ -94,8 +90,8 @@ def test_a_bad_token_in_a_providers_env_names_the_key(
 def test_config_null_and_an_empty_system_prompt_are_promptfoos(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
-    fake_replicate.add_model("meta/llama", llama, official=True)
-    fake_replicate.add_model("meta/other", llama, official=True)
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
+    fake_replicate.add_model("meta/other", says_ok, official=True)
     run = run_config(
         "prompts: [hi]\n"
         "providers:\n"
@@ -116,7 +112,7 @@ def test_config_null_and_an_empty_system_prompt_are_promptfoos(
 def test_a_null_option_is_sent_as_null_unless_the_environment_fills_it(
     fake_replicate: FakeReplicate, run_config: RunConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake_replicate.add_model("meta/llama", llama, official=True)
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
     monkeypatch.setenv("REPLICATE_TEMPERATURE", "0.3")
     config = (
         "prompts: [hi]\n"
@@ -139,7 +135,7 @@ def test_a_null_option_is_sent_as_null_unless_the_environment_fills_it(
 def test_delay_spaces_out_the_calls_a_provider_makes(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
-    fake_replicate.add_model("meta/llama", llama, official=True)
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
     run = run_config(
         {
             "prompts": ["case <<n>>"],
@@ -174,7 +170,7 @@ def test_a_provider_transform_is_refused_by_name_not_ignored(
 def test_a_prompt_filter_that_keeps_every_prompt_runs_and_one_that_drops_some_is_refused(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
-    fake_replicate.add_model("meta/llama", llama, official=True)
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
     prompts = [{"raw": "a", "label": "group:one"}, {"raw": "b", "label": "group:two"}]
     kept = run_config(
         {"prompts": prompts, "providers": [{"id": "replicate:meta/llama", "prompts": ["group:*"]}]}
@@ -196,7 +192,7 @@ def test_a_prompt_filter_that_keeps_every_prompt_runs_and_one_that_drops_some_is
 def test_inputs_has_a_note_and_is_never_sent(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
-    fake_replicate.add_model("meta/llama", llama, official=True)
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
     run = run_config(
         {
             "prompts": ["hi"],

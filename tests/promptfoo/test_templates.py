@@ -3,24 +3,15 @@ Nunjucks filters promptfoo configs use."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.conftest import RunConfig
-from tests.fake_replicate import FakeReplicate, Reply, tokens
-
-
-def echo(model_input: dict[str, Any]) -> Reply:
-    return Reply(tokens(str(model_input["prompt"])))
-
-
-def prompts_sent(fake: FakeReplicate) -> list[str]:
-    return [request.body["input"]["prompt"] for request in fake.received("POST")]
+from tests.fake_replicate import FakeReplicate
+from tests.promptfoo.support import prompts_sent, says_its_prompt
 
 
 def test_curly_vars_in_prompts_and_assertions_are_rendered_with_one_note(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
-    fake_replicate.add_model("meta/llama", echo, official=True)
+    fake_replicate.add_model("meta/llama", says_its_prompt, official=True)
     run = run_config(
         {
             "prompts": [
@@ -43,7 +34,7 @@ def test_curly_vars_in_prompts_and_assertions_are_rendered_with_one_note(
 def test_a_file_that_uses_angle_markers_anywhere_keeps_reval_syntax(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
-    fake_replicate.add_model("meta/llama", echo, official=True)
+    fake_replicate.add_model("meta/llama", says_its_prompt, official=True)
     run = run_config(
         {
             "prompts": ["Tell me about {{topic}}"],
@@ -61,7 +52,7 @@ def test_a_file_that_uses_angle_markers_anywhere_keeps_reval_syntax(
 def test_braces_that_read_no_var_stay_text(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
-    fake_replicate.add_model("meta/llama", echo, official=True)
+    fake_replicate.add_model("meta/llama", says_its_prompt, official=True)
     run = run_config(
         {
             "prompts": ["Fill in {{name}} in this Mustache template"],
@@ -77,7 +68,7 @@ def test_braces_that_read_no_var_stay_text(
 def test_the_dump_filter_writes_json_as_javascript_does(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
-    fake_replicate.add_model("meta/llama", echo, official=True)
+    fake_replicate.add_model("meta/llama", says_its_prompt, official=True)
     run_config(
         {
             "prompts": ["{{ item | dump }}|{{ item | dump(2) }}|{{ name | dump }}"],

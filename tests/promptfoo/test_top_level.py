@@ -12,14 +12,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunCli, RunConfig
-from tests.fake_replicate import FakeReplicate, Reply, tokens
+from tests.fake_replicate import FakeReplicate
+from tests.promptfoo.support import prompts_sent, says_ok
 
 CREATE = "/v1/models/meta/llama/predictions"
 TOP_TOKEN = "r8_topLevelEnvToken0123456789abcdefghijk"
-
-
-def llama(model_input: dict[str, Any]) -> Reply:
-    return Reply(tokens("ok"))
 
 
 def three_tests(**top: Any) -> dict[str, Any]:
@@ -35,7 +32,7 @@ def test_top_level_env_sets_the_token_and_options_and_a_providers_env_wins(
     fake_replicate: FakeReplicate, run_config: RunConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake_replicate.tokens.add(TOP_TOKEN)
-    fake_replicate.add_model("meta/llama", llama, official=True)
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
     monkeypatch.delenv("REPLICATE_API_TOKEN")
     run = run_config(
         {
@@ -56,7 +53,7 @@ def test_top_level_env_sets_the_token_and_options_and_a_providers_env_wins(
 def test_evaluate_options_set_the_runs_defaults_and_the_command_line_wins(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
-    fake_replicate.add_model("meta/llama", llama, official=True)
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
     options = {"maxConcurrency": 1, "delay": 300, "repeat": 2, "cache": False}
     run = run_config(three_tests(evaluateOptions=options))
     assert run.result.exit_code == 0, run.result.stderr
@@ -77,7 +74,7 @@ def test_output_path_is_written_when_the_command_names_no_file(
     write_config: Callable[..., Path],
     tmp_path: Path,
 ) -> None:
-    fake_replicate.add_model("meta/llama", llama, official=True)
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
     path = write_config(three_tests(outputPath=["out/results.json", "out/report.csv"]))
     (tmp_path / "out").mkdir()
     result = run_cli("run", path)
@@ -101,8 +98,13 @@ def test_an_output_path_reval_cannot_write_is_named(
 def test_metadata_is_kept_and_keys_without_meaning_here_get_a_note(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
-    fake_replicate.add_model("meta/llama", llama, official=True)
-    config = three_tests(sharing=True, tags={"team": "evals"})
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
+    config = three_tests(
+        sharing=True,
+        tags={"team": "evals"},
+        extensions=["file://hooks.js:hook"],
+        evaluateOptions={"showProgressBar": False},
+    )
     config["defaultTest"] = {"metadata": {"suite": "smoke"}}
     config["tests"][0]["metadata"] = {"owner": "ann"}
     run = run_config(config)
@@ -111,6 +113,8 @@ def test_metadata_is_kept_and_keys_without_meaning_here_get_a_note(
     assert run.json["tests"][1]["metadata"] == {"suite": "smoke"}
     assert "`sharing` is promptfoo's" in run.result.stderr
     assert "`tags` is promptfoo's" in run.result.stderr
+    assert "`extensions` is promptfoo's" in run.result.stderr
+    assert "`evaluateOptions.showProgressBar` is ignored" in run.result.stderr
 
 
 @pytest.mark.parametrize(
@@ -143,7 +147,7 @@ def test_a_test_transform_is_refused_by_name(
 def test_csv_metadata_columns_are_the_tests_metadata(
     fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
 ) -> None:
-    fake_replicate.add_model("meta/llama", llama, official=True)
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
     (tmp_path / "cases.csv").write_text("n,__metadata:owner,__expected\n1,ann,ok\n2,,ok\n")
     run = run_config(
         {
@@ -160,17 +164,20 @@ def test_csv_metadata_columns_are_the_tests_metadata(
 def test_vars_from_a_file_as_promptfoo_writes_them(
     fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
 ) -> None:
-    fake_replicate.add_model("meta/llama", llama, official=True)
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
     (tmp_path / "vars.yaml").write_text("city: Paris\nlanguages: [French, English]\n")
+    (tmp_path / "defaults.json").write_text('{"city": "Rome", "greeting": "hi"}')
     run = run_config(
         {
-            "prompts": ["Say hi in {{city}} in {{languages}}"],
+            "prompts": ["Say {{greeting}} in {{city}} in {{languages}}"],
             "providers": ["replicate:meta/llama"],
+            "defaultTest": {"vars": "file://defaults.json"},
             "tests": [{"vars": "file://vars.yaml"}],
         }
     )
     assert run.result.exit_code == 0, run.result.stderr
-    sent = sorted(r.body["input"]["prompt"] for r in fake_replicate.received("POST"))
+    sent = sorted(prompts_sent(fake_replicate))
+    # The test's own vars win over defaultTest's, as in promptfoo.
     assert sent == ["Say hi in Paris in English", "Say hi in Paris in French"]
     broken = run_config(
         {

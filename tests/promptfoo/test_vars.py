@@ -3,20 +3,15 @@ of each such var); other lists stay one value."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from tests.conftest import RunConfig
-from tests.fake_replicate import FakeReplicate, Reply, tokens
-
-
-def echo(model_input: dict[str, Any]) -> Reply:
-    return Reply(tokens("ok"))
+from tests.fake_replicate import FakeReplicate
+from tests.promptfoo.support import prompts_sent, says_ok
 
 
 def test_list_vars_make_a_test_per_combination(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
-    fake_replicate.add_model("meta/llama", echo, official=True)
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
     run = run_config(
         {
             "prompts": ["<<greeting>>, <<name>>! <<scores>>"],
@@ -26,7 +21,7 @@ def test_list_vars_make_a_test_per_combination(
         }
     )
     assert run.result.exit_code == 0, run.result.stderr
-    sent = sorted(r.body["input"]["prompt"] for r in fake_replicate.received("POST"))
+    sent = sorted(prompts_sent(fake_replicate))
     assert sent == [
         "Hello, Ann! [1, 2]",
         "Hello, Bo! [1, 2]",

@@ -212,3 +212,16 @@ def test_a_stop_during_the_preflight_ends_the_call_at_once(
         asyncio.run(stopped_during_preflight())
     assert time.monotonic() - started < 5
     assert not llama.received("POST", "/v1/models/meta/meta-llama-3-8b-instruct/predictions")
+
+
+def test_a_configs_evaluate_options_are_the_librarys_defaults_too(
+    llama: FakeReplicate, tmp_path: Path
+) -> None:
+    config = reval.load(
+        {**CONFIG, "evaluateOptions": {"repeat": 2, "cache": False}}, base_dir=tmp_path
+    )
+    result = reval.evaluate(config)
+    assert result.repeat == 2 and len(result.cells) == 4
+    assert result.totals.cached == 0
+    # What the caller says wins.
+    assert len(reval.evaluate(config, reval.EvalOptions(repeat=1)).cells) == 2
