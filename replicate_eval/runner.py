@@ -26,6 +26,7 @@ from replicate_eval.assertions.registry import (
     evaluate_graded,
     evaluate_user_code,
     grade,
+    transform_problem,
 )
 from replicate_eval.cache import CacheKey, ResponseCache
 from replicate_eval.config.types import EvalConfig
@@ -52,8 +53,10 @@ from replicate_eval.results import (
     count,
 )
 from replicate_eval.stats import RunStats
+from replicate_eval.transforms import TransformFailed, apply_transforms, output_text
 from replicate_eval.usercode.limits import DEFAULT_TIME_LIMIT
 from replicate_eval.usercode.pool import UserCodePool
+from replicate_eval.usercode.worker import PythonSource
 
 CellCallback = Callable[[CellResult], None]
 
@@ -288,26 +291,60 @@ class _CellRunner:
         self, cell: Cell, model_input: dict[str, Any], response: ProviderResponse, *, cached: bool
     ) -> CellResult:
         response = replace(response, output=well_formed(response.output))
+        value: Any = response.output
+        chain = _output_transforms(cell)
+        if chain:
+            try:
+                value = await apply_transforms(
+                    self._user_code, chain, value, cell.test.vars, _transform_context(cell)
+                )
+            except TransformFailed as exc:
+                return _result(
+                    cell,
+                    status="error",
+                    error=str(exc),
+                    model_input=model_input,
+                    output=response.output,
+                    prediction_id=response.prediction_id,
+                    cached=cached,
+                )
+            response = replace(response, output=well_formed(output_text(value)))
         context = CheckContext(
             vars=cell.test.vars,
             prompt=cell.rendered_prompt or "",
             latency_ms=response.latency_ms,
             provider_id=cell.provider.id,
             images=response.images,
+            value=None if isinstance(value, str) else value,
         )
         judged: Sequence[tuple[Verdict, GraderResult | None]]
         if any(spec.grading for spec in cell.assertions):
             # Judges are models: ask them all at once.
             judged = await asyncio.gather(
-                *(self._judge(spec, response.output, context) for spec in cell.assertions)
+                *(self._judge(cell, spec, response.output, context) for spec in cell.assertions)
             )
         else:  # no model to wait for, no task per assertion (hot path)
-            judged = [await self._judge(spec, response.output, context) for spec in cell.assertions]
+            judged = [
+                await self._judge(cell, spec, response.output, context) for spec in cell.assertions
+            ]
         return _with_verdicts(cell, model_input, response, judged, cached=cached)
 
     async def _judge(
-        self, spec: AssertionSpec, output: str, context: CheckContext
+        self, cell: Cell, spec: AssertionSpec, output: str, context: CheckContext
     ) -> tuple[Verdict, GraderResult | None]:
+        if spec.transform is not None:  # promptfoo: this assertion sees the output transformed
+            try:
+                value = await apply_transforms(
+                    self._user_code,
+                    [("the assertion's", spec.transform)],
+                    output if context.value is None else context.value,
+                    cell.test.vars,
+                    _transform_context(cell),
+                )
+            except TransformFailed as exc:
+                return transform_problem(spec, str(exc)), None
+            output = well_formed(output_text(value))
+            context = replace(context, value=None if isinstance(value, str) else value)
         if spec.grading is None:
             if spec.runs_user_code:
                 return await evaluate_user_code(spec, output, context, self._user_code), None
@@ -317,6 +354,25 @@ class _CellRunner:
         # An answer that could not be read is not worth keeping, in the cache or the run.
         await grader.settle(readable=not verdict.problem)
         return verdict, grader.result()
+
+
+def _output_transforms(cell: Cell) -> list[tuple[str, PythonSource]]:
+    """promptfoo's order: the provider's transform, then the test's."""
+    chain = []
+    if cell.provider.transform is not None:
+        chain.append((f"provider `{cell.provider.label}`'s", cell.provider.transform))
+    if cell.test.transform is not None:
+        chain.append(("the test's", cell.test.transform))
+    return chain
+
+
+def _transform_context(cell: Cell) -> dict[str, Any]:
+    return {
+        "vars": dict(cell.test.vars),
+        "prompt": cell.rendered_prompt or "",
+        "provider": cell.provider.id,
+        "metadata": dict(cell.test.metadata),
+    }
 
 
 def _with_verdicts(

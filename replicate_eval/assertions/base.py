@@ -9,6 +9,7 @@ from typing import Any, Literal, Protocol
 
 from replicate_eval.errors import ConfigError, RevalError
 from replicate_eval.media import SavedImage
+from replicate_eval.usercode.worker import PythonSource
 
 # How an assertion's `value` is written and rendered:
 #   text       one string, rendered with the test's vars
@@ -63,6 +64,7 @@ class AssertionSpec:
     prepared: Any = field(default=None, compare=False)
     grading: Grading | None = None  # for model-graded kinds
     runs_user_code: bool = False  # a kind that runs the config's code (`python`)
+    transform: PythonSource | None = None  # promptfoo's: what this assertion sees of the output
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class CheckContext:
     latency_ms: float | None
     provider_id: str
     images: tuple[SavedImage, ...] = ()  # what an image model made, saved on disk
+    # A transform's result when it is not text: what `python`/`javascript` checks are given.
+    value: Any = None
 
 
 @dataclass(frozen=True)

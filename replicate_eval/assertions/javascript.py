@@ -64,7 +64,8 @@ async def javascript_check(
         "provider": {"id": ctx.provider_id},
         "latency_ms": ctx.latency_ms,
     }
-    shown = _promptfoo_output(output, ctx)
+    # A transform's JSON value is what promptfoo's check would be given; else the text.
+    shown = ctx.value if ctx.value is not None else _promptfoo_output(output, ctx)
     return await worker_verdict(code, spec.prepared, shown, ctx.vars, context, spec.threshold)
 
 

@@ -44,7 +44,7 @@ class UserCode(Protocol):
     async def check(
         self,
         source: PythonSource,
-        output: str,
+        output: Any,
         variables: Any,
         context: dict[str, Any],
         threshold: float | None,
@@ -54,32 +54,39 @@ class UserCode(Protocol):
 def prepare_python(value: Any, base_dir: Path) -> PythonSource:
     if not isinstance(value, str) or not value.strip():
         raise InvalidAssertion("value", "`python` needs its code as text")
+    return python_source(value, base_dir, function="get_assert", what="python check")
+
+
+def python_source(value: str, base_dir: Path, *, function: str, what: str) -> PythonSource:
+    """The config's Python code (an expression, a function body or ``file://x.py[:name]``, whose
+    function is ``function`` by default), compiled to check it. Raises InvalidAssertion."""
     source = value.strip()
     if source.startswith("file://"):
-        return _from_file(source.removeprefix("file://"), base_dir)
-    label = source if len(source) <= 60 and "\n" not in source else "python check"
+        return _from_file(source.removeprefix("file://"), base_dir, function)
+    label = source if len(source) <= 60 and "\n" not in source else what
     try:
-        compile(source, "<python assertion>", "eval")
+        compile(source, f"<{what}>", "eval")
     except SyntaxError:
-        _check_body(source)
+        _check_body(source, what)
         return PythonSource(label, "body", source)
     return PythonSource(label, "expression", source)
 
 
-def _check_body(source: str) -> None:
+def _check_body(source: str, what: str) -> None:
     wrapped = "def __reval_check(output, vars, context):\n" + textwrap.indent(source, "    ")
     try:
-        compile(wrapped, "<python assertion>", "exec")
+        compile(wrapped, f"<{what}>", "exec")
     except SyntaxError as exc:
         line = (exc.lineno or 2) - 1
+        of = "check" if what == "python check" else what
         raise InvalidAssertion(
-            "value", f"the Python code does not compile: {exc.msg} (line {line} of the check)"
+            "value", f"the Python code does not compile: {exc.msg} (line {line} of the {of})"
         ) from None
 
 
-def _from_file(reference: str, base_dir: Path) -> PythonSource:
+def _from_file(reference: str, base_dir: Path, default_function: str) -> PythonSource:
     path_text, _, name = reference.partition(":")
-    name = name or "get_assert"
+    name = name or default_function
     path = (base_dir / path_text).resolve()
     try:
         if not path.is_file():
@@ -126,13 +133,15 @@ async def python_check(
         # An image model's saved files: check them with Pillow or anything else.
         "images": [image.model_dump() for image in ctx.images],
     }
-    return await worker_verdict(code, source, output, ctx.vars, context, spec.threshold)
+    # A transform's JSON value is what promptfoo's check would be given; else the text.
+    given = ctx.value if ctx.value is not None else output
+    return await worker_verdict(code, source, given, ctx.vars, context, spec.threshold)
 
 
 async def worker_verdict(
     code: UserCode,
     source: PythonSource,
-    output: str,
+    output: Any,
     variables: Any,
     context: dict[str, Any],
     threshold: float | None,

@@ -275,6 +275,11 @@ async def _awaited(spec: AssertionSpec, checking: Awaitable[Outcome]) -> Verdict
     return _verdict(spec, outcome)
 
 
+def transform_problem(spec: AssertionSpec, message: str) -> Verdict:
+    """The verdict of an assertion whose own transform failed: it could not judge."""
+    return _problem(spec, AssertionProblem(message))
+
+
 def _problem(spec: AssertionSpec, problem: AssertionProblem) -> Verdict:
     unavailable = isinstance(problem, JudgeUnavailable)
     return Verdict(

@@ -42,6 +42,8 @@ from replicate_eval.errors import ConfigError
 from replicate_eval.judging.prompts import check_grader_prompt, grader_prompt_findings
 from replicate_eval.judging.settings import GraderResolver, cli_grader_problem
 from replicate_eval.templating import Templates, TemplateSyntax, curly_vars
+from replicate_eval.transforms import prepare_transform
+from replicate_eval.usercode.worker import PythonSource
 
 FILE_PREFIX = "file://"
 
@@ -327,6 +329,7 @@ def _resolve_tests(
         prompt_loc: Loc = (*test_loc, "options", "rubricPrompt")
         problems.extend(check_grader_prompt(own_prompt, prompt_loc, templates))
         compiled = _compile_all(entry.assert_, test_loc, base_dir, problems)
+        transform = _test_transform(entry, default, test_loc, base_dir, problems)
         asserts = []
         # defaultTest's assertions too: the test's own options choose their grader.
         for spec, provider, loc in (*default_asserts, *compiled):
@@ -366,6 +369,7 @@ def _resolve_tests(
                 metadata={**default.metadata, **entry.metadata},
                 assertions=tuple(asserts),
                 threshold=entry.threshold if entry.threshold is not None else default.threshold,
+                transform=transform,
             )
             found, noted = grader_prompt_findings(test, prompt_loc, templates)
             problems.extend(p for p in found if p not in problems)
@@ -392,8 +396,32 @@ def _compile_all(
         except InvalidAssertion as exc:
             problems.append(Problem((*loc, exc.field), str(exc)))
             continue
+        if entry.transform is not None:
+            try:
+                spec = replace(spec, transform=prepare_transform(entry.transform, base_dir))
+            except ConfigError as exc:
+                problems.append(Problem((*loc, "transform"), str(exc)))
+                continue
         compiled.append((spec, entry.provider, loc))
     return compiled
+
+
+def _test_transform(
+    entry: TestEntry, default: TestEntry, test_loc: Loc, base_dir: Path, problems: list[Problem]
+) -> PythonSource | None:
+    """promptfoo's test transform: options merged over defaultTest's, then `transform` before
+    its older name `postprocess` (src/evaluator.ts)."""
+    for key in ("transform", "postprocess"):
+        for options, loc in ((entry.options, test_loc), (default.options, ("defaultTest",))):
+            code = getattr(options, key) if options is not None else None
+            if code is None:
+                continue
+            try:
+                return prepare_transform(code, base_dir)
+            except ConfigError as exc:
+                problems.append(Problem((*loc, "options", key), str(exc)))
+                return None
+    return None
 
 
 def _syntax_warnings(

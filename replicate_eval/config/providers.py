@@ -28,6 +28,7 @@ from replicate_eval.providers.types.options import (
 )
 from replicate_eval.providers.types.registry import type_for
 from replicate_eval.redact import REDACT
+from replicate_eval.transforms import prepare_transform
 
 # promptfoo's environment fallbacks: used when a text provider does not set the option.
 ENV_FALLBACKS: dict[str, str] = {
@@ -82,14 +83,12 @@ def resolve_provider(
     capabilities = provider_type.capabilities
 
     merged, problems = _merge_options(entry, here)
+    transform = None
     if entry.transform is not None:
-        problems.append(
-            Problem(
-                (*here, "transform"),
-                "reval does not run provider transforms yet; remove it and check the raw "
-                "output with a `python` assertion",
-            )
-        )
+        try:
+            transform = prepare_transform(entry.transform, base_dir)
+        except ConfigError as exc:
+            problems.append(Problem((*here, "transform"), str(exc)))
     try:
         options = provider_type.options.model_validate(merged)
     except ValidationError as exc:
@@ -152,6 +151,7 @@ def resolve_provider(
         origin=origin,
         prompt_filter=tuple(entry.prompts),
         delay_s=(entry.delay if entry.delay is not None else default_delay_ms) / 1000,
+        transform=transform,
     )
 
 

@@ -94,6 +94,7 @@ class AssertionEntry(StrictModel):
     threshold: float | None = None
     # The model that judges a model-graded assertion (its grader, embedding or guard model).
     provider: ProviderEntry | None = None
+    transform: str | None = None  # promptfoo's: what this assertion sees of the output
 
 
 class GraderProviders(StrictModel):
@@ -128,20 +129,17 @@ class ChatMessage(StrictModel):
     content: str
 
 
-_NO_TRANSFORMS = (
-    "; reval does not run output transforms yet: check the raw output with a `python` "
-    "assertion instead"
-)
-
-
 class TestOptions(StrictModel):
     key_hints: ClassVar[dict[str, str]] = {
         "rubric_prompt": "; did you mean `rubricPrompt`?",
-        "transform": _NO_TRANSFORMS,
-        "postprocess": _NO_TRANSFORMS,
+        "transformVars": "; reval does not transform vars: compute them in a vars file or with "
+        "a template expression in the prompt",
     }
 
     provider: GraderProviders | None = None
+    # promptfoo's output transform (Python here), and its older name.
+    transform: str | None = None
+    postprocess: str | None = None
     # A grader prompt template (text, or a list of chat messages) replacing the shipped one.
     rubricPrompt: str | list[ChatMessage] | None = None
     factuality: FactualityScores | None = None
@@ -190,7 +188,7 @@ class ProviderEntry(StrictModel):
     env: dict[str, str | int | float | bool] = Field(default_factory=dict)
     # promptfoo: the labels (or ids) of the prompts this provider runs; empty: all of them.
     prompts: list[str] = Field(default_factory=list)
-    transform: str | None = None  # promptfoo's output transform: refused, not run yet
+    transform: str | None = None  # promptfoo's output transform (Python here)
     delay: float | None = Field(None, ge=0)  # promptfoo: milliseconds after each call made
     inputs: dict[str, Any] | None = None  # promptfoo's multi-input red teaming; no meaning here
     flat: dict[str, Any] = Field(default_factory=dict)

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from replicate_eval.assertions.base import AssertionSpec
 from replicate_eval.providers.types.targets import Capabilities, OutputKind, Target
 from replicate_eval.templating import TemplateSyntax
+from replicate_eval.usercode.worker import PythonSource
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class ProviderConfig:
     # after each call it makes.
     prompt_filter: tuple[str, ...] = ()
     delay_s: float = 0.0
+    transform: PythonSource | None = None  # promptfoo's provider `transform`
 
     @property
     def where(self) -> str:
@@ -71,6 +73,7 @@ class TestCase:
     assertions: tuple[AssertionSpec, ...]
     threshold: float | None
     metadata: Mapping[str, Any] = field(default_factory=dict)  # promptfoo's, kept as written
+    transform: PythonSource | None = None  # promptfoo's `options.transform` (or `postprocess`)
 
 
 @dataclass(frozen=True)

@@ -80,13 +80,29 @@ class UserCodePool:
     async def check(
         self,
         source: PythonSource,
-        output: str,
+        output: Any,
         variables: Mapping[str, Any],
         context: dict[str, Any],
         threshold: float | None,
     ) -> CheckAnswer:
         """The verdict of ``source`` on ``output``. Raises CheckProblem when the code raised,
         exited, overran the time limit or killed its process."""
+        request = ("check", source, output, dict(variables), context, threshold)
+        passed, reason, score = await self._run(source, request)
+        return CheckAnswer(bool(passed), str(reason), score)
+
+    async def transform(
+        self,
+        source: PythonSource,
+        output: Any,
+        variables: Mapping[str, Any],
+        context: dict[str, Any],
+    ) -> Any:
+        """What ``source`` makes of ``output`` (a JSON value). Raises CheckProblem as ``check``
+        does, and when the code returned None or something JSON cannot hold."""
+        return await self._run(source, ("transform", source, output, dict(variables), context))
+
+    async def _run(self, source: PythonSource, request: tuple[Any, ...]) -> Any:
         if source in self._broken:
             raise CheckProblem(self._broken[source])
         idle = self._queue()
@@ -101,9 +117,8 @@ class UserCodePool:
                     self._broken[source] = str(problem)
                     raise
                 worker.loaded.add(source)
-            request = ("check", source, output, dict(variables), context, threshold)
-            passed, reason, score = await self._call(worker, request, what=f"`{source.label}`")
-            return CheckAnswer(bool(passed), str(reason), score)
+            wanted = "a value" if request[0] == "transform" else "a verdict"
+            return await self._call(worker, request, what=f"`{source.label}`", wanted=wanted)
         finally:
             idle.put_nowait(worker if worker is not None and worker.alive else None)
 
@@ -143,7 +158,9 @@ class UserCodePool:
         self._workers.append(worker)
         return worker
 
-    async def _call(self, worker: _Worker, request: tuple[Any, ...], *, what: str) -> Any:
+    async def _call(
+        self, worker: _Worker, request: tuple[Any, ...], *, what: str, wanted: str = "a verdict"
+    ) -> Any:
         process = worker.process
         assert process.stdin is not None and process.stdout is not None
         try:
@@ -158,7 +175,7 @@ class UserCodePool:
             reply: dict[str, Any] = json.loads(await process.stdout.readexactly(size))
         except (asyncio.IncompleteReadError, ConnectionError, BrokenPipeError):
             worker.kill()
-            raise CheckProblem(await self._why_ended(worker, what)) from None
+            raise CheckProblem(await self._why_ended(worker, what, wanted)) from None
         except BaseException:
             worker.kill()  # interrupted mid-call: the worker's state is unknown
             raise
@@ -168,11 +185,11 @@ class UserCodePool:
             raise CheckProblem(str(reply["problem"]))
         return reply["ok"]
 
-    async def _why_ended(self, worker: _Worker, what: str) -> str:
+    async def _why_ended(self, worker: _Worker, what: str, wanted: str) -> str:
         if worker.expired:
             return f"{what} did not finish within {self.time_limit:g} s (--check-timeout); stopped"
         code = await worker.process.wait()
-        return f"{what} ended its process (exit status {code}) instead of returning a verdict"
+        return f"{what} ended its process (exit status {code}) instead of returning {wanted}"
 
 
 def _expire(worker: _Worker) -> None:

@@ -8,8 +8,9 @@ process, never reval, which kills and replaces it.
 Protocol: frames of a 4-byte big-endian length and a payload, on private copies of stdin and
 stdout (the code's own ``print`` goes to /dev/null and ``input()`` reads nothing). Requests are
 pickles from reval, the trusted side; replies are JSON, so nothing the code writes can make reval
-run anything. A request is ``("load", source)`` or ``("check", source, output, vars, context,
-threshold)``; a reply is ``{"ok": [passed, reason, score]}`` or ``{"problem": message}``.
+run anything. A request is ``("load", source)``, ``("check", source, output, vars, context,
+threshold)`` or ``("transform", source, output, vars, context)``; a reply is ``{"ok": [passed,
+reason, score]}`` (for a transform ``{"ok": value}``) or ``{"problem": message}``.
 """
 
 from __future__ import annotations
@@ -52,9 +53,9 @@ class CheckProblem(Exception):
     """The code could not give a verdict; the message says why."""
 
 
-def _describe_exit(error: BaseException) -> str:
+def _describe_exit(error: BaseException, wanted: str = "a verdict") -> str:
     if isinstance(error, SystemExit):
-        return f"called exit({error.code!r}) instead of returning a verdict"
+        return f"called exit({error.code!r}) instead of returning {wanted}"
     if isinstance(error, KeyboardInterrupt):
         return "raised KeyboardInterrupt"
     return f"raised {type(error).__name__}: {error}"
@@ -161,7 +162,8 @@ def _javascript(source: str) -> CheckFunction:
         try:
             check = engine.eval(source)
             result = check(
-                output,
+                # A transform's JSON value is the JavaScript value promptfoo would pass.
+                output if isinstance(output, str) else engine.parse_json(json.dumps(output)),
                 engine.parse_json(json.dumps(context, default=str)),
                 engine.parse_json('{"env": {}}'),  # promptfoo's `process`, without the token
             )
@@ -174,23 +176,46 @@ def _javascript(source: str) -> CheckFunction:
 
 def answer(checks: Checks, request: tuple[Any, ...]) -> dict[str, Any]:
     kind, source = request[0], request[1]
+    wanted = "a value" if kind == "transform" else "a verdict"
     try:
         function = checks.load(source)
         if kind == "load":
             return {"ok": [True, "", None]}
-        output, variables, context, threshold = request[2:]
+        output, variables, context = request[2:5]
         try:
             result = function(output, variables, context)
         except CheckProblem as problem:
             raise CheckProblem(f"`{source.label}` {problem}") from None
         except BaseException as error:
-            raise CheckProblem(f"`{source.label}` {_describe_exit(error)}") from None
-        passed, reason, score = interpret(result, source.label, threshold)
+            raise CheckProblem(f"`{source.label}` {_describe_exit(error, wanted)}") from None
+        if kind == "transform":
+            return {"ok": _json_value(result, source.label)}
+        passed, reason, score = interpret(result, source.label, request[5])
     except CheckProblem as problem:
         return {"problem": _cut(str(problem))}
     except BaseException as error:
-        return {"problem": _cut(f"`{source.label}` {_describe_exit(error)}")}
+        return {"problem": _cut(f"`{source.label}` {_describe_exit(error, wanted)}")}
     return {"ok": [passed, _cut(reason), score]}
+
+
+# A transform's value crosses back to reval as JSON: bounded, like a model's output.
+MAX_VALUE_BYTES = 16 * 1024 * 1024
+
+
+def _json_value(result: Any, label: str) -> Any:
+    """A transform's result as JSON can carry it; None is an error, as promptfoo's is."""
+    if result is None:
+        raise CheckProblem(f"`{label}` returned None; a transform must return the new output")
+    try:
+        text = json.dumps(result, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as error:
+        raise CheckProblem(
+            f"`{label}` returned a {type(result).__name__} that JSON cannot hold ({error}); "
+            "return text, a number, a list or a dict"
+        ) from None
+    if len(text) > MAX_VALUE_BYTES:
+        raise CheckProblem(f"`{label}` returned over {MAX_VALUE_BYTES >> 20} MiB")
+    return json.loads(text)
 
 
 def _cut(text: str) -> str:

@@ -152,21 +152,6 @@ def test_delay_spaces_out_the_calls_a_provider_makes(
     assert all(later - earlier >= 0.3 for earlier, later in itertools.pairwise(creates))
 
 
-def test_a_provider_transform_is_refused_by_name_not_ignored(
-    fake_replicate: FakeReplicate, run_config: RunConfig
-) -> None:
-    run = run_config(
-        {
-            "prompts": ["hi"],
-            "providers": [{"id": "replicate:meta/llama", "transform": "output.trim()"}],
-        }
-    )
-    assert run.result.exit_code == 2
-    assert "providers[0].transform" in run.result.stderr
-    assert "Traceback" not in run.result.stderr
-    assert fake_replicate.requests == []
-
-
 def test_a_prompt_filter_that_keeps_every_prompt_runs_and_one_that_drops_some_is_refused(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:

@@ -133,17 +133,6 @@ def test_promptfoo_keys_reval_lacks_are_refused_by_name(
     assert "Traceback" not in run.result.stderr
 
 
-def test_a_test_transform_is_refused_by_name(
-    fake_replicate: FakeReplicate, run_config: RunConfig
-) -> None:
-    config = three_tests()
-    config["defaultTest"] = {"options": {"transform": "output.strip()"}}
-    run = run_config(config)
-    assert run.result.exit_code == 2
-    assert "defaultTest.options.transform" in run.result.stderr
-    assert "transforms" in run.result.stderr
-
-
 def test_csv_metadata_columns_are_the_tests_metadata(
     fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
 ) -> None:
