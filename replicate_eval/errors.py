@@ -20,6 +20,7 @@
     ├── NotACache               cache_repair: a database reval did not write, set aside
     └── CellError               one cell could not produce an output; the run goes on
         ├── TemplateError       a prompt or assertion value could not be rendered
+        ├── TransformFailed     transforms: the config's output transform failed
         └── ProviderError       the provider could not produce an output
             ├── PredictionError the prediction ran and ended failed, canceled or aborted
             ├── ApiError        Replicate answered with an HTTP error (problem details)

@@ -56,20 +56,29 @@ def _render_assertions(
     test: TestCase, templates: Templates
 ) -> tuple[tuple[AssertionSpec, ...], str | None]:
     rendered = []
-    changed = False
     for number, spec in enumerate(test.assertions, start=1):
         try:
-            value = _render_value(spec, templates, test.vars)
+            rendered.append(_rendered(spec, templates, test.vars))
         except TemplateError as exc:
             return test.assertions, f"assertion {number} (`{spec.type}`): {exc}"
-        # Most values hold no template (`contains: ok`): the test's own specs are kept, one
-        # object for every cell, instead of a copy per test.
-        if value == spec.value and type(value) is type(spec.value):
-            rendered.append(spec)
-        else:
-            rendered.append(replace(spec, value=value))
-            changed = True
+    # Most values hold no template (`contains: ok`): the test's own specs are kept, one
+    # object for every cell, instead of a copy per test.
+    changed = any(new is not old for new, old in zip(rendered, test.assertions, strict=True))
     return (tuple(rendered) if changed else test.assertions), None
+
+
+def _rendered(
+    spec: AssertionSpec, templates: Templates, variables: Mapping[str, Any]
+) -> AssertionSpec:
+    """``spec`` with its value (and an assert-set's members') rendered; itself if unchanged."""
+    if spec.children:
+        children = tuple(_rendered(child, templates, variables) for child in spec.children)
+        same = all(new is old for new, old in zip(children, spec.children, strict=True))
+        return spec if same else replace(spec, children=children)
+    value = _render_value(spec, templates, variables)
+    if value == spec.value and type(value) is type(spec.value):
+        return spec
+    return replace(spec, value=value)
 
 
 def _render_value(spec: AssertionSpec, templates: Templates, variables: Mapping[str, Any]) -> Any:

@@ -49,6 +49,8 @@ class AssertionResult(_Model):
     score: float
     reason: str
     grader: GraderResult | None = None  # for model-graded assertions
+    metric: str | None = None  # promptfoo's named metric it counts toward
+    assertions: list[AssertionResult] = Field(default_factory=list)  # an assert-set's members
 
 
 # An image a model made, saved in the run's output folder: the record providers return.
@@ -72,6 +74,8 @@ class CellResult(_Model):
     score: float | None = None
     reason: str | None = None  # why the cell failed, in one line
     assertions: list[AssertionResult] = Field(default_factory=list)
+    # promptfoo's namedScores: each named metric's weighted mean score in this cell.
+    named_scores: dict[str, float] = Field(default_factory=dict)
     latency_ms: float | None = None
     prediction_id: str | None = None
     metrics: dict[str, Any] = Field(default_factory=dict)
@@ -97,6 +101,22 @@ class TestInfo(_Model):
     description: str | None
     vars: dict[str, Any]
     metadata: dict[str, Any] = Field(default_factory=dict)  # the test's `metadata`, as written
+
+
+class MetricTotals(_Model):
+    """promptfoo's named metrics of one prompt x provider, over its graded cells."""
+
+    prompt_index: int
+    provider_index: int
+    cells: int  # graded cells (errors have no scores): `__count` in derived metrics
+    sums: dict[str, float]  # each named metric's scores added up (what derived metrics read)
+    means: dict[str, float]  # and their mean over the cells that have it (what tables show)
+    derived: dict[str, float | None] = Field(default_factory=dict)  # None: no value (x / 0)
+
+
+class DerivedMetricInfo(_Model):
+    name: str
+    value: str  # the expression, as written
 
 
 class Totals(_Model):
@@ -148,6 +168,9 @@ class RunResult(_Model):
     tests: list[TestInfo]
     cells: list[CellResult]
     totals: Totals
+    # promptfoo's named metrics per prompt x provider, and the derivedMetrics that made them.
+    named_metrics: list[MetricTotals] = Field(default_factory=list)
+    derived_metrics: list[DerivedMetricInfo] = Field(default_factory=list)
 
     @property
     def image_count(self) -> int:

@@ -16,36 +16,24 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from replicate_eval import __version__
-from replicate_eval.assertions import AssertionSpec, CheckContext
-from replicate_eval.assertions.registry import (
-    Verdict,
-    evaluate,
-    evaluate_graded,
-    evaluate_user_code,
-    grade,
-    transform_problem,
-)
 from replicate_eval.cache import CacheKey, ResponseCache
 from replicate_eval.config.types import EvalConfig
 from replicate_eval.errors import ApiError, CellError, ProviderError
+from replicate_eval.grading import CellGrader, cell_result
 from replicate_eval.judging.calls import Graders
+from replicate_eval.named_metrics import as_info, metric_totals
 from replicate_eval.plan import Cell, Plan, build_plan
 from replicate_eval.providers.base import Provider, ProviderResponse
 from replicate_eval.providers.build import build_providers
 from replicate_eval.providers.cog.server import CogServers
 from replicate_eval.providers.images import ImageStore
-from replicate_eval.providers.outputs import well_formed
 from replicate_eval.providers.replicate.predictions import RetryPolicy
 from replicate_eval.providers.replicate.session import ReplicateSession
 from replicate_eval.providers.resources import RunResources
 from replicate_eval.results import (
-    AssertionResult,
     CellResult,
-    CellStatus,
-    GraderResult,
     PromptInfo,
     ProviderInfo,
     RunResult,
@@ -53,10 +41,8 @@ from replicate_eval.results import (
     count,
 )
 from replicate_eval.stats import RunStats
-from replicate_eval.transforms import TransformFailed, apply_transforms, output_text
 from replicate_eval.usercode.limits import DEFAULT_TIME_LIMIT
 from replicate_eval.usercode.pool import UserCodePool
-from replicate_eval.usercode.worker import PythonSource
 
 CellCallback = Callable[[CellResult], None]
 
@@ -147,6 +133,8 @@ async def run_eval(
         ],
         cells=cells,
         totals=totals,
+        named_metrics=metric_totals(cells, config.derived_metrics),
+        derived_metrics=as_info(config.derived_metrics),
     )
 
 
@@ -209,8 +197,7 @@ class _CellRunner:
         self._providers = providers
         self._images = images
         self._cache = cache
-        self._graders = graders
-        self._user_code = user_code
+        self._grader = CellGrader(graders, user_code)
         # A provider that got an account- or model-wide error (401, 404...) is not called again.
         self._blocked: dict[int, ApiError] = {}
 
@@ -221,7 +208,7 @@ class _CellRunner:
             # A bug in reval fails this cell, not the run and every other cell's result.
             if os.environ.get("REVAL_DEBUG"):
                 raise
-            return _result(
+            return cell_result(
                 cell,
                 status="error",
                 error=f"internal error in reval: {type(exc).__name__}: {exc} "
@@ -230,14 +217,14 @@ class _CellRunner:
 
     async def _run(self, cell: Cell) -> CellResult:
         if cell.error or cell.rendered_prompt is None:
-            return _result(cell, status="error", error=cell.error or "prompt was not rendered")
+            return cell_result(cell, status="error", error=cell.error or "prompt was not rendered")
         provider = self._providers[cell.provider.index]
         try:
             model_input = provider.build_input(cell.rendered_prompt)
         except CellError as exc:  # a chat this model cannot take, say: name the prompt
             source = f" ({cell.prompt.source})" if cell.prompt.source else ""
             where = f"prompt `{cell.prompt.label}`{source}"
-            return _result(cell, status="error", error=f"{where}: {exc}")
+            return cell_result(cell, status="error", error=f"{where}: {exc}")
         # A local Cog model changes as its author works on it: its type says it is not cached.
         # Repeats are distinct predictions: only the first run of a cell uses the cache.
         cacheable = (
@@ -246,10 +233,10 @@ class _CellRunner:
         key = ResponseCache.key(cell.provider, model_input) if cacheable else None
         cached = await self._from_cache(key)
         if cached is not None:
-            return await self._graded(cell, model_input, cached, cached=True)
+            return await self._grader.graded(cell, model_input, cached, cached=True)
         earlier = self._blocked.get(cell.provider.index)
         if earlier is not None:
-            return _result(
+            return cell_result(
                 cell,
                 status="error",
                 model_input=model_input,
@@ -260,7 +247,7 @@ class _CellRunner:
         except ProviderError as exc:
             if isinstance(exc, ApiError) and exc.provider_wide:
                 self._blocked[cell.provider.index] = exc
-            return _result(
+            return cell_result(
                 cell,
                 status="error",
                 model_input=model_input,
@@ -275,7 +262,7 @@ class _CellRunner:
                 await asyncio.sleep(cell.provider.delay_s)
         if self._cache is not None and key is not None:
             await asyncio.to_thread(self._cache.put, key, response)
-        return await self._graded(cell, model_input, response, cached=False)
+        return await self._grader.graded(cell, model_input, response, cached=False)
 
     async def _from_cache(self, key: CacheKey | None) -> ProviderResponse | None:
         if self._cache is None or key is None:
@@ -286,151 +273,3 @@ class _CellRunner:
         # Images live in the run that made them: copy them into this run's folder.
         images = await self._images.adopt(response.images)
         return replace(response, images=tuple(images)) if images is not None else None
-
-    async def _graded(
-        self, cell: Cell, model_input: dict[str, Any], response: ProviderResponse, *, cached: bool
-    ) -> CellResult:
-        response = replace(response, output=well_formed(response.output))
-        value: Any = response.output
-        chain = _output_transforms(cell)
-        if chain:
-            try:
-                value = await apply_transforms(
-                    self._user_code, chain, value, cell.test.vars, _transform_context(cell)
-                )
-            except TransformFailed as exc:
-                return _result(
-                    cell,
-                    status="error",
-                    error=str(exc),
-                    model_input=model_input,
-                    output=response.output,
-                    prediction_id=response.prediction_id,
-                    cached=cached,
-                )
-            response = replace(response, output=well_formed(output_text(value)))
-        context = CheckContext(
-            vars=cell.test.vars,
-            prompt=cell.rendered_prompt or "",
-            latency_ms=response.latency_ms,
-            provider_id=cell.provider.id,
-            images=response.images,
-            value=None if isinstance(value, str) else value,
-        )
-        judged: Sequence[tuple[Verdict, GraderResult | None]]
-        if any(spec.grading for spec in cell.assertions):
-            # Judges are models: ask them all at once.
-            judged = await asyncio.gather(
-                *(self._judge(cell, spec, response.output, context) for spec in cell.assertions)
-            )
-        else:  # no model to wait for, no task per assertion (hot path)
-            judged = [
-                await self._judge(cell, spec, response.output, context) for spec in cell.assertions
-            ]
-        return _with_verdicts(cell, model_input, response, judged, cached=cached)
-
-    async def _judge(
-        self, cell: Cell, spec: AssertionSpec, output: str, context: CheckContext
-    ) -> tuple[Verdict, GraderResult | None]:
-        if spec.transform is not None:  # promptfoo: this assertion sees the output transformed
-            try:
-                value = await apply_transforms(
-                    self._user_code,
-                    [("the assertion's", spec.transform)],
-                    output if context.value is None else context.value,
-                    cell.test.vars,
-                    _transform_context(cell),
-                )
-            except TransformFailed as exc:
-                return transform_problem(spec, str(exc)), None
-            output = well_formed(output_text(value))
-            context = replace(context, value=None if isinstance(value, str) else value)
-        if spec.grading is None:
-            if spec.runs_user_code:
-                return await evaluate_user_code(spec, output, context, self._user_code), None
-            return evaluate(spec, output, context), None
-        grader = self._graders.for_assertion(spec)
-        verdict = await evaluate_graded(spec, output, context, grader)
-        # An answer that could not be read is not worth keeping, in the cache or the run.
-        await grader.settle(readable=not verdict.problem)
-        return verdict, grader.result()
-
-
-def _output_transforms(cell: Cell) -> list[tuple[str, PythonSource]]:
-    """promptfoo's order: the provider's transform, then the test's."""
-    chain = []
-    if cell.provider.transform is not None:
-        chain.append((f"provider `{cell.provider.label}`'s", cell.provider.transform))
-    if cell.test.transform is not None:
-        chain.append(("the test's", cell.test.transform))
-    return chain
-
-
-def _transform_context(cell: Cell) -> dict[str, Any]:
-    return {
-        "vars": dict(cell.test.vars),
-        "prompt": cell.rendered_prompt or "",
-        "provider": cell.provider.id,
-        "metadata": dict(cell.test.metadata),
-    }
-
-
-def _with_verdicts(
-    cell: Cell,
-    model_input: dict[str, Any],
-    response: ProviderResponse,
-    judged: Sequence[tuple[Verdict, GraderResult | None]],
-    *,
-    cached: bool,
-) -> CellResult:
-    outcome = grade([verdict for verdict, _ in judged], cell.test.threshold)
-    unjudged = [f"{v.type}: {v.reason}" for v, _ in judged if v.judge_unavailable]
-    return _result(
-        cell,
-        status="error" if unjudged else "passed" if outcome.passed else "failed",
-        error="; ".join(unjudged) or None,
-        model_input=model_input,
-        output=response.output,
-        images=list(response.images),
-        score=outcome.score,
-        reason=outcome.reason,
-        assertions=[_assertion_result(v, grader) for v, grader in judged],
-        latency_ms=round(response.latency_ms, 1),
-        prediction_id=response.prediction_id,
-        metrics=dict(response.metrics),
-        cached=cached,
-    )
-
-
-def _assertion_result(verdict: Verdict, grader: GraderResult | None) -> AssertionResult:
-    return AssertionResult(
-        type=verdict.type,
-        value=verdict.value,
-        weight=verdict.weight,
-        passed=verdict.passed,
-        score=verdict.score,
-        reason=verdict.reason,
-        grader=grader,
-    )
-
-
-def _result(
-    cell: Cell, *, status: CellStatus, model_input: dict[str, Any] | None = None, **fields: Any
-) -> CellResult:
-    if isinstance(fields.get("error"), str):
-        fields["error"] = well_formed(fields["error"])  # a model's error message, say
-    return CellResult(
-        repeat=cell.repeat,
-        test_index=cell.test.index,
-        prompt_index=cell.prompt.index,
-        provider_index=cell.provider.index,
-        test_description=cell.test.description,
-        prompt_label=cell.prompt.label,
-        provider_id=cell.provider.id,
-        provider_label=cell.provider.label,
-        vars=dict(cell.test.vars),
-        rendered_prompt=cell.rendered_prompt,
-        input=model_input,
-        status=status,
-        **fields,
-    )

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from replicate_eval.assertions.base import InvalidAssertion
 from replicate_eval.assertions.python import python_source
-from replicate_eval.errors import ConfigError
+from replicate_eval.errors import CellError, ConfigError
 from replicate_eval.usercode.worker import CheckProblem, PythonSource
 
 
@@ -40,7 +40,7 @@ class TransformRunner(Protocol):
     ) -> Any: ...
 
 
-class TransformFailed(Exception):
+class TransformFailed(CellError):
     """A transform raised, returned nothing usable, or overran its time limit."""
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -65,6 +65,19 @@ class AssertionSpec:
     grading: Grading | None = None  # for model-graded kinds
     runs_user_code: bool = False  # a kind that runs the config's code (`python`)
     transform: PythonSource | None = None  # promptfoo's: what this assertion sees of the output
+    metric: str | None = None  # promptfoo's named metric its score counts toward
+    # promptfoo's `assert-set` (kind ASSERT_SET): its assertions, graded with its threshold.
+    children: tuple[AssertionSpec, ...] = ()
+
+
+ASSERT_SET = "assert-set"
+
+
+def flat_assertions(specs: Iterable[AssertionSpec]) -> Iterator[AssertionSpec]:
+    """Every assertion, those inside assert-sets included (depth first)."""
+    for spec in specs:
+        yield spec
+        yield from flat_assertions(spec.children)
 
 
 @dataclass(frozen=True)

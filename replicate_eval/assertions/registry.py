@@ -232,6 +232,7 @@ class Verdict:
     reason: str
     problem: bool = False  # the assertion could not judge the output (see AssertionProblem)
     judge_unavailable: bool = False  # its judge could not be asked: the cell is an error
+    metric: str | None = None  # promptfoo's named metric it counts toward
 
 
 def evaluate(spec: AssertionSpec, output: str, ctx: CheckContext) -> Verdict:
@@ -291,6 +292,7 @@ def _problem(spec: AssertionSpec, problem: AssertionProblem) -> Verdict:
         str(problem),
         problem=True,
         judge_unavailable=unavailable,
+        metric=spec.metric,
     )
 
 
@@ -298,7 +300,9 @@ def _verdict(spec: AssertionSpec, outcome: Outcome) -> Verdict:
     passed, score = outcome.passed, outcome.final_score
     if spec.negate:
         passed, score = not passed, 1.0 - score
-    return Verdict(spec.type, spec.value, spec.weight, passed, score, outcome.reason)
+    return Verdict(
+        spec.type, spec.value, spec.weight, passed, score, outcome.reason, metric=spec.metric
+    )
 
 
 @dataclass(frozen=True)

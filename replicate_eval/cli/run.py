@@ -223,6 +223,7 @@ def run(
     """
     from replicate_eval.api import EvalOptions, PreflightFailed, evaluate, write_results
     from replicate_eval.report.files import check_output_paths, html_report_path
+    from replicate_eval.report.metrics_view import metrics_table
     from replicate_eval.report.summary import chosen_table, summary_tables
     from replicate_eval.report.table import results_table, summary_line
 
@@ -303,6 +304,9 @@ def run(
             stdout.print(
                 summary_tables(result, max_cell_length=max_cell_length, plain=plain, outputs=output)
             )
+        named = metrics_table(result, plain=plain) if shown != "none" else None
+        if named is not None:
+            stdout.print(named)
         written = write_results(result, output, html_images=html_images)
         stdout.print(summary_line(result, html_report=html_report_path(result, output)))
         report_written(written)

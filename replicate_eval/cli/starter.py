@@ -96,6 +96,9 @@ def config_schema() -> dict[str, Any]:
     test = TestEntry.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
     assertion = AssertionEntry.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
     definitions: dict[str, Any] = {**test.pop("$defs", {}), **assertion.pop("$defs", {})}
+    # An assertion holds assertions (promptfoo's assert-set): pydantic gives a reference to it.
+    if "$ref" in assertion:
+        assertion = definitions["AssertionEntry"]
     # The loader refuses unknown keys (with a suggestion): so does the schema.
     definitions["TestEntry"] = {**test, "additionalProperties": False}
     definitions["AssertionEntry"] = {**assertion, "additionalProperties": False}

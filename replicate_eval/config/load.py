@@ -13,9 +13,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from replicate_eval.assertions import AssertionSpec, InvalidAssertion
-from replicate_eval.assertions.registry import compile_assertion
 from replicate_eval.clip import clip
+from replicate_eval.config.assertion_entries import compile_entries, settle_all, test_transform
 from replicate_eval.config.case_files import gather_tests
 from replicate_eval.config.datasets import (
     bare_file,
@@ -28,22 +27,24 @@ from replicate_eval.config.problems import Problem, raise_problems
 from replicate_eval.config.prompt_filter import prompt_filter_problems
 from replicate_eval.config.providers import ProviderProblems, env_text, resolve_provider
 from replicate_eval.config.schema import (
-    AssertionEntry,
     PromptEntry,
     ProviderEntry,
     TestEntry,
 )
 from replicate_eval.config.sections import Sections, relocate, validate_sections
 from replicate_eval.config.syntax import INFERRED_CURLY_NOTE, chosen_syntax
-from replicate_eval.config.top_level import ignored_key_notes, output_paths, run_defaults
+from replicate_eval.config.top_level import (
+    derived_metrics,
+    ignored_key_notes,
+    output_paths,
+    run_defaults,
+)
 from replicate_eval.config.types import EvalConfig, Prompt, ProviderConfig, TestCase
 from replicate_eval.config.yaml_source import Loc, YamlDocument, parse_yaml, read_yaml
 from replicate_eval.errors import ConfigError
 from replicate_eval.judging.prompts import check_grader_prompt, grader_prompt_findings
 from replicate_eval.judging.settings import GraderResolver, cli_grader_problem
 from replicate_eval.templating import Templates, TemplateSyntax, curly_vars
-from replicate_eval.transforms import prepare_transform
-from replicate_eval.usercode.worker import PythonSource
 
 FILE_PREFIX = "file://"
 
@@ -132,6 +133,7 @@ def _load(
         file, entries, test_vars, base_dir, resolver, templates, found, grader_warnings
     )
     problems += [relocate(problem, sources) for problem in found]
+    derived, derived_warnings = derived_metrics(top, tests, problems)
     if refused or problems:
         # A refused value was read as None: its own message says more than a type error.
         places = {value.loc for value in refused}
@@ -150,7 +152,7 @@ def _load(
         tests=tuple(tests),
         warnings=(
             *_syntax_warnings(doc, prompts, tests, syntax),
-            *(f"{path}: {warning}" for warning in grader_warnings),
+            *(f"{path}: {warning}" for warning in (*grader_warnings, *derived_warnings)),
         ),
         notes=(
             *((INFERRED_CURLY_NOTE.format(path=path),) if inferred else ()),
@@ -159,6 +161,7 @@ def _load(
         graders=tuple(resolver.graders),
         run_defaults=run_defaults(top),
         output_paths=output_paths(top, base_dir),
+        derived_metrics=derived,
     )
 
 
@@ -321,31 +324,19 @@ def _resolve_tests(
     problems.extend(
         check_grader_prompt(default_prompt, ("defaultTest", "options", "rubricPrompt"), templates)
     )
-    default_asserts = _compile_all(default.assert_, ("defaultTest",), base_dir, problems)
+    default_asserts = compile_entries(default.assert_, ("defaultTest",), base_dir, problems)
     tests: list[TestCase] = []
     for index, entry in entries:
         test_loc: Loc = ("tests", index)
         own_prompt = entry.options.rubricPrompt if entry.options else None
         prompt_loc: Loc = (*test_loc, "options", "rubricPrompt")
         problems.extend(check_grader_prompt(own_prompt, prompt_loc, templates))
-        compiled = _compile_all(entry.assert_, test_loc, base_dir, problems)
-        transform = _test_transform(entry, default, test_loc, base_dir, problems)
-        asserts = []
+        compiled = compile_entries(entry.assert_, test_loc, base_dir, problems)
+        transform = test_transform(entry, default, test_loc, base_dir, problems)
         # defaultTest's assertions too: the test's own options choose their grader.
-        for spec, provider, loc in (*default_asserts, *compiled):
-            try:
-                asserts.append(
-                    graders.settle(
-                        spec,
-                        provider,
-                        entry.options,
-                        assertion_loc=loc,
-                        test_loc=test_loc,
-                        syntax=templates.syntax,
-                    )
-                )
-            except ProviderProblems as exc:
-                problems.extend(exc.problems)  # raise_problems drops repeats
+        asserts = settle_all(
+            [*default_asserts, *compiled], graders, entry.options, test_loc, templates, problems
+        )
         if index not in test_vars:  # its vars file could not be read (already reported)
             continue
         variables = {**test_vars[_DEFAULT], **test_vars[index]}
@@ -376,52 +367,6 @@ def _resolve_tests(
             warnings.extend(w for w in noted if w not in warnings)
             tests.append(test)
     return tests
-
-
-def _compile_all(
-    entries: list[AssertionEntry], owner: Loc, base_dir: Path, problems: list[Problem]
-) -> list[tuple[AssertionSpec, ProviderEntry | None, Loc]]:
-    """Each valid assertion with its `provider:` entry and where it is in the file."""
-    compiled = []
-    for index, entry in enumerate(entries):
-        loc: Loc = (*owner, "assert", index)
-        try:
-            spec = compile_assertion(
-                entry.type,
-                entry.value,
-                weight=entry.weight,
-                threshold=entry.threshold,
-                base_dir=base_dir,
-            )
-        except InvalidAssertion as exc:
-            problems.append(Problem((*loc, exc.field), str(exc)))
-            continue
-        if entry.transform is not None:
-            try:
-                spec = replace(spec, transform=prepare_transform(entry.transform, base_dir))
-            except ConfigError as exc:
-                problems.append(Problem((*loc, "transform"), str(exc)))
-                continue
-        compiled.append((spec, entry.provider, loc))
-    return compiled
-
-
-def _test_transform(
-    entry: TestEntry, default: TestEntry, test_loc: Loc, base_dir: Path, problems: list[Problem]
-) -> PythonSource | None:
-    """promptfoo's test transform: options merged over defaultTest's, then `transform` before
-    its older name `postprocess` (src/evaluator.ts)."""
-    for key in ("transform", "postprocess"):
-        for options, loc in ((entry.options, test_loc), (default.options, ("defaultTest",))):
-            code = getattr(options, key) if options is not None else None
-            if code is None:
-                continue
-            try:
-                return prepare_transform(code, base_dir)
-            except ConfigError as exc:
-                problems.append(Problem((*loc, "options", key), str(exc)))
-                return None
-    return None
 
 
 def _syntax_warnings(

@@ -95,6 +95,9 @@ class AssertionEntry(StrictModel):
     # The model that judges a model-graded assertion (its grader, embedding or guard model).
     provider: ProviderEntry | None = None
     transform: str | None = None  # promptfoo's: what this assertion sees of the output
+    metric: str | None = None  # promptfoo's named metric this assertion's score counts toward
+    # promptfoo's `assert-set`: the assertions of the group (its `threshold` is the group's).
+    assert_: list[AssertionEntry] | None = Field(None, alias="assert")
 
 
 class GraderProviders(StrictModel):
@@ -228,6 +231,13 @@ def _reject_near_miss(key: str, reserved: tuple[str, ...], *, where: str) -> Non
         )
 
 
+class DerivedMetricEntry(StrictModel):
+    """promptfoo's `derivedMetrics` item: a name and an arithmetic expression of named metrics."""
+
+    name: str = Field(min_length=1)
+    value: str = Field(min_length=1)
+
+
 class EvaluateOptions(StrictModel):
     """promptfoo's `evaluateOptions`: defaults for the run (the command line wins)."""
 
@@ -242,7 +252,6 @@ class ConfigFile(StrictModel):
     key_hints: ClassVar[dict[str, str]] = {
         "scenarios": "; reval does not expand promptfoo's `scenarios` yet: write their "
         "combinations as tests",
-        "derivedMetrics": "; reval does not compute derived metrics yet",
     }
 
     description: str | None = None
@@ -254,6 +263,8 @@ class ConfigFile(StrictModel):
     sharing: Any = None
     tags: dict[str, Any] | None = None
     extensions: list[str] | None = None
+    # promptfoo's: metrics computed per prompt x provider from the named ones.
+    derived_metrics: list[DerivedMetricEntry] = Field(default_factory=list, alias="derivedMetrics")
     prompts: list[PromptEntry]
     providers: list[ProviderEntry]
     tests: list[TestEntry] = Field(default_factory=list)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import regex
 
+from replicate_eval.assertions.base import flat_assertions
 from replicate_eval.canonical import canonical_json
 from replicate_eval.config.datasets import read_var_file
 from replicate_eval.config.types import EvalConfig, TestCase
@@ -97,7 +98,12 @@ def select_tests(config: EvalConfig, selection: Selection) -> EvalConfig:
             raise ConfigError(f"--var: {exc}") from None
         tests = [replace(t, vars={**t.vars, **overrides}) for t in tests]
     # Only the judges of the selected tests: the others are not checked or called.
-    used = {s.grading.grader for t in tests for s in t.assertions if s.grading is not None}
+    used = {
+        s.grading.grader
+        for t in tests
+        for s in flat_assertions(t.assertions)
+        if s.grading is not None
+    }
     graders = tuple(g for g in config.graders if g.index in used)
     shard = f"{selection.shard[0]}/{selection.shard[1]}" if selection.shard else None
     return replace(config, tests=tuple(tests), graders=graders, shard=shard)

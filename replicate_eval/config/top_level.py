@@ -1,13 +1,19 @@
 """promptfoo's top-level keys as reval reads them: the run's defaults (`evaluateOptions`), the
-results files (`outputPath`), and one-line notes for the keys that mean nothing here."""
+results files (`outputPath`), `derivedMetrics`, and one-line notes for the keys that mean
+nothing here."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from replicate_eval.assertions.base import flat_assertions
+from replicate_eval.config.problems import Problem
 from replicate_eval.config.schema import ConfigFile, ProviderEntry
-from replicate_eval.config.types import RunDefaults
+from replicate_eval.config.types import RunDefaults, TestCase
+from replicate_eval.errors import ConfigError
+from replicate_eval.named_metrics import DerivedMetric, compile_derived, unknown_names
 
 _IGNORED = {
     "sharing": "reval never uploads results",
@@ -56,3 +62,32 @@ def ignored_key_notes(
         if entry.inputs is not None
     ]
     return notes
+
+
+def derived_metrics(
+    top: ConfigFile, tests: Sequence[TestCase], problems: list[Problem]
+) -> tuple[tuple[DerivedMetric, ...], list[str]]:
+    """`derivedMetrics`, compiled (problems for the bad ones), and warnings for names that no
+    assertion's `metric` has: promptfoo counts them as 0, which hides a typo."""
+    compiled: list[DerivedMetric] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(top.derived_metrics):
+        if entry.name in seen:
+            problems.append(
+                Problem(("derivedMetrics", index, "name"), f"`{entry.name}` is named twice")
+            )
+            continue
+        seen.add(entry.name)
+        try:
+            compiled.append(compile_derived(entry.name, entry.value))
+        except ConfigError as exc:
+            problems.append(Problem(("derivedMetrics", index, "value"), str(exc)))
+    metrics = {s.metric for t in tests for s in flat_assertions(t.assertions) if s.metric}
+    unknown = unknown_names(compiled, metrics)
+    warnings = []
+    if unknown and compiled:
+        listed = ", ".join(f"`{name}`" for name in unknown)
+        warnings.append(
+            f"derivedMetrics use {listed}, which no assertion's `metric` names: counted as 0"
+        )
+    return tuple(compiled), warnings

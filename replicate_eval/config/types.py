@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from replicate_eval.assertions.base import AssertionSpec
+from replicate_eval.named_metrics import DerivedMetric
 from replicate_eval.providers.types.targets import Capabilities, OutputKind, Target
 from replicate_eval.templating import TemplateSyntax
 from replicate_eval.usercode.worker import PythonSource
@@ -101,3 +102,4 @@ class EvalConfig:
     # The models that judge model-graded assertions, numbered after the providers.
     graders: tuple[ProviderConfig, ...] = ()
     shard: str | None = None  # "I/N" when the tests are one shard's (--shard)
+    derived_metrics: tuple[DerivedMetric, ...] = ()  # promptfoo's `derivedMetrics`

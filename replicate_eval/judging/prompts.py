@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from jinja2 import TemplateSyntaxError
 
 from replicate_eval.assertions import GraderPrompt
+from replicate_eval.assertions.base import flat_assertions
 from replicate_eval.config.problems import Problem
 from replicate_eval.config.schema import ChatMessage
 from replicate_eval.config.yaml_source import Loc
@@ -82,7 +83,7 @@ def grader_prompt_findings(
 ) -> tuple[list[Problem], list[str]]:
     """Problems (names neither the test's vars nor the grader give) and warnings about the
     grader prompt a test's assertions use."""
-    prompts = {spec.grading.prompt for spec in test.assertions if spec.grading}
+    prompts = {spec.grading.prompt for spec in flat_assertions(test.assertions) if spec.grading}
     known = GRADER_VARIABLES | set(test.vars)
     problems: list[Problem] = []
     warnings: list[str] = []

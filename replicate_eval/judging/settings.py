@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from replicate_eval.assertions import AssertionSpec, GraderRole, Grading
+from replicate_eval.assertions.base import flat_assertions
 from replicate_eval.assertions.registry import KINDS
 from replicate_eval.canonical import canonical_json
 from replicate_eval.config.problems import Problem, format_loc
@@ -241,7 +242,7 @@ def grader_inputs(config: EvalConfig) -> tuple[dict[int, set[str]], dict[int, di
     sends: dict[int, set[str]] = {}
     needs: dict[int, dict[str, str]] = {}
     for test in config.tests:
-        for spec in test.assertions:
+        for spec in flat_assertions(test.assertions):
             if spec.grading is None:
                 continue
             if KINDS[spec.kind].grader == "moderation":

@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 
 from replicate_eval.clip import clip
 from replicate_eval.report.labels import column_title, grader_summary, test_title
+from replicate_eval.report.metrics_view import metrics_view
 from replicate_eval.results import CellResult, PromptInfo, ProviderInfo, RunResult
 from replicate_eval.terminal_text import printable
 
@@ -199,6 +200,19 @@ def to_markdown(result: RunResult) -> str:
             f"| {_md(_column_name(result, prompt, provider))} | {statuses.count('passed')} | "
             f"{statuses.count('failed')} | {statuses.count('error')} | {rate:.0%} |"
         )
+    view = metrics_view(result)
+    if view is not None:
+        lines += [
+            "",
+            "### Named metrics",
+            "",
+            "| prompt x provider | " + " | ".join(_md(name) for name in view.columns) + " |",
+            "| --- |" + " ---: |" * len(view.columns),
+        ]
+        for provider_label, prompt_label, values in view.rows:
+            many = len(result.prompts) > 1
+            where = f"{prompt_label} x {provider_label}" if many else provider_label
+            lines.append(f"| {_md(where)} | " + " | ".join(values) + " |")
     failing = [cell for cell in result.cells if cell.status != "passed"]
     if failing:
         lines += [

@@ -30,6 +30,7 @@ from replicate_eval.report.labels import (
     runs_by_position,
     test_title,
 )
+from replicate_eval.report.metrics_view import metrics_view
 from replicate_eval.report.modes import ImageMode
 from replicate_eval.results import AssertionResult, CellResult, ImageResult, RunResult
 
@@ -156,6 +157,7 @@ def html_chunks(
         title=result.description or Path(result.config_path).name,
         totals=result.totals,
         columns=columns,
+        metrics=metrics_view(result),
         rows=rows(),
         show_prompts=len(result.prompts) > 1,
         badges={status: label for status, (label, _) in BADGES.items()},

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from replicate_eval.errors import UsageError
+from replicate_eval.named_metrics import derived_from_results, metric_totals
 from replicate_eval.results import RunResult, count
 from replicate_eval.stats import RunStats
 
@@ -54,6 +55,8 @@ def merge_results(parts: Sequence[tuple[Path, RunResult]]) -> RunResult:
             "tests": tests,
             "cells": cells,
             "totals": totals,
+            # The shards' named metrics, counted again over all their cells.
+            "named_metrics": metric_totals(cells, derived_from_results(first.derived_metrics)),
         }
     )
 

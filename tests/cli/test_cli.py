@@ -195,6 +195,8 @@ def test_json_results_file(
             "score": 0.0,
             "reason": 'output does not contain "Madrid"',
             "grader": None,  # no model judged it
+            "metric": None,  # promptfoo's named metric: none given
+            "assertions": [],  # an assert-set's members: not one
         }
     ]
     assert failed["prediction_id"] in capitals.predictions

@@ -121,7 +121,6 @@ def test_metadata_is_kept_and_keys_without_meaning_here_get_a_note(
     ("key", "value", "says"),
     [
         ("scenarios", [{"config": [{"vars": {"n": 1}}], "tests": [{}]}], "scenarios"),
-        ("derivedMetrics", [{"name": "x", "value": "a + b"}], "derived metrics"),
     ],
 )
 def test_promptfoo_keys_reval_lacks_are_refused_by_name(
