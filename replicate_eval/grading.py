@@ -9,14 +9,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from replicate_eval.assertions import AssertionSpec, CheckContext
-from replicate_eval.assertions.base import ASSERT_SET
+from replicate_eval.assertions.base import ASSERT_SET, AssertionProblem
 from replicate_eval.assertions.registry import (
     Verdict,
     evaluate,
     evaluate_graded,
     evaluate_user_code,
     grade,
-    transform_problem,
+    problem_verdict,
 )
 from replicate_eval.judging.calls import Graders
 from replicate_eval.plan import Cell
@@ -74,7 +74,9 @@ class CellGrader:
             images=response.images,
             value=None if isinstance(value, str) else value,
         )
-        judged = await self._judge_all(cell, cell.assertions, response.output, context)
+        # Comparative ones (select-best, max-score) wait for the test's other outputs.
+        own = [spec for spec in cell.assertions if not spec.comparative]
+        judged = await self._judge_all(cell, own, response.output, context)
         return _with_verdicts(cell, model_input, response, judged, cached=cached)
 
     async def _judge_all(
@@ -101,7 +103,7 @@ class CellGrader:
                     _transform_context(cell),
                 )
             except TransformFailed as exc:
-                return Judged(transform_problem(spec, str(exc)))
+                return Judged(problem_verdict(spec, AssertionProblem(str(exc))))
             output = well_formed(output_text(value))
             context = replace(context, value=None if isinstance(value, str) else value)
         if spec.kind == ASSERT_SET:
@@ -137,23 +139,22 @@ def _set_verdict(spec: AssertionSpec, members: list[Verdict]) -> Verdict:
     )
 
 
-def named_scores(judged: Sequence[Judged]) -> dict[str, float]:
+def named_scores(assertions: Sequence[AssertionResult]) -> dict[str, float]:
     """promptfoo's namedScores of a cell: each metric's weighted mean of the scores tagged with
     it, an assert-set's members weighted by the set's weight too (assertionsResult.ts). A weight
     of 0 (reported, not counted) still gives its metric a score: promptfoo's metric-only use."""
     sums: dict[str, float] = {}
     weights: dict[str, float] = {}
 
-    def walk(items: Sequence[Judged], factor: float) -> None:
+    def walk(items: Sequence[AssertionResult], factor: float) -> None:
         for item in items:
-            verdict = item.verdict
-            weight = (verdict.weight or 1.0) * factor
-            if verdict.metric:
-                sums[verdict.metric] = sums.get(verdict.metric, 0.0) + verdict.score * weight
-                weights[verdict.metric] = weights.get(verdict.metric, 0.0) + weight
-            walk(item.members, weight)
+            weight = (item.weight or 1.0) * factor
+            if item.metric:
+                sums[item.metric] = sums.get(item.metric, 0.0) + item.score * weight
+                weights[item.metric] = weights.get(item.metric, 0.0) + weight
+            walk(item.assertions, weight)
 
-    walk(judged, 1.0)
+    walk(assertions, 1.0)
     return {name: sums[name] / weights[name] for name in sums if weights[name] > 0}
 
 
@@ -185,6 +186,7 @@ def _with_verdicts(
     cached: bool,
 ) -> CellResult:
     outcome = grade([item.verdict for item in judged], cell.test.threshold)
+    results = [assertion_result(item.verdict, item.grader, item.members) for item in judged]
     unjudged = [
         f"{j.verdict.type}: {j.verdict.reason}" for j in judged if j.verdict.judge_unavailable
     ]
@@ -197,8 +199,8 @@ def _with_verdicts(
         images=list(response.images),
         score=outcome.score,
         reason=outcome.reason,
-        assertions=[_assertion_result(item) for item in judged],
-        named_scores=named_scores(judged),
+        assertions=results,
+        named_scores=named_scores(results),
         latency_ms=round(response.latency_ms, 1),
         prediction_id=response.prediction_id,
         metrics=dict(response.metrics),
@@ -206,8 +208,9 @@ def _with_verdicts(
     )
 
 
-def _assertion_result(item: Judged) -> AssertionResult:
-    verdict = item.verdict
+def assertion_result(
+    verdict: Verdict, grader: GraderResult | None = None, members: Sequence[Judged] = ()
+) -> AssertionResult:
     return AssertionResult(
         type=verdict.type,
         value=verdict.value,
@@ -215,9 +218,9 @@ def _assertion_result(item: Judged) -> AssertionResult:
         passed=verdict.passed,
         score=verdict.score,
         reason=verdict.reason,
-        grader=item.grader,
+        grader=grader,
         metric=verdict.metric,
-        assertions=[_assertion_result(member) for member in item.members],
+        assertions=[assertion_result(m.verdict, m.grader, m.members) for m in members],
     )
 
 

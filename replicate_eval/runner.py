@@ -19,6 +19,7 @@ from pathlib import Path
 
 from replicate_eval import __version__
 from replicate_eval.cache import CacheKey, ResponseCache
+from replicate_eval.comparisons import Comparisons
 from replicate_eval.config.types import EvalConfig
 from replicate_eval.errors import ApiError, CellError, ProviderError
 from replicate_eval.grading import CellGrader, cell_result
@@ -98,7 +99,10 @@ async def run_eval(
         providers = build_providers(config.providers, resources)
         graders = Graders(config.graders, session, options.cache, stats)
         runner = _CellRunner(providers, images, options.cache, graders, user_code)
-        cells = await _execute(plan, runner, options.max_concurrency, on_cell_done, stop)
+        comparisons = Comparisons(plan, graders)
+        cells = await _execute(
+            plan, runner, comparisons, options.max_concurrency, on_cell_done, stop
+        )
         interrupted = len(cells) < len(plan.cells)
         if session.has_orphans:
             # Create requests cut short may have started predictions we have no id for.
@@ -148,18 +152,35 @@ def _digest(path: Path) -> str | None:
 async def _execute(
     plan: Plan,
     runner: _CellRunner,
+    comparisons: Comparisons,
     max_concurrency: int,
     on_cell_done: CellCallback | None,
     stop: asyncio.Event | None,
 ) -> list[CellResult]:
-    """Every cell, at most ``max_concurrency`` at once; the finished ones, in plan order."""
+    """Every cell, at most ``max_concurrency`` at once; the finished ones, in plan order. The
+    cells of a test with comparative assertions are reported once the test's last is in."""
     slots = asyncio.Semaphore(max_concurrency)
+    settled: dict[int, CellResult] = {}  # id of a held-back result -> its final form
+
+    def report(results: Sequence[CellResult]) -> None:
+        for result in results:
+            if on_cell_done:
+                on_cell_done(result)
+
+    async def settle(group: list[tuple[Cell, CellResult]], *, complete: bool) -> None:
+        final = await comparisons.settle(group, complete=complete)
+        settled.update((id(held), done) for (_, held), done in zip(group, final, strict=True))
+        report(final)
 
     async def run_one(cell: Cell) -> CellResult:
         async with slots:
             result = await runner.run(cell)
-        if on_cell_done:
-            on_cell_done(result)
+            if comparisons.waits(cell):
+                group = comparisons.add(cell, result)
+                if group is not None:  # the test's last cell: compare its outputs
+                    await settle(group, complete=True)
+                return result
+        report([result])
         return result
 
     tasks = [asyncio.ensure_future(run_one(cell)) for cell in plan.cells]
@@ -172,7 +193,10 @@ async def _execute(
     for outcome in outcomes:
         if isinstance(outcome, BaseException) and not isinstance(outcome, asyncio.CancelledError):
             raise outcome
-    return [outcome for outcome in outcomes if isinstance(outcome, CellResult)]
+    for group in comparisons.unfinished():  # an interrupted run: compare nothing, say why
+        await settle(group, complete=False)
+    done = [outcome for outcome in outcomes if isinstance(outcome, CellResult)]
+    return [settled.get(id(result), result) for result in done]
 
 
 async def _cancel_when_set(

@@ -64,6 +64,7 @@ class AssertionSpec:
     prepared: Any = field(default=None, compare=False)
     grading: Grading | None = None  # for model-graded kinds
     runs_user_code: bool = False  # a kind that runs the config's code (`python`)
+    comparative: bool = False  # judged across a test's outputs (select-best, max-score)
     transform: PythonSource | None = None  # promptfoo's: what this assertion sees of the output
     metric: str | None = None  # promptfoo's named metric its score counts toward
     # promptfoo's `assert-set` (kind ASSERT_SET): its assertions, graded with its threshold.
@@ -138,6 +139,8 @@ class AssertionKind:
     grader: GraderRole | None = None
     # Kinds that run the config's own code: given a UserCodePool instead of `check`.
     user_code: RunUserCode | None = None
+    # Judged across the outputs of one test once they are all in (replicate_eval.comparisons).
+    comparative: bool = False
 
 
 class AssertionProblem(RevalError):

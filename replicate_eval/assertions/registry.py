@@ -15,7 +15,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from replicate_eval.assertions import image, javascript, metrics, python, structure, text
+from replicate_eval.assertions import (
+    comparative,
+    image,
+    javascript,
+    metrics,
+    python,
+    structure,
+    text,
+)
 from replicate_eval.assertions.base import (
     AssertionKind,
     AssertionProblem,
@@ -100,6 +108,15 @@ KINDS: dict[str, AssertionKind] = {
             judge=checks.moderation,
             grader="moderation",
         ),
+        # Comparative: judged across the outputs of one test (replicate_eval.comparisons).
+        AssertionKind("select-best", None, "text", grader="text", comparative=True),
+        AssertionKind(
+            "max-score",
+            None,
+            "optional",
+            prepare=comparative.prepare_max_score,
+            comparative=True,
+        ),
     )
 }
 
@@ -175,6 +192,8 @@ def compile_assertion(
         known = [*KINDS, *sorted(_installed() - KINDS.keys())]
         hint = did_you_mean(name, known) or f" (known types: {', '.join(known)})"
         raise InvalidAssertion("type", f"unknown assertion type `{type_}`{hint}")
+    if kind.comparative and negate:
+        raise InvalidAssertion("type", f"`{name}` picks one output of several: it has no `not-`")
     value = _normalise_value(kind, value)
     if kind.needs_threshold and (threshold is None or threshold <= 0):
         raise InvalidAssertion("threshold", f"`{name}` needs a positive `threshold`")
@@ -191,6 +210,7 @@ def compile_assertion(
         threshold=threshold,
         prepared=prepared,
         runs_user_code=kind.user_code is not None,
+        comparative=kind.comparative,
     )
 
 
@@ -244,7 +264,7 @@ def evaluate(spec: AssertionSpec, output: str, ctx: CheckContext) -> Verdict:
             raise AssertionProblem(f"`{spec.kind}` needs {needs}")
         outcome = kind.check(output, spec.value, spec, ctx)
     except AssertionProblem as problem:
-        return _problem(spec, problem)
+        return problem_verdict(spec, problem)
     return _verdict(spec, outcome)
 
 
@@ -272,16 +292,12 @@ async def _awaited(spec: AssertionSpec, checking: Awaitable[Outcome]) -> Verdict
     try:
         outcome = await checking
     except AssertionProblem as problem:
-        return _problem(spec, problem)
+        return problem_verdict(spec, problem)
     return _verdict(spec, outcome)
 
 
-def transform_problem(spec: AssertionSpec, message: str) -> Verdict:
-    """The verdict of an assertion whose own transform failed: it could not judge."""
-    return _problem(spec, AssertionProblem(message))
-
-
-def _problem(spec: AssertionSpec, problem: AssertionProblem) -> Verdict:
+def problem_verdict(spec: AssertionSpec, problem: AssertionProblem) -> Verdict:
+    """The verdict of an assertion that could not judge (its transform failed, say)."""
     unavailable = isinstance(problem, JudgeUnavailable)
     return Verdict(
         spec.type,

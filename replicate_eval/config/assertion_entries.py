@@ -86,6 +86,14 @@ def _compile(
         raise InvalidAssertion("assert", f"assert-sets nest at most {MAX_SET_DEPTH} deep")
     count = len(problems)
     children = compile_entries(entry.assert_, loc, base_dir, problems, depth + 1)
+    for child in children:
+        if child.spec.comparative:
+            problems.append(
+                Problem(
+                    (*child.loc, "type"),
+                    f"`{child.spec.kind}` compares a test's outputs: it cannot be in an assert-set",
+                )
+            )
     if len(problems) > count:
         return None  # its members' problems are reported; the set is not kept half-built
     spec = AssertionSpec(

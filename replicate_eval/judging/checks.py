@@ -67,7 +67,7 @@ _TEMPLATES = {"angle": Templates("angle"), "curly": Templates("curly")}
 
 # What a grader prompt may use besides the test's vars (promptfoo's names included).
 GRADER_VARIABLES = frozenset(
-    {"output", "completion", "rubric", "criteria", "ideal", "prompt", "input"}
+    {"output", "completion", "rubric", "criteria", "ideal", "prompt", "input", "outputs"}
 )
 
 

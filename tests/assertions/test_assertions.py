@@ -85,8 +85,11 @@ CASES = [
 
 
 def test_every_deterministic_type_has_a_case() -> None:
-    # Model-graded types are tested against the fake's judges in test_model_graded.py.
-    deterministic = {name for name, kind in KINDS.items() if kind.judge is None}
+    # Model-graded types are tested against the fake's judges in test_model_graded.py, the
+    # comparative ones across a test's outputs in tests/promptfoo/test_comparative.py.
+    deterministic = {
+        name for name, kind in KINDS.items() if kind.judge is None and not kind.comparative
+    }
     assert {case[0] for case in CASES} | {case[0] for case in IMAGE_CASES} == deterministic
 
 

@@ -95,8 +95,22 @@ def _shaped(verdict: dict[str, Any], marker_text: str) -> str:
 _MARKER = re.compile(r"\s*\[answer:[a-z-]+\]")
 
 
+def best_output(prompt: str) -> str | None:
+    """select-best: the number of the first output holding a word the criteria quote
+    ('Paris'), else 0; None when the prompt is not a comparison."""
+    criteria = _section(prompt, "Criteria")
+    outputs = re.findall(r'<Output number="(\d+)">\n(.*?)\n</Output>', prompt, re.DOTALL)
+    if criteria is None or not outputs:
+        return None
+    wanted = re.findall(r"'([^']+)'", criteria)
+    return next((n for n, text in outputs if any(word in text for word in wanted)), "0")
+
+
 def grader(model_input: dict[str, Any]) -> Reply:
     prompt = str(model_input.get("prompt", ""))
+    chosen = best_output(prompt)
+    if chosen is not None:
+        return Reply(tokens(f"The best one is {chosen}."))
     expert = _section(prompt, "Expert")
     if expert is not None:
         submission = _section(prompt, "Submission") or ""
