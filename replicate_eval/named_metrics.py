@@ -23,6 +23,7 @@ from replicate_eval.results import CellResult, DerivedMetricInfo, MetricTotals
 
 COUNT = "__count"
 MAX_EXPRESSION = 2000  # characters: a formula, not a program
+MAX_DEPTH = 100  # the evaluator recurses: a formula is never this deep
 
 _BINARY: dict[type[ast.operator], Callable[[float, float], float]] = {
     ast.Add: operator.add,
@@ -75,9 +76,23 @@ def compile_derived(name: str, expression: str) -> DerivedMetric:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise ConfigError(f"the expression does not parse: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ConfigError("the expression nests too deeply") from None
     for node in ast.walk(tree):
         _check_node(node)
+    if _depth(tree.body) > MAX_DEPTH:
+        raise ConfigError(f"the expression nests more than {MAX_DEPTH} deep")
     return DerivedMetric(name, text, tree)
+
+
+def _depth(node: ast.AST) -> int:
+    """How deep ``node``'s tree goes, without recursing (a long `a+a+...` is a deep tree)."""
+    deepest, pending = 0, [(node, 1)]
+    while pending:
+        current, depth = pending.pop()
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in ast.iter_child_nodes(current))
+    return deepest
 
 
 def _check_node(node: ast.AST) -> None:

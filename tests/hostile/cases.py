@@ -5,7 +5,14 @@ python -m tests.hostile.corpus --list     # the names
 
 from __future__ import annotations
 
-from tests.hostile import cases_code, cases_config, cases_files, cases_models, cases_process
+from tests.hostile import (
+    cases_code,
+    cases_config,
+    cases_files,
+    cases_models,
+    cases_process,
+    cases_promptfoo,
+)
 from tests.hostile.case import Case
 
 FAMILIES = [
@@ -22,6 +29,7 @@ FAMILIES = [
     cases_code.templates,
     *cases_files.ALL,
     *cases_process.ALL,
+    *cases_promptfoo.ALL,
 ]
 
 

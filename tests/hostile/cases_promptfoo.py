@@ -1,0 +1,85 @@
+"""Hostile promptfoo constructs: transforms that exit, loop, lie or flood; derived metrics that
+try to run code or never finish; assert-sets nested without end."""
+
+from __future__ import annotations
+
+from replicate_eval.usercode.limits import DEFAULT_TIME_LIMIT
+from tests.hostile.case import CONFIG_MISTAKES, OUTPUT_IS_DATA, USER_CODE, Case, Family, config
+
+RESULTS = ("results.json",)
+CHECKED = "\n  - vars: {topic: cats}\n    assert: [{type: contains, value: cats}]"
+
+TRANSFORMS = {
+    # name: a test's `options.transform` (Python), as YAML double-quoted text
+    "exit-0": "exit(0)",
+    "os-exit-0": "__import__('os')._exit(0)",
+    "keyboard-interrupt": "(_ for _ in ()).throw(KeyboardInterrupt())",
+    "loop-forever": "while True:\\n    pass\\nreturn output",
+    "returns-none": "None",
+    "returns-a-set": "{1, 2}",
+    "returns-nan": "float('nan')",
+    "returns-20-mib": "'x' * (20 * 1024 * 1024)",
+    "deep-list": "eval('[' * 90 + ']' * 90)",
+    "escape-output": "'\\x1b]0;pwned\\x07 cats'",
+    "raises": "1 / 0",
+}
+
+
+def transforms() -> list[Case]:
+    f = Family("transform", USER_CODE, expect=100, results=RESULTS, process=True)
+    for name, code in TRANSFORMS.items():
+        tests = CHECKED + f'\n    options: {{transform: "{code}"}}'
+        f(
+            name,
+            config(tests=tests),
+            # Text a transform makes is the cell's output: shown escaped, and it may pass.
+            expect=(0, 100) if name in ("escape-output", "deep-list") else 100,
+            waits=DEFAULT_TIME_LIMIT if name == "loop-forever" else 0.0,
+            checks=("no-escapes",) if name == "escape-output" else (),
+            bullet=OUTPUT_IS_DATA if name == "escape-output" else USER_CODE,
+        )
+    f(
+        "assertion-transform-exits",
+        config(tests=CHECKED.replace("value: cats}", "value: cats, transform: 'exit(3)'}")),
+    )
+    f("javascript", config(tests=CHECKED + "\n    options: {transform: 'output.trim()'}"), expect=2)
+    f(
+        "provider-transform-file-missing",
+        config(providers="[{id: replicate:acme/echo, transform: 'file://nope.py'}]"),
+        expect=2,
+    )
+    return f.cases
+
+
+DERIVED = {
+    "import": "__import__('os').system('touch pwned')",
+    "attribute": "tp.__class__",
+    "lambda": "(lambda: 1)()",
+    "huge-power": "9 ** 9 ** 9 ** 9",
+    "long-chain": "+".join(["tp"] * 900),
+    "js-function": "function(s) { while (true) {} }",
+    "comprehension": "[x for x in range(10**9)]",
+}
+
+
+def derived_metrics() -> list[Case]:
+    f = Family("derived-metric", CONFIG_MISTAKES, expect=2, results=())
+    tests = CHECKED.replace("value: cats}", "value: cats, metric: tp}")
+    for name, expression in DERIVED.items():
+        extra = f'derivedMetrics: [{{name: x, value: "{expression}"}}]'
+        # A power too big to compute has no value; the run itself goes on.
+        expect = (0, 100) if name == "huge-power" else 2
+        results = RESULTS if name == "huge-power" else ()
+        f(name, config(tests=tests, extra=extra), expect=expect, results=results)
+    deep = "{type: contains, value: cats}"
+    for _ in range(50):
+        deep = f"{{type: assert-set, assert: [{deep}]}}"
+    f(
+        "assert-set-50-deep",
+        config(tests=f"\n  - vars: {{topic: cats}}\n    assert: [{deep}]"),
+        bullet=CONFIG_MISTAKES,
+    )
+    return f.cases
+
+
+ALL = [transforms, derived_metrics]
