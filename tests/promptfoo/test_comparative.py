@@ -3,10 +3,13 @@ of one test (its prompts x providers) once they are all in."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import replicate_eval as reval
 from tests.conftest import RunConfig
 from tests.fake_replicate import FakeReplicate, Reply, tokens
 from tests.fake_replicate.judges import serve_judges
@@ -208,3 +211,34 @@ def test_malformed_comparative_assertions_name_their_key(
     assert run.result.exit_code == 2
     assert key in run.result.stderr and says in run.result.stderr
     assert fake_replicate.received("POST", GRADER_PATH) == []
+
+
+def test_an_interrupted_run_compares_nothing_and_says_why(
+    fake_replicate: FakeReplicate, tmp_path: Path
+) -> None:
+    fake_replicate.add_model("acme/quick", says("Paris"), official=True)
+    fake_replicate.add_model(
+        "acme/slow", lambda model_input: Reply(tokens("Lyon"), processing=30), official=True
+    )
+    config = reval.load(
+        {
+            "prompts": ["<<country>>"],
+            "providers": ["replicate:acme/quick", "replicate:acme/slow"],
+            "tests": [{"vars": {"country": "France"}, "assert": [{"type": "max-score"}]}],
+        },
+        base_dir=tmp_path,
+    )
+
+    async def interrupted() -> reval.RunResult:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(1.5, stop.set)
+        return await reval.evaluate_async(
+            config, reval.EvalOptions(cache=False, preflight=False), stop=stop
+        )
+
+    result = asyncio.run(interrupted())
+    assert not result.complete
+    [quick] = result.cells
+    [verdict] = quick.assertions
+    assert not verdict.passed and "interrupted before every output" in verdict.reason
+    assert quick.status == "failed"
