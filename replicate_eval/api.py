@@ -349,7 +349,7 @@ def _run_options(
     return RunOptions(
         max_concurrency=settled.max_concurrency,
         output_dir=options.output_dir,
-        timeout=options.timeout,
+        timeout=options.timeout if options.timeout is not None else config.run_defaults.timeout,
         retry=RetryPolicy(
             max_retry_wait=options.max_retry_wait,
             retries=options.retries,

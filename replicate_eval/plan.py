@@ -44,6 +44,8 @@ def build_plan(config: EvalConfig, *, repeat: int = 1) -> Plan:
                 rendered, error = None, assertion_error
                 try:
                     rendered = templates.render(prompt.template, test.vars)
+                    if test.prefix or test.suffix:  # promptfoo's test `options.prefix`/`suffix`
+                        rendered = f"{test.prefix}{rendered}{test.suffix}"
                 except TemplateError as exc:
                     error = f"prompt `{prompt.label}`: {exc}"
                 for provider in config.providers:

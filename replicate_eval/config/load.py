@@ -361,12 +361,23 @@ def _resolve_tests(
                 assertions=tuple(asserts),
                 threshold=entry.threshold if entry.threshold is not None else default.threshold,
                 transform=transform,
+                prefix=_option(entry, default, "prefix"),
+                suffix=_option(entry, default, "suffix"),
             )
             found, noted = grader_prompt_findings(test, prompt_loc, templates)
             problems.extend(p for p in found if p not in problems)
             warnings.extend(w for w in noted if w not in warnings)
             tests.append(test)
     return tests
+
+
+def _option(entry: TestEntry, default: TestEntry, key: str) -> str:
+    """A test's `options.KEY`, else defaultTest's (promptfoo merges options so), else ""."""
+    for options in (entry.options, default.options):
+        value = getattr(options, key) if options is not None else None
+        if value is not None:
+            return str(value)
+    return ""
 
 
 def _syntax_warnings(

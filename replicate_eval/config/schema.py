@@ -135,11 +135,18 @@ class ChatMessage(StrictModel):
 class TestOptions(StrictModel):
     key_hints: ClassVar[dict[str, str]] = {
         "rubric_prompt": "; did you mean `rubricPrompt`?",
+        "runSerially": "; reval runs every test concurrently: use `-j 1` (or "
+        "`evaluateOptions.maxConcurrency: 1`) to run one call at a time",
+        "storeOutputAs": "; reval's tests do not feed each other: a multi-turn conversation is "
+        "one chat prompt",
         "transformVars": "; reval does not transform vars: compute them in a vars file or with "
         "a template expression in the prompt",
     }
 
     provider: GraderProviders | None = None
+    # promptfoo's text around this test's rendered prompt (defaultTest's when it has none).
+    prefix: str | None = None
+    suffix: str | None = None
     # promptfoo's output transform (Python here), and its older name.
     transform: str | None = None
     postprocess: str | None = None
@@ -149,6 +156,11 @@ class TestOptions(StrictModel):
 
 
 class TestEntry(StrictModel):
+    key_hints: ClassVar[dict[str, str]] = {
+        "provider": "; reval runs every test on every provider (the grid); to run a test on "
+        "one provider only, put it in a config of its own",
+    }
+
     description: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)  # promptfoo's: kept in the results
     # A mapping, or promptfoo's `file://vars.yaml` (.json too) holding one.
@@ -241,17 +253,26 @@ class DerivedMetricEntry(StrictModel):
 class EvaluateOptions(StrictModel):
     """promptfoo's `evaluateOptions`: defaults for the run (the command line wins)."""
 
+    key_hints: ClassVar[dict[str, str]] = {
+        "maxEvalTimeMs": "; reval has no limit on a whole run: bound it in CI (e.g. `timeout 30m "
+        "reval run ...`: reval stops cleanly on SIGTERM and writes the results so far)",
+    }
+
     maxConcurrency: int | None = Field(None, ge=1, le=256)
     repeat: int | None = Field(None, ge=1, le=1000)
     delay: float | None = Field(None, ge=0)  # milliseconds after each call, for every provider
     cache: bool | None = None
     showProgressBar: bool | None = None  # reval shows one on a terminal (`--no-progress`)
+    # Milliseconds per provider call (0: no limit), as `--timeout`; a provider's `timeout` wins.
+    timeoutMs: float | None = Field(None, ge=0)
 
 
 class ConfigFile(StrictModel):
     key_hints: ClassVar[dict[str, str]] = {
         "scenarios": "; reval does not expand promptfoo's `scenarios` yet: write their "
         "combinations as tests",
+        "commandLineOptions": "; reval reads the run's defaults from `evaluateOptions` "
+        "(maxConcurrency, repeat, delay, cache, timeoutMs); the command line wins over them",
     }
 
     description: str | None = None

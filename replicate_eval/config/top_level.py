@@ -33,6 +33,7 @@ def run_defaults(top: ConfigFile) -> RunDefaults:
         max_concurrency=options.maxConcurrency or built.max_concurrency,
         repeat=options.repeat or built.repeat,
         cache=built.cache if options.cache is None else options.cache,
+        timeout=options.timeoutMs / 1000 if options.timeoutMs else built.timeout,
     )
 
 

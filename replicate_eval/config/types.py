@@ -75,6 +75,8 @@ class TestCase:
     threshold: float | None
     metadata: Mapping[str, Any] = field(default_factory=dict)  # promptfoo's, kept as written
     transform: PythonSource | None = None  # promptfoo's `options.transform` (or `postprocess`)
+    prefix: str = ""  # promptfoo's `options.prefix`/`suffix`: around the rendered prompt
+    suffix: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class RunDefaults:
     max_concurrency: int = 8
     repeat: int = 1
     cache: bool = True
+    timeout: float | None = None  # seconds per provider call; None: no limit
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import RunCli, RunConfig
-from tests.fake_replicate import FakeReplicate
+from tests.fake_replicate import FakeReplicate, Reply, tokens
 from tests.promptfoo.support import prompts_sent, says_ok
 
 CREATE = "/v1/models/meta/llama/predictions"
@@ -175,3 +175,65 @@ def test_vars_from_a_file_as_promptfoo_writes_them(
         }
     )
     assert broken.result.exit_code == 2 and "tests[0].vars" in broken.result.stderr
+
+
+def test_evaluate_options_timeout_ms_is_the_calls_timeout_and_the_command_line_wins(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    fake_replicate.add_model(
+        "meta/llama", lambda model_input: Reply(tokens("ok"), processing=1.5), official=True
+    )
+    config = three_tests(evaluateOptions={"timeoutMs": 500})
+    config["tests"] = config["tests"][:1]
+    run = run_config(config, "--no-cache")
+    [cell] = run.cells
+    assert cell["status"] == "error" and "0.5" in cell["error"], cell["error"]
+    run = run_config(config, "--no-cache", "--timeout", "30")
+    assert run.cells[0]["status"] == "passed"
+
+
+def test_a_tests_prefix_and_suffix_wrap_its_rendered_prompt(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
+    config = three_tests(defaultTest={"options": {"prefix": "<s>", "suffix": "</s>"}})
+    config["tests"][1]["options"] = {"prefix": "[INST] ", "suffix": " [/INST]"}
+    run = run_config(config)
+    assert run.result.exit_code == 0, run.result.stderr
+    assert sorted(prompts_sent(fake_replicate)) == [
+        "<s>case 0</s>",
+        "<s>case 2</s>",
+        "[INST] case 1 [/INST]",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("where", "key", "says"),
+    [
+        ("test", {"provider": "replicate:x/y"}, "every test on every provider"),
+        ("options", {"runSerially": True}, "-j 1"),
+        ("options", {"storeOutputAs": "answer"}, "one chat prompt"),
+        ("evaluateOptions", {"maxEvalTimeMs": 1000}, "SIGTERM"),
+        ("top", {"commandLineOptions": {"verbose": True}}, "`evaluateOptions`"),
+    ],
+)
+def test_promptfoo_keys_with_no_counterpart_say_what_to_do_instead(
+    fake_replicate: FakeReplicate,
+    run_config: RunConfig,
+    where: str,
+    key: dict[str, Any],
+    says: str,
+) -> None:
+    config = three_tests()
+    if where == "test":
+        config["tests"][0].update(key)
+    elif where == "options":
+        config["tests"][0]["options"] = key
+    elif where == "evaluateOptions":
+        config["evaluateOptions"] = key
+    else:
+        config.update(key)
+    run = run_config(config)
+    assert run.result.exit_code == 2
+    assert next(iter(key)) in run.result.stderr and says in run.result.stderr
+    assert fake_replicate.requests == []
