@@ -20,7 +20,10 @@ from replicate_eval.assertions import (
     image,
     javascript,
     metrics,
+    overlap,
     python,
+    refusal,
+    sql,
     structure,
     text,
 )
@@ -70,6 +73,10 @@ KINDS: dict[str, AssertionKind] = {
             "word-count", structure.word_count, "any", prepare=structure.prepare_word_count
         ),
         AssertionKind("levenshtein", structure.levenshtein, "text"),
+        AssertionKind("bleu", overlap.bleu, "texts"),
+        AssertionKind("rouge-n", overlap.rouge_n, "text"),
+        AssertionKind("is-sql", sql.is_sql, "optional", prepare=sql.prepare_sql),
+        AssertionKind("is-refusal", refusal.is_refusal, "none"),
         AssertionKind(
             "python", None, "code", prepare=python.prepare_python, user_code=python.python_check
         ),

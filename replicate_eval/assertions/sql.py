@@ -1,0 +1,170 @@
+"""promptfoo's `is-sql`: the output is one or more SQL statements a parser of the database's
+dialect accepts (promptfoo src/assertions/sql.ts, with node-sql-parser; here sqlglot).
+
+The value is optional: ``{databaseType, allowedTables, allowedColumns}``. ``databaseType`` is
+node-sql-parser's name (MySQL by default, promptfoo's). The allow-lists are node-sql-parser's
+authority strings, each a regular expression matched whole, ignoring case: a table is
+``operation::database::table`` (``select::null::users``), a column
+``operation::table::column`` (``select::null::name`` for a column no table names); every table
+and column the statements use must match one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import regex
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, SqlglotError
+
+from replicate_eval.assertions.base import (
+    AssertionProblem,
+    AssertionSpec,
+    CheckContext,
+    InvalidAssertion,
+    Outcome,
+)
+from replicate_eval.clip import clip
+
+# node-sql-parser's database names (lowercased) -> sqlglot's dialects.
+DIALECTS = {
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "postgresql": "postgres",
+    "postgres": "postgres",
+    "bigquery": "bigquery",
+    "sqlite": "sqlite",
+    "transactsql": "tsql",
+    "redshift": "redshift",
+    "hive": "hive",
+    "snowflake": "snowflake",
+    "trino": "trino",
+    "athena": "athena",
+}
+MAX_SQL_CHARS = 200_000  # a query, not a dump: longer outputs are not parsed
+_STATEMENTS = (exp.Query, exp.DML, exp.DDL, exp.Command)
+_OPERATIONS = {exp.Insert: "insert", exp.Update: "update", exp.Delete: "delete"}
+
+
+@dataclass(frozen=True)
+class SqlRules:
+    database: str = "MySQL"
+    dialect: str = "mysql"
+    tables: tuple[regex.Pattern[str], ...] | None = None
+    columns: tuple[regex.Pattern[str], ...] | None = None
+
+
+def prepare_sql(value: Any, base_dir: Path) -> SqlRules:
+    if value is None:
+        return SqlRules()
+    if not isinstance(value, dict):
+        raise InvalidAssertion(
+            "value", "`is-sql` takes `{databaseType, allowedTables, allowedColumns}` or none"
+        )
+    unknown = sorted(set(value) - {"databaseType", "allowedTables", "allowedColumns"})
+    if unknown:
+        raise InvalidAssertion("value", f"`is-sql` has no `{unknown[0]}`")
+    database = str(value.get("databaseType") or "MySQL")
+    dialect = DIALECTS.get(database.lower())
+    if dialect is None:
+        known = ", ".join(
+            sorted(
+                {
+                    "MySQL",
+                    "MariaDB",
+                    "PostgresQL",
+                    "BigQuery",
+                    "Sqlite",
+                    "TransactSQL",
+                    "Redshift",
+                    "Hive",
+                    "Snowflake",
+                    "Trino",
+                    "Athena",
+                }
+            )
+        )
+        raise InvalidAssertion("value", f"`is-sql` cannot parse `{database}` (known: {known})")
+    return SqlRules(
+        database,
+        dialect,
+        _patterns(value.get("allowedTables"), "allowedTables"),
+        _patterns(value.get("allowedColumns"), "allowedColumns"),
+    )
+
+
+def _patterns(items: Any, key: str) -> tuple[regex.Pattern[str], ...] | None:
+    if items is None:
+        return None
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise InvalidAssertion("value", f"`is-sql`'s `{key}` is a list of texts")
+    try:
+        return tuple(regex.compile(item, regex.IGNORECASE) for item in items)
+    except regex.error as exc:
+        raise InvalidAssertion("value", f"`is-sql`'s `{key}`: {exc}") from None
+
+
+def is_sql(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext) -> Outcome:
+    rules: SqlRules = spec.prepared or SqlRules()
+    text = output.strip()
+    if not text:
+        return Outcome(False, "the output is empty, not SQL")
+    if len(text) > MAX_SQL_CHARS:
+        raise AssertionProblem(f"the output is over {MAX_SQL_CHARS:,} characters: not parsed")
+    try:
+        statements = [s for s in sqlglot.parse(text, read=rules.dialect) if s is not None]
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        where = f" (line {first.get('line')}, column {first.get('col')})" if first else ""
+        said = clip(str(first.get("description") or exc).splitlines()[0], 200)
+        return Outcome(False, f"not {rules.database} SQL{where}: {said}")
+    except (SqlglotError, RecursionError, ValueError) as exc:
+        return Outcome(
+            False, f"not {rules.database} SQL: {clip(str(exc) or type(exc).__name__, 200)}"
+        )
+    prose = [s for s in statements if not isinstance(s, _STATEMENTS)]
+    if not statements or prose:
+        shown = clip(" ".join(text.split()), 80)
+        return Outcome(False, f"not a {rules.database} statement: {shown!r}")
+    refused = _outside(statements, rules)
+    if refused:
+        return Outcome(False, f"{rules.database} SQL that uses what is not allowed: {refused}")
+    count = "1 statement" if len(statements) == 1 else f"{len(statements)} statements"
+    return Outcome(True, f"valid {rules.database} SQL ({count})")
+
+
+def _outside(statements: list[Any], rules: SqlRules) -> str | None:
+    for statement in statements:
+        operation = _operation(statement)
+        if rules.tables is not None:
+            for table in statement.find_all(exp.Table):
+                authority = f"{operation}::{table.db or 'null'}::{table.name}"
+                if not _allowed(authority, rules.tables):
+                    return f"table `{authority}`"
+        if rules.columns is not None:
+            for column in _columns(statement):
+                authority = f"{operation}::{column.table or 'null'}::{column.name}"
+                if not _allowed(authority, rules.columns):
+                    return f"column `{authority}`"
+    return None
+
+
+def _operation(statement: Any) -> str:
+    for kind, name in _OPERATIONS.items():
+        if isinstance(statement, kind):
+            return name
+    return "select"
+
+
+def _columns(statement: Any) -> Iterator[exp.Column]:
+    for column in statement.find_all(exp.Column):
+        if column.name:
+            yield column
+
+
+def _allowed(authority: str, patterns: tuple[regex.Pattern[str], ...]) -> bool:
+    return any(pattern.fullmatch(authority, timeout=0.5) for pattern in patterns)
