@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from replicate_eval.config.csv_expected import BadExpected, expected_assertion
+from replicate_eval.config.file_glob import GlobTooWide, has_magic, matching_files
 from replicate_eval.config.json_values import BadJson, check_depth, parse_json
 from replicate_eval.config.limits import MAX_CONFIG_FILE_BYTES
 from replicate_eval.config.problems import Problem
@@ -60,8 +61,27 @@ def gather_tests(raw: Any, base_dir: Path) -> tuple[list[TestSource], list[Probl
 def load_test_file(
     reference: str, base_dir: Path, loc: Loc
 ) -> tuple[list[TestSource], list[Problem]]:
-    """The tests in the file ``reference`` names; problems with the file itself are at ``loc``."""
-    path = base_dir / reference.removeprefix(FILE_PREFIX)
+    """The tests in the file ``reference`` names, or in every file its glob matches (sorted,
+    as promptfoo's `file://cases/*.yaml`); problems with the file itself are at ``loc``."""
+    pattern = reference.removeprefix(FILE_PREFIX)
+    if not has_magic(pattern):
+        return _load_one(base_dir / pattern, loc)
+    try:
+        paths = matching_files(pattern, base_dir)
+    except GlobTooWide as exc:
+        return [], [Problem(loc, str(exc))]
+    if not paths:
+        return [], [Problem(loc, f"no tests file matches `{pattern}` (in {base_dir})")]
+    sources: list[TestSource] = []
+    problems: list[Problem] = []
+    for path in paths:
+        found, wrong = _load_one(path, loc)
+        sources += found
+        problems += wrong
+    return sources, problems
+
+
+def _load_one(path: Path, loc: Loc) -> tuple[list[TestSource], list[Problem]]:
     suffix = path.suffix.lower()
     if suffix not in TEST_FILE_SUFFIXES:
         message = (
