@@ -38,23 +38,26 @@ class TestSource:
     at: str | None = None
 
 
-def gather_tests(raw: Any, base_dir: Path) -> tuple[list[TestSource], list[Problem]]:
-    """Every test ``tests:`` holds, each ``file://`` item replaced by the tests in that file."""
+def gather_tests(
+    raw: Any, base_dir: Path, loc: Loc = ("tests",)
+) -> tuple[list[TestSource], list[Problem]]:
+    """Every test ``tests:`` (or another list of tests, at ``loc``) holds, each ``file://``
+    item replaced by the tests in that file."""
     if raw is None:
         return [], []
     if isinstance(raw, str) and raw.startswith(FILE_PREFIX):
-        return load_test_file(raw, base_dir, ("tests",))
+        return load_test_file(raw, base_dir, loc)
     if not isinstance(raw, list):
-        return [], [Problem(("tests",), "expected a list of tests, or `file://` and a tests file")]
+        return [], [Problem(loc, "expected a list of tests, or `file://` and a tests file")]
     sources: list[TestSource] = []
     problems: list[Problem] = []
     for index, item in enumerate(raw):
         if isinstance(item, str) and item.startswith(FILE_PREFIX):
-            found, wrong = load_test_file(item, base_dir, ("tests", index))
+            found, wrong = load_test_file(item, base_dir, (*loc, index))
             sources += found
             problems += wrong
         else:
-            sources.append(TestSource(item, ("tests", index)))
+            sources.append(TestSource(item, (*loc, index)))
     return sources, problems
 
 
@@ -63,22 +66,30 @@ def load_test_file(
 ) -> tuple[list[TestSource], list[Problem]]:
     """The tests in the file ``reference`` names, or in every file its glob matches (sorted,
     as promptfoo's `file://cases/*.yaml`); problems with the file itself are at ``loc``."""
-    pattern = reference.removeprefix(FILE_PREFIX)
-    if not has_magic(pattern):
-        return _load_one(base_dir / pattern, loc)
-    try:
-        paths = matching_files(pattern, base_dir)
-    except GlobTooWide as exc:
-        return [], [Problem(loc, str(exc))]
-    if not paths:
-        return [], [Problem(loc, f"no tests file matches `{pattern}` (in {base_dir})")]
+    paths, problems = referenced_files(reference, base_dir, loc, "tests file")
     sources: list[TestSource] = []
-    problems: list[Problem] = []
     for path in paths:
         found, wrong = _load_one(path, loc)
         sources += found
         problems += wrong
     return sources, problems
+
+
+def referenced_files(
+    reference: str, base_dir: Path, loc: Loc, what: str
+) -> tuple[list[Path], list[Problem]]:
+    """The file a ``file://`` reference names (relative to ``base_dir``), or every file its
+    glob matches, sorted; a glob matching nothing is a problem at ``loc`` naming ``what``."""
+    pattern = reference.removeprefix(FILE_PREFIX)
+    if not has_magic(pattern):
+        return [base_dir / pattern], []
+    try:
+        paths = matching_files(pattern, base_dir)
+    except GlobTooWide as exc:
+        return [], [Problem(loc, str(exc))]
+    if not paths:
+        return [], [Problem(loc, f"no {what} matches `{pattern}` (in {base_dir})")]
+    return paths, []
 
 
 def _load_one(path: Path, loc: Loc) -> tuple[list[TestSource], list[Problem]]:

@@ -35,3 +35,5 @@ MAX_INT_DIGITS = 4300
 MAX_GLOB_ENTRIES = 100_000
 # Tests one test's list vars may make (promptfoo makes one per combination of their items).
 MAX_VAR_COMBINATIONS = 100_000
+# Tests promptfoo's `scenarios` may make (each data item of a scenario runs all its tests).
+MAX_SCENARIO_TESTS = 100_000

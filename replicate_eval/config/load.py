@@ -26,6 +26,7 @@ from replicate_eval.config.datasets import (
 from replicate_eval.config.problems import Problem, raise_problems
 from replicate_eval.config.prompt_filter import prompt_filter_problems
 from replicate_eval.config.providers import ProviderProblems, env_text, resolve_provider
+from replicate_eval.config.scenarios import gather_scenarios
 from replicate_eval.config.schema import (
     PromptEntry,
     ProviderEntry,
@@ -97,6 +98,8 @@ def _load(
     base_dir = path.parent
     refused = [Problem(value.loc, value.message) for value in doc.refused]
     sources, problems = gather_tests(doc.data.get("tests"), base_dir)
+    made, wrong = gather_scenarios(doc.data.get("scenarios"), base_dir)
+    sources, problems = [*sources, *made], [*problems, *wrong]
     file, wrong = validate_sections(doc.data, sources)
     problems += wrong
     top = file.top

@@ -269,8 +269,6 @@ class EvaluateOptions(StrictModel):
 
 class ConfigFile(StrictModel):
     key_hints: ClassVar[dict[str, str]] = {
-        "scenarios": "; reval does not expand promptfoo's `scenarios` yet: write their "
-        "combinations as tests",
         "commandLineOptions": "; reval reads the run's defaults from `evaluateOptions` "
         "(maxConcurrency, repeat, delay, cache, timeoutMs); the command line wins over them",
     }
@@ -284,6 +282,12 @@ class ConfigFile(StrictModel):
     sharing: Any = None
     tags: dict[str, Any] | None = None
     extensions: list[str] | None = None
+    # promptfoo's: data sets each run through a set of tests (config/scenarios.py expands them).
+    scenarios: Any = Field(  # a list, or a `file://` reference: config/scenarios.py checks
+        None,
+        description="promptfoo's scenarios: items `{description, config: [data], tests: [test]}` "
+        "(or `file://` scenario files); every data item runs every test",
+    )
     # promptfoo's: metrics computed per prompt x provider from the named ones.
     derived_metrics: list[DerivedMetricEntry] = Field(default_factory=list, alias="derivedMetrics")
     prompts: list[PromptEntry]

@@ -1,5 +1,6 @@
 """Hostile promptfoo constructs: transforms that exit, loop, lie or flood; derived metrics that
-try to run code or never finish; assert-sets nested without end."""
+try to run code or never finish; assert-sets nested without end; scenarios that multiply
+without end, read a directory or a billion laughs, or name themselves."""
 
 from __future__ import annotations
 
@@ -82,4 +83,37 @@ def derived_metrics() -> list[Case]:
     return f.cases
 
 
-ALL = [transforms, derived_metrics]
+def _laughs() -> str:
+    """Nine levels of ten aliases each: a billion values from a few hundred bytes."""
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for n in range(8):
+        before, name = chr(97 + n), chr(98 + n)
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{before}"] * 10) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def scenarios() -> list[Case]:
+    f = Family("scenarios", CONFIG_MISTAKES, expect=2, results=())
+    data = "[" + ", ".join(f"{{vars: {{topic: t{n}}}}}" for n in range(1000)) + "]"
+    tests = "[" + ", ".join(f"{{vars: {{n: {n}}}}}" for n in range(1000)) + "]"
+    f("million-tests", config(extra=f"scenarios: [{{config: {data}, tests: {tests}}}]"))
+    f("not-a-list", config(extra="scenarios: {config: [{vars: {topic: cats}}]}"))
+    f("file-is-a-directory", config(extra="scenarios: [file://sub]"), files={"sub/x": "x"})
+    f(
+        "file-billion-laughs",
+        config(extra="scenarios: [file://s.yaml]"),
+        files={"s.yaml": _laughs()},
+    )
+    f(
+        "values-file-missing",
+        config(extra="scenarios: [{config: [{$values: file://nope.yaml}]}]"),
+    )
+    f(
+        "file-names-itself",
+        config(extra="scenarios: [file://s.yaml]"),
+        files={"s.yaml": "[file://s.yaml]"},
+    )
+    return f.cases
+
+
+ALL = [transforms, derived_metrics, scenarios]

@@ -117,21 +117,6 @@ def test_metadata_is_kept_and_keys_without_meaning_here_get_a_note(
     assert "`evaluateOptions.showProgressBar` is ignored" in run.result.stderr
 
 
-@pytest.mark.parametrize(
-    ("key", "value", "says"),
-    [
-        ("scenarios", [{"config": [{"vars": {"n": 1}}], "tests": [{}]}], "scenarios"),
-    ],
-)
-def test_promptfoo_keys_reval_lacks_are_refused_by_name(
-    fake_replicate: FakeReplicate, run_config: RunConfig, key: str, value: Any, says: str
-) -> None:
-    run = run_config(three_tests(**{key: value}))
-    assert run.result.exit_code == 2
-    assert key in run.result.stderr and says in run.result.stderr
-    assert "Traceback" not in run.result.stderr
-
-
 def test_csv_metadata_columns_are_the_tests_metadata(
     fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
 ) -> None:
