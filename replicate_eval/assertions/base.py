@@ -47,6 +47,7 @@ class Grading:
     prompt: GraderPrompt | None = None  # `options.rubricPrompt`, replacing the shipped one
     prompt_syntax: Literal["angle", "curly"] = "angle"  # the config's template syntax
     factuality: Mapping[str, float] = field(default_factory=dict)  # category -> score
+    embedder: int | None = None  # kinds that also embed texts (answer-relevance): its index
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,12 @@ class GraderCalls(Protocol):
         Raises AssertionProblem when the grader could not answer."""
         ...
 
+    async def embed(self, text: str) -> str:
+        """The embedding model's output for ``text``, for kinds that also embed (``embeds``).
+
+        Raises AssertionProblem when it could not answer."""
+        ...
+
 
 Check = Callable[[str, Any, AssertionSpec, CheckContext], Outcome]
 Judge = Callable[[str, Any, AssertionSpec, CheckContext, GraderCalls], Awaitable[Outcome]]
@@ -137,6 +144,7 @@ class AssertionKind:
     # Model-graded kinds: judged by a model in this role instead of `check`.
     judge: Judge | None = None
     grader: GraderRole | None = None
+    embeds: bool = False  # a text grader that also needs an embedding model
     # Kinds that run the config's own code: given a UserCodePool instead of `check`.
     user_code: RunUserCode | None = None
     # Judged across the outputs of one test once they are all in (replicate_eval.comparisons).

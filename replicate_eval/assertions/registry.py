@@ -40,7 +40,7 @@ from replicate_eval.assertions.base import (
 )
 from replicate_eval.entry_points import load_plugin
 from replicate_eval.errors import ConfigError
-from replicate_eval.judging import checks
+from replicate_eval.judging import checks, g_eval, rag
 from replicate_eval.suggest import did_you_mean
 
 KINDS: dict[str, AssertionKind] = {
@@ -99,6 +99,18 @@ KINDS: dict[str, AssertionKind] = {
             "model-graded-closedqa", None, "text", judge=checks.llm_rubric, grader="text"
         ),
         AssertionKind("factuality", None, "text", judge=checks.factuality, grader="text"),
+        AssertionKind("g-eval", None, "texts", judge=g_eval.g_eval, grader="text"),
+        # promptfoo's retrieval graders (judging/rag.py): the test's `query` and `context`.
+        AssertionKind(
+            "answer-relevance", None, "none", judge=rag.answer_relevance, grader="text", embeds=True
+        ),
+        AssertionKind("context-recall", None, "text", judge=rag.context_recall, grader="text"),
+        AssertionKind(
+            "context-relevance", None, "none", judge=rag.context_relevance, grader="text"
+        ),
+        AssertionKind(
+            "context-faithfulness", None, "none", judge=rag.context_faithfulness, grader="text"
+        ),
         AssertionKind(
             "similar",
             None,

@@ -367,7 +367,7 @@ def _resolve_tests(
                 prefix=_option(entry, default, "prefix"),
                 suffix=_option(entry, default, "suffix"),
             )
-            found, noted = grader_prompt_findings(test, prompt_loc, templates)
+            found, noted = grader_prompt_findings(test, prompt_loc, templates, test_loc)
             problems.extend(p for p in found if p not in problems)
             warnings.extend(w for w in noted if w not in warnings)
             tests.append(test)

@@ -86,6 +86,8 @@ class AssertionEntry(StrictModel):
     key_hints: ClassVar[dict[str, str]] = {
         "rubricPrompt": "; a grader prompt is set for a test: `options.rubricPrompt` in the test "
         "or in defaultTest",
+        "contextTransform": "; reval's retrieval graders read the context from the test's "
+        "`context` var (a provider's or the test's `transform` can shape the output first)",
     }
 
     type: str

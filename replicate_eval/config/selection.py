@@ -99,10 +99,11 @@ def select_tests(config: EvalConfig, selection: Selection) -> EvalConfig:
         tests = [replace(t, vars={**t.vars, **overrides}) for t in tests]
     # Only the judges of the selected tests: the others are not checked or called.
     used = {
-        s.grading.grader
+        index
         for t in tests
         for s in flat_assertions(t.assertions)
         if s.grading is not None
+        for index in (s.grading.grader, s.grading.embedder)
     }
     graders = tuple(g for g in config.graders if g.index in used)
     shard = f"{selection.shard[0]}/{selection.shard[1]}" if selection.shard else None

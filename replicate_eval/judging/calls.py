@@ -63,6 +63,7 @@ class Graders:
     def for_assertion(self, spec: AssertionSpec) -> AssertionGrader:
         assert spec.grading is not None, f"`{spec.kind}` is not model-graded"
         role = KINDS[spec.kind].grader
+        embedder = spec.grading.embedder
         return AssertionGrader(
             self,
             self._providers[spec.grading.grader].config,
@@ -70,6 +71,15 @@ class Graders:
             # A grader reads a prompt (a chat rubricPrompt too); the others read data.
             chat=role == "text",
             keep_answers=role != "embedding",  # vectors are long and unread
+            embedder=None
+            if embedder is None
+            else AssertionGrader(
+                self,
+                self._providers[embedder].config,
+                origin=spec.grading.origin,
+                chat=False,
+                keep_answers=False,
+            ),
         )
 
     async def answer(
@@ -146,6 +156,7 @@ class AssertionGrader:
     origin: str
     chat: bool = True
     keep_answers: bool = True
+    embedder: AssertionGrader | None = None  # for kinds that also embed texts
     # In the order asked (answers arrive in any order); None: the call failed.
     calls: list[GraderAnswer | None] = field(default_factory=list)
 
@@ -158,13 +169,22 @@ class AssertionGrader:
         self.calls[slot] = answer
         return answer.output
 
+    async def embed(self, text: str) -> str:
+        if self.embedder is None:
+            raise AssertionProblem("this assertion has no embedding model")
+        return await self.embedder.ask(text)
+
     async def settle(self, *, readable: bool) -> None:
         for call in self.calls:
             if call is not None:
                 await self.graders.settle(call, readable=readable)
+        if self.embedder is not None:
+            await self.embedder.settle(readable=readable)
 
     def result(self) -> GraderResult:
         answered = [call for call in self.calls if call is not None]
+        embedded = [] if self.embedder is None else self.embedder.calls
+        answered += [call for call in embedded if call is not None]  # counted, not quoted
         return GraderResult(
             provider=self.config.id,
             origin=self.origin,
@@ -176,5 +196,7 @@ class AssertionGrader:
                 )
                 for call in answered
             ],
-            answers=[call.output for call in answered] if self.keep_answers else [],
+            answers=[call.output for call in self.calls if call is not None]
+            if self.keep_answers
+            else [],
         )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from replicate_eval.assertions.base import (
     AssertionProblem,
@@ -37,6 +37,8 @@ from replicate_eval.judging.answers import (
     parse_verdict,
 )
 from replicate_eval.templating import Templates
+
+_T = TypeVar("_T")
 
 DEFAULT_SIMILARITY = 0.8
 
@@ -106,7 +108,15 @@ def grader_prompt(spec: AssertionSpec, output: str, ctx: CheckContext) -> str:
         raise AssertionProblem(f"the grader prompt (options.rubricPrompt): {exc}") from None
 
 
-def _text_only(spec: AssertionSpec, ctx: CheckContext) -> None:
+def render_shipped(kind: str, variables: dict[str, Any]) -> str:
+    """A grader prompt reval ships (not one the config gives), rendered with ``variables``."""
+    try:
+        return _TEMPLATES["angle"].render(shipped_prompt(kind), variables)
+    except TemplateError as exc:
+        raise AssertionProblem(f"the grader prompt of `{kind}`: {exc}") from None
+
+
+def text_only(spec: AssertionSpec, ctx: CheckContext) -> None:
     if ctx.images:
         raise AssertionProblem(f"`{spec.kind}` judges text, and this output is images")
 
@@ -115,7 +125,7 @@ async def llm_rubric(
     output: str, value: Any, spec: AssertionSpec, ctx: CheckContext, grader: GraderCalls
 ) -> Outcome:
     """Also model-graded-closedqa: the same JSON verdict, another grader prompt."""
-    _text_only(spec, ctx)
+    text_only(spec, ctx)
     verdict = parse_verdict(await grader.ask(grader_prompt(spec, output, ctx)))
     # With a threshold, the grader's score decides (promptfoo's rule), not its "pass".
     if spec.threshold is not None:
@@ -134,7 +144,7 @@ def _against_threshold(score: float, threshold: float) -> tuple[bool, str]:
 async def factuality(
     output: str, value: Any, spec: AssertionSpec, ctx: CheckContext, grader: GraderCalls
 ) -> Outcome:
-    _text_only(spec, ctx)
+    text_only(spec, ctx)
     assert spec.grading is not None
     category, why = parse_factuality(await grader.ask(grader_prompt(spec, output, ctx)))
     scores = {**DEFAULT_FACTUALITY, **spec.grading.factuality}
@@ -167,10 +177,10 @@ async def similar(
     output: str, value: Any, spec: AssertionSpec, ctx: CheckContext, grader: GraderCalls
 ) -> Outcome:
     """Cosine similarity of the embeddings; the closest expected text counts."""
-    _text_only(spec, ctx)
+    text_only(spec, ctx)
     expected = _texts(value) or []
     threshold = spec.threshold if spec.threshold is not None else DEFAULT_SIMILARITY
-    answers = await _every_answer(*(grader.ask(text) for text in [output, *expected]))
+    answers = await every_answer(*(grader.ask(text) for text in [output, *expected]))
     mine, *theirs = (parse_embedding(answer) for answer in answers)
     similarities = [cosine_similarity(mine, other) for other in theirs]
     best = max(range(len(similarities)), key=similarities.__getitem__)
@@ -181,14 +191,14 @@ async def similar(
     return Outcome(passed, reason, min(1.0, max(0.0, value_best)))
 
 
-async def _every_answer(*asks: Awaitable[str]) -> list[str]:
+async def every_answer(*asks: Awaitable[_T]) -> list[_T]:
     """Every call's answer. A failed call's problem is raised only once the others have ended:
     none is left running (and billing) unwatched."""
     answers = await asyncio.gather(*asks, return_exceptions=True)
     for answer in answers:
         if isinstance(answer, BaseException):
             raise answer
-    return [answer for answer in answers if isinstance(answer, str)]
+    return cast(list[_T], answers)
 
 
 @dataclass(frozen=True)
@@ -232,7 +242,7 @@ async def moderation(
 ) -> Outcome:
     """Llama Guard classifies the output as the answer to the prompt (``prompt`` and
     ``assistant`` inputs); with ``prompt: true`` it also classifies the prompt alone."""
-    _text_only(spec, ctx)
+    text_only(spec, ctx)
     settings = spec.prepared or ModerationSettings(None)
     try:
         chat = parse_chat(ctx.prompt)
@@ -242,7 +252,7 @@ async def moderation(
     checks = [grader.ask(user, {"assistant": output})]
     if settings.include_prompt:
         checks.append(grader.ask(user))
-    flagged = [parse_guard(answer) for answer in await _every_answer(*checks)]
+    flagged = [parse_guard(answer) for answer in await every_answer(*checks)]
     findings, unsafe = [], False
     for what, codes in zip(("the output", "the prompt"), flagged, strict=False):
         counted = [c for c in codes if settings.categories is None or c in settings.categories]

@@ -19,6 +19,7 @@ from replicate_eval.config.problems import Problem
 from replicate_eval.config.schema import ChatMessage
 from replicate_eval.config.yaml_source import Loc
 from replicate_eval.judging.checks import GRADER_VARIABLES
+from replicate_eval.judging.rag import missing_vars
 from replicate_eval.templating import Templates, curly_vars
 
 if TYPE_CHECKING:
@@ -78,14 +79,33 @@ def check_grader_prompt(
     return problems
 
 
+def _needed_var_problems(test: TestCase, here: Loc) -> list[Problem]:
+    """The retrieval graders' vars (`query`, `context`) a test lacks: found before any
+    prediction is paid for, not after."""
+    problems: list[Problem] = []
+    for spec in flat_assertions(test.assertions):
+        missing = missing_vars(spec.kind, test.vars)
+        if missing:
+            names = " and ".join(f"`{name}`" for name in missing)
+            message = (
+                f"`{spec.kind}` reads the test's {names} var{'s' if len(missing) > 1 else ''} "
+                "(the question asked, and the retrieved text as a string or a list of chunks)"
+                f", which tests[{test.index}] does not define"
+            )
+            if message not in {problem.message for problem in problems}:
+                problems.append(Problem((*here, "vars"), message))
+    return problems
+
+
 def grader_prompt_findings(
-    test: TestCase, here: Loc, templates: Templates
+    test: TestCase, here: Loc, templates: Templates, test_loc: Loc = ()
 ) -> tuple[list[Problem], list[str]]:
     """Problems (names neither the test's vars nor the grader give) and warnings about the
-    grader prompt a test's assertions use."""
+    grader prompt a test's assertions use, at ``here``; and the vars its retrieval graders
+    need that the test (at ``test_loc``) lacks."""
     prompts = {spec.grading.prompt for spec in flat_assertions(test.assertions) if spec.grading}
     known = GRADER_VARIABLES | set(test.vars)
-    problems: list[Problem] = []
+    problems = _needed_var_problems(test, test_loc)
     warnings: list[str] = []
     for prompt in prompts - {None}:
         assert prompt is not None

@@ -114,6 +114,10 @@ class GraderResolver:
         given = options.rubricPrompt if options and options.rubricPrompt is not None else None
         if given is None and self.default_options is not None:
             given = self.default_options.rubricPrompt
+        embedder = None
+        if KINDS[spec.kind].embeds:  # answer-relevance: embeddings of the grader's questions
+            chosen = self._choose("embedding", None, options, assertion_loc, test_loc)
+            embedder = self._grader("embedding", chosen, assertion_loc)
         # A test's factuality scores refine defaultTest's, category by category.
         scores: dict[str, float] = {}
         for source in (self.default_options, options):
@@ -127,6 +131,7 @@ class GraderResolver:
                 prompt=read_grader_prompt(given) if role == "text" else None,
                 prompt_syntax=syntax,
                 factuality=scores,
+                embedder=embedder,
             ),
         )
 

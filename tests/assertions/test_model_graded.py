@@ -34,7 +34,19 @@ from tests.graded_support import (
 
 def test_every_model_graded_kind_is_tested_here() -> None:
     graded = {name for name, kind in KINDS.items() if kind.judge is not None}
-    assert graded == {"llm-rubric", "model-graded-closedqa", "factuality", "similar", "moderation"}
+    # g-eval and the retrieval graders: tests/assertions/test_rag_graders.py
+    assert graded == {
+        "llm-rubric",
+        "model-graded-closedqa",
+        "factuality",
+        "similar",
+        "moderation",
+        "g-eval",
+        "answer-relevance",
+        "context-recall",
+        "context-relevance",
+        "context-faithfulness",
+    }
 
 
 def test_llm_rubric_sends_the_shipped_prompt_and_reads_the_verdict(

@@ -10,6 +10,9 @@ Their answers follow from what they receive, so a test can predict them:
   ``[answer:python]`` (``True``), ``[answer:garbage]`` (no JSON), ``[answer:bad-score]``,
   ``[answer:no-score]``, ``[answer:letter]`` (factuality as promptfoo's "(C)").
   A prompt without those tags (a custom rubricPrompt) passes when it contains ``PASS-ME``.
+* g-eval (``<EvaluationCriteria>``) and the retrieval graders (``<Context>``, ``<Query>``,
+  ``<Reference>``, ``<Statements>``, ``<Reply>``) answer by word overlap and quoted phrases
+  (see ``g_eval_answer`` and ``retrieval_answer``).
 * The embedding model (all-mpnet-base-v2's interface: ``text`` in, ``[{"embedding": [...]}]``
   out) hashes words into 64 dimensions: the same words give cosine 1, no shared word 0.
 * Llama Guard 3 (``prompt`` and ``assistant`` in, one line ``safe`` or ``unsafe`` plus a line
@@ -106,8 +109,77 @@ def best_output(prompt: str) -> str | None:
     return next((n for n, text in outputs if any(word in text for word in wanted)), "0")
 
 
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?])\s+|\n+", text.strip()) if s.strip()]
+
+
+def _quoted(text: str) -> list[str]:
+    return [single or double for single, double in re.findall(r"'([^']+)'|\"([^\"]+)\"", text)]
+
+
+def g_eval_answer(prompt: str) -> str | None:
+    """g-eval: steps that name the criteria's quoted phrases; then a score out of 10, the
+    share of those phrases the response holds."""
+    criteria = _section(prompt, "EvaluationCriteria")
+    if criteria is None:
+        return None
+    phrases = _quoted(criteria)
+    steps = _section(prompt, "EvaluationSteps")
+    if steps is None:
+        named = [f"Check that the answer mentions '{p}'." for p in phrases]
+        return json.dumps({"steps": named or ["Check that the answer is not empty."]})
+    response = (_section(prompt, "Response") or "").lower()
+    held = [p for p in phrases if p.lower() in response]
+    score = round(10 * len(held) / len(phrases)) if phrases else (10 if response else 0)
+    verdict = {"reason": f"It mentions {len(held)} of {len(phrases)} phrases.", "score": score}
+    return _shaped(verdict, criteria)
+
+
+def retrieval_answer(prompt: str) -> str | None:
+    """The retrieval graders, by word overlap: a sentence is in a context when all its words
+    are; a context sentence is relevant when it shares a word of four letters or more with
+    the query. The questions for an answer repeat the answer's words."""
+    context, query = _section(prompt, "Context"), _section(prompt, "Query")
+    reference, statements = _section(prompt, "Reference"), _section(prompt, "Statements")
+    reply = _section(prompt, "Reply")
+    if (context is not None or reply is not None) and "[answer:garbage]" in prompt:
+        return "I would rather not say."
+    if context is not None and reference is not None:
+        known = _words(context)
+        return "\n".join(
+            f"{s} [IN CONTEXT]" if _words(s) <= known else f"{s} [NOT IN CONTEXT]"
+            for s in _sentences(reference)
+        )
+    if context is not None and statements is not None:
+        known = _words(context)
+        listed = [
+            re.sub(r"^\d+\.\s*", "", line) for line in statements.splitlines() if line.strip()
+        ]
+        return "\n".join(
+            f"{n}. verdict: {'yes' if _words(line) <= known else 'no'}"
+            for n, line in enumerate(listed, 1)
+        )
+    if context is not None and query is not None:
+        wanted = {word for word in _words(query) if len(word) >= 4}
+        relevant = [s for s in _sentences(context) if _words(s) & wanted]
+        return "\n".join(relevant) if relevant else "NO RELEVANT SENTENCES"
+    if reply is not None and query is not None:
+        return "\n".join(_sentences(reply))
+    if reply is not None:
+        topic = reply.strip().rstrip(".!?")
+        return f"What is true of {topic}?\nCan you tell me about {topic}?\nWhy is it that {topic}?"
+    return None
+
+
 def grader(model_input: dict[str, Any]) -> Reply:
     prompt = str(model_input.get("prompt", ""))
+    special = g_eval_answer(prompt) or retrieval_answer(prompt)
+    if special is not None:
+        return Reply(tokens(special))
     chosen = best_output(prompt)
     if chosen is not None:
         return Reply(tokens(f"The best one is {chosen}."))
