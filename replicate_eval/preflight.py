@@ -177,7 +177,11 @@ def check_inputs(
         field = interface.field(key)
         if field is None:
             if key == prompt_input:
-                advice = "" if prompt_input != "prompt" else "; set `prompt_input` to the one"
+                texts = [f.name for f in interface.inputs if f.type == "string"]
+                if len(texts) == 1:  # hello-world's `text`: the fix is plain
+                    advice = f"; set `prompt_input: {texts[0]}` to send the prompts there"
+                else:
+                    advice = "" if prompt_input != "prompt" else "; set `prompt_input` to the one"
                 findings.append(
                     Finding(
                         "error",

@@ -149,6 +149,16 @@ def image_count(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext)
     return Outcome(count == wanted, f"{_images_word(count)} (expected {wanted})")
 
 
+def valid_images(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext) -> Outcome:
+    """At least one image, each downloaded and read as a picture (promptfoo's Replicate image
+    example asserts `is-valid-openai-image-format`, a type promptfoo itself does not define:
+    reval reads it as this check)."""
+    if not ctx.images:
+        return Outcome(False, "the output has no images")
+    formats = sorted({image.format for image in ctx.images})
+    return Outcome(True, f"{_images_word(len(ctx.images))}, read as {', '.join(formats)}")
+
+
 # --- helpers ---------------------------------------------------------------------------------
 def _images(ctx: CheckContext) -> tuple[SavedImage, ...]:
     if not ctx.images:

@@ -14,6 +14,7 @@ QuickJS context per call with no file system, network, ``require`` or environmen
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,10 @@ def prepare_javascript(value: Any, base_dir: Path) -> PythonSource:
             "reval runs inline JavaScript only, not `file://` modules (they may `require` "
             "anything); put the check inline, or write it as a `python` assertion",
         )
-    body = code if "\n" in code else f"return {code}"
+    # As promptfoo (src/assertions/javascript.ts): several lines are a function body, and so is
+    # one line that starts with a statement (`return ...`, `const n = ...; return n > 3`).
+    is_body = "\n" in code or re.match(r"(return|const|let|var)\b", code) is not None
+    body = code if is_body else f"return {code}"
     source = f"(function (output, context, process) {{\n{body}\n}})"
     import quickjs  # type: ignore[import-untyped]  # no stubs
 

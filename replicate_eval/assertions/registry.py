@@ -93,6 +93,7 @@ KINDS: dict[str, AssertionKind] = {
         ),
         AssertionKind("image-format", image.image_format, "texts", prepare=image.prepare_format),
         AssertionKind("image-count", image.image_count, "any", prepare=image.prepare_count),
+        AssertionKind("is-valid-openai-image-format", image.valid_images, "none"),
         # Model-graded: a model on Replicate judges the output (see judging/checks.py).
         AssertionKind("llm-rubric", None, "text", judge=checks.llm_rubric, grader="text"),
         AssertionKind(

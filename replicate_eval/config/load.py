@@ -155,7 +155,7 @@ def _load(
         tests=tuple(tests),
         warnings=(
             *_syntax_warnings(doc, prompts, tests, syntax),
-            *(f"{path}: {warning}" for warning in (*grader_warnings, *derived_warnings)),
+            *(f"{path}: {w}" for w in (*grader_warnings, *resolver.warnings, *derived_warnings)),
         ),
         notes=(
             *((INFERRED_CURLY_NOTE.format(path=path),) if inferred else ()),

@@ -81,6 +81,7 @@ class GraderResolver:
     default_options: TestOptions | None = None
     require_token: bool = True
     graders: list[ProviderConfig] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # for the config's warnings
     _known: dict[str, int] = field(default_factory=dict)
     _failed: set[str] = field(default_factory=set)  # entries already reported as wrong
 
@@ -100,14 +101,14 @@ class GraderResolver:
         role = KINDS[spec.kind].grader
         if role is None:
             if provider is not None:
-                raise ProviderProblems(
-                    [
-                        Problem(
-                            (*assertion_loc, "provider"),
-                            f"`{spec.kind}` is not model-graded: it takes no `provider`",
-                        )
-                    ]
+                # promptfoo ignores a judge given to a check no model judges (its Replicate
+                # example gives `javascript` checks one): said, not refused.
+                warning = (
+                    f"{format_loc((*assertion_loc, 'provider'))}: `{spec.kind}` is not "
+                    "model-graded, so its `provider` (a judge) is ignored, as promptfoo does"
                 )
+                if warning not in self.warnings:
+                    self.warnings.append(warning)
             return spec
         choice = self._choose(role, provider, options, assertion_loc, test_loc)
         grader = self._grader(role, choice, assertion_loc)

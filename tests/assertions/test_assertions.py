@@ -264,6 +264,7 @@ IMAGE_CASES = [
     ("image-count", 2, PAIR, SQUARE),
     ("image-count", {"min": 1, "max": 1}, SQUARE, PAIR),
     ("image-count", 0, CONTEXT, SQUARE),
+    ("is-valid-openai-image-format", None, PAIR, CONTEXT),
 ]
 
 
