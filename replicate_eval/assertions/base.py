@@ -68,6 +68,8 @@ class AssertionSpec:
     comparative: bool = False  # judged across a test's outputs (select-best, max-score)
     transform: PythonSource | None = None  # promptfoo's: what this assertion sees of the output
     metric: str | None = None  # promptfoo's named metric its score counts toward
+    # promptfoo's assertion `config`: given to python and javascript checks as context.config.
+    config: Mapping[str, Any] = field(default_factory=dict, compare=False)
     # promptfoo's `assert-set` (kind ASSERT_SET): its assertions, graded with its threshold.
     children: tuple[AssertionSpec, ...] = ()
 

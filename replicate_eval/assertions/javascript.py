@@ -67,6 +67,7 @@ async def javascript_check(
         "prompt": ctx.prompt,
         "provider": {"id": ctx.provider_id},
         "latency_ms": ctx.latency_ms,
+        "config": dict(spec.config),  # promptfoo's assertion `config`
     }
     # A transform's JSON value is what promptfoo's check would be given; else the text.
     shown = ctx.value if ctx.value is not None else _promptfoo_output(output, ctx)

@@ -132,6 +132,7 @@ async def python_check(
         "latency_ms": ctx.latency_ms,
         # An image model's saved files: check them with Pillow or anything else.
         "images": [image.model_dump() for image in ctx.images],
+        "config": dict(spec.config),  # promptfoo's assertion `config`
     }
     # A transform's JSON value is what promptfoo's check would be given; else the text.
     given = ctx.value if ctx.value is not None else output

@@ -74,7 +74,8 @@ def _compile(
             threshold=entry.threshold,
             base_dir=base_dir,
         )
-        return CompiledAssertion(replace(spec, metric=entry.metric), entry.provider, loc)
+        spec = replace(spec, metric=entry.metric, config=entry.config or {})
+        return CompiledAssertion(spec, entry.provider, loc)
     if not entry.assert_:
         raise InvalidAssertion("assert", f"`{ASSERT_SET}` needs a list of assertions in `assert`")
     for key in ("value", "provider"):

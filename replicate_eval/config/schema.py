@@ -98,6 +98,8 @@ class AssertionEntry(StrictModel):
     provider: ProviderEntry | None = None
     transform: str | None = None  # promptfoo's: what this assertion sees of the output
     metric: str | None = None  # promptfoo's named metric this assertion's score counts toward
+    # promptfoo's: data for the check's code (`context["config"]` in python and javascript).
+    config: dict[str, Any] | None = None
     # promptfoo's `assert-set`: the assertions of the group (its `threshold` is the group's).
     assert_: list[AssertionEntry] | None = Field(None, alias="assert")
 
