@@ -63,6 +63,11 @@ def _dump(value: Any, spaces: int | str | None = None) -> str:
     return json.dumps(value, ensure_ascii=False, indent=indent, separators=separators)
 
 
+def _nl2br(value: Any) -> str:
+    """Nunjucks' ``nl2br``: each line break becomes ``<br />`` and a newline."""
+    return re.sub(r"\r\n|\n", "<br />\n", str(value))
+
+
 @dataclass(frozen=True)
 class TemplateSyntaxProblem:
     line: int | None
@@ -132,7 +137,8 @@ class _BoundedEnvironment(SandboxedEnvironment):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.filters["dump"] = _dump  # Nunjucks', which promptfoo configs use
+        # Nunjucks' filters that Jinja lacks, which promptfoo configs use.
+        self.filters.update(dump=_dump, nl2br=_nl2br)
         self.filters = {name: _guarded_filter(name, f) for name, f in self.filters.items()}
 
     def call_binop(
@@ -214,12 +220,12 @@ class Templates:
     def __init__(self, syntax: TemplateSyntax = "angle") -> None:
         self.syntax = syntax
         self._env = _BoundedEnvironment(
-            undefined=jinja2.StrictUndefined,
+            undefined=_OptionalUndefined,
             autoescape=False,
             finalize=_finalize,
             **_DELIMITERS[syntax],
         )
-        self._compiled: dict[str, tuple[jinja2.Template, frozenset[str]]] = {}
+        self._compiled: dict[str, tuple[jinja2.Template, frozenset[str], frozenset[str]]] = {}
         # Sources that are plain text to Jinja (no var, no block): their one output, by source.
         self._constant: dict[str, str] = {}
 
@@ -241,7 +247,7 @@ class Templates:
         constant = self._constant.get(source)
         if constant is not None:
             return constant
-        template, needed = self._compile(source)
+        template, _, needed = self._compile(source)
         missing = sorted(needed - variables.keys())
         if missing:
             names = ", ".join(f"`{name}`" for name in missing)
@@ -266,16 +272,55 @@ class Templates:
         except Exception as exc:  # the template's own mistake: `<<1/0>>`, `<<topic + 1>>`
             raise TemplateError(f"the template raised {type(exc).__name__}: {exc}") from None
 
-    def _compile(self, source: str) -> tuple[jinja2.Template, frozenset[str]]:
+    def _compile(self, source: str) -> tuple[jinja2.Template, frozenset[str], frozenset[str]]:
+        """The template, the vars it reads, and those it cannot do without."""
         compiled = self._compiled.get(source)
         if compiled is None:
             ast = self._env.parse(source)
             variables = frozenset(meta.find_undeclared_variables(ast))
-            compiled = (self._env.from_string(ast), variables)
+            compiled = (self._env.from_string(ast), variables, _required(ast, variables))
             self._compiled[source] = compiled
             if _only_text(ast):  # the same output for every test: rendered once, here
                 self._constant[source] = _bounded_render(compiled[0], {})
         return compiled
+
+
+class _OptionalUndefined(jinja2.StrictUndefined):
+    """Strict everywhere (printing, arithmetic, attributes) but in a truth test: a var that is
+    not set is false in `{% if context %}`, as promptfoo's templates expect."""
+
+    def __bool__(self) -> bool:  # type: ignore[override]  # StrictUndefined's raises
+        return False
+
+
+def _required(ast: jinja2.nodes.Template, variables: frozenset[str]) -> frozenset[str]:
+    """The vars a render needs: all it reads but those only read as optional, promptfoo's way:
+    `x | default('...')`, `x is defined`, `{% if x %}` and what that `if` holds for `x`."""
+    guarded: set[int] = set()
+
+    def guard(name: str, inside: jinja2.nodes.Node) -> None:
+        guarded.update(id(n) for n in inside.find_all(jinja2.nodes.Name) if n.name == name)
+
+    for node in ast.find_all((jinja2.nodes.Filter, jinja2.nodes.Test)):
+        if isinstance(node, jinja2.nodes.Filter):
+            optional = node.name in ("default", "d")
+        else:
+            optional = node.name in ("defined", "undefined")
+        if optional and isinstance(node.node, jinja2.nodes.Name):
+            guarded.add(id(node.node))
+    for branch in ast.find_all(jinja2.nodes.If):
+        test = branch.test
+        if isinstance(test, jinja2.nodes.Test) and test.name == "defined":
+            test = test.node
+        if isinstance(test, jinja2.nodes.Name):
+            guarded.add(id(test))
+            for child in branch.body:
+                guard(test.name, child)
+    return frozenset(
+        name.name
+        for name in ast.find_all(jinja2.nodes.Name)
+        if name.ctx == "load" and name.name in variables and id(name) not in guarded
+    )
 
 
 def _only_text(ast: jinja2.nodes.Template) -> bool:
