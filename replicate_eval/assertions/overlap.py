@@ -1,4 +1,4 @@
-"""promptfoo's word-overlap scores against a reference text: `bleu` and `rouge-n`.
+"""promptfoo's word-overlap scores against a reference text: `bleu`, `gleu` and `rouge-n`.
 
 Both are written out here rather than taken from sacrebleu or rouge-score: those tokenize and
 smooth differently, and a config's threshold was chosen against promptfoo's numbers.
@@ -7,6 +7,10 @@ smooth differently, and a config's threshold was chosen against promptfoo's numb
   whitespace; the clipped precision of 1- to 4-grams, each the best over the references, a
   precision of 0 counted as 1e-7, weights 0.25 each, and the brevity penalty against the
   reference closest in length. Passes at 0.5 or above by default.
+* `gleu` (promptfoo src/assertions/gleu.ts, Google-BLEU): words lowercased, split on
+  whitespace, trailing dots dropped; 1- to 4-gram matches (clipped) over the output's n-grams
+  and over the reference's, the smaller of the two, the best over the references; identical
+  word lists score 1. Passes at 0.5 or above by default.
 * `rouge-n` (promptfoo src/assertions/rouge.ts through js-rouge's `n`): unigrams of
   Treebank-style tokens, case kept; the distinct output tokens found in the reference, over
   the reference's token count. Passes at 0.75 or above by default.
@@ -25,6 +29,7 @@ from typing import Any
 from replicate_eval.assertions.base import AssertionSpec, CheckContext, Outcome
 
 DEFAULT_BLEU = 0.5
+DEFAULT_GLEU = 0.5
 DEFAULT_ROUGE = 0.75
 MAX_WORDS = 100_000
 _SMOOTHING = 1e-7
@@ -68,6 +73,36 @@ def bleu(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext) -> Out
     references = [_words(text)[0] for text in _references(value)]
     score = bleu_score(words, references)
     return _outcome("BLEU", score, threshold, cut, len(references))
+
+
+def _gleu_words(text: str) -> list[str]:
+    return [word.rstrip(".") for word in text.lower().split()[:MAX_WORDS]]
+
+
+def gleu_score(candidate: Sequence[str], references: Sequence[Sequence[str]]) -> float:
+    """Sentence GLEU of ``candidate`` against the best of ``references`` (promptfoo's)."""
+    best = 0.0
+    for reference in references:
+        if list(candidate) == list(reference):
+            return 1.0
+        matches = mine = theirs = 0
+        for n in range(1, 5):
+            grams, their_grams = _ngrams(candidate, n), _ngrams(reference, n)
+            matches += sum(min(count, their_grams[gram]) for gram, count in grams.items())
+            mine += sum(grams.values())
+            theirs += sum(their_grams.values())
+        if mine and theirs:
+            best = max(best, min(matches / mine, matches / theirs))
+    return best
+
+
+def gleu(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext) -> Outcome:
+    threshold = spec.threshold if spec.threshold is not None else DEFAULT_GLEU
+    references = [_gleu_words(text) for text in _references(value)]
+    cut = len(output.split()) > MAX_WORDS
+    return _outcome(
+        "GLEU", gleu_score(_gleu_words(output), references), threshold, cut, len(references)
+    )
 
 
 # Treebank-style tokens (js-rouge's treeBankTokenize, in short): punctuation and brackets apart,

@@ -38,6 +38,7 @@ from replicate_eval.assertions.base import (
     JudgeUnavailable,
     Outcome,
 )
+from replicate_eval.assertions.promptfoo_types import ALIASES, NOT_HERE
 from replicate_eval.entry_points import load_plugin
 from replicate_eval.errors import ConfigError
 from replicate_eval.judging import checks, g_eval, rag
@@ -74,8 +75,10 @@ KINDS: dict[str, AssertionKind] = {
         ),
         AssertionKind("levenshtein", structure.levenshtein, "text"),
         AssertionKind("bleu", overlap.bleu, "texts"),
+        AssertionKind("gleu", overlap.gleu, "texts"),
         AssertionKind("rouge-n", overlap.rouge_n, "text"),
         AssertionKind("is-sql", sql.is_sql, "optional", prepare=sql.prepare_sql),
+        AssertionKind("contains-sql", sql.contains_sql, "optional", prepare=sql.prepare_sql),
         AssertionKind("is-refusal", refusal.is_refusal, "none"),
         AssertionKind(
             "python", None, "code", prepare=python.prepare_python, user_code=python.python_check
@@ -207,7 +210,10 @@ def compile_assertion(
     """Validate one assertion from the config. Raises InvalidAssertion naming the bad key."""
     negate = type_.startswith("not-")
     name = type_.removeprefix("not-")
+    name = ALIASES.get(name, name)
     kind = kind_named(name)
+    if kind is None and name in NOT_HERE:
+        raise InvalidAssertion("type", f"promptfoo's `{name}` is not in reval: {NOT_HERE[name]}")
     if kind is None:
         known = [*KINDS, *sorted(_installed() - KINDS.keys())]
         hint = did_you_mean(name, known) or f" (known types: {', '.join(known)})"

@@ -137,6 +137,39 @@ def is_sql(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext) -> O
     return Outcome(True, f"valid {rules.database} SQL ({count})")
 
 
+# A fenced code block: its opening fence (``` or ~~~, three or more), language, body, and a
+# closing fence of the same character at least as long.
+_FENCED = regex.compile(r"^(`{3,}|~{3,})([^\n]*)\n(.*?)^\1[`~]*[ \t]*$", regex.M | regex.S)
+
+
+def sql_blocks(output: str) -> list[str]:
+    """The bodies of the output's code blocks marked `sql` or unmarked (promptfoo's
+    contains-sql, src/assertions/sql.ts)."""
+    return [
+        body.strip()
+        for _, language, body in _FENCED.findall(output, timeout=0.5)
+        if language.strip().lower() in ("", "sql")
+    ]
+
+
+def contains_sql(output: str, value: Any, spec: AssertionSpec, ctx: CheckContext) -> Outcome:
+    """One of the output's SQL code blocks is valid, as `is-sql` judges it; with no block,
+    the whole output is."""
+    try:
+        blocks = sql_blocks(output)
+    except TimeoutError:
+        raise AssertionProblem("the output's code blocks took too long to find") from None
+    candidates = [block for block in blocks if block] or ([] if blocks else [output])
+    failed = Outcome(False, "the output has no SQL code block with anything in it")
+    for number, candidate in enumerate(candidates, 1):
+        outcome = is_sql(candidate, value, spec, ctx)
+        if outcome.passed:
+            where = f"code block {number} of {len(blocks)}" if blocks else "the output"
+            return Outcome(True, f"{where}: {outcome.reason}")
+        failed = outcome
+    return failed
+
+
 def _outside(statements: list[Any], rules: SqlRules) -> str | None:
     for statement in statements:
         operation = _operation(statement)

@@ -1,5 +1,5 @@
-"""promptfoo's `bleu`, `rouge-n`, `is-sql` and `is-refusal`: scores worked out by hand, the
-value forms, load-time errors, and outputs built to be slow."""
+"""promptfoo's `bleu`, `gleu`, `rouge-n`, `is-sql`, `contains-sql` and `is-refusal`: scores
+worked out by hand, the value forms, load-time errors, and outputs built to be slow."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 import pytest
 
 from replicate_eval.assertions import InvalidAssertion
-from replicate_eval.assertions.overlap import bleu_score, rouge_n_score, treebank_tokens
+from replicate_eval.assertions.overlap import bleu_score, gleu_score, rouge_n_score, treebank_tokens
 from tests.assertions.test_assertions import check
 
 
@@ -22,6 +22,21 @@ def test_bleu_is_promptfoos_smoothed_bleu_4() -> None:
         ["the", "cat", "is", "on", "the", "mat"], [["the", "cat", "sat", "on", "the", "mat"]]
     )
     assert got == pytest.approx(expected) and got == pytest.approx(0.010574, abs=1e-6)
+
+
+def test_gleu_is_the_smaller_of_ngram_precision_and_recall() -> None:
+    # 1- to 4-grams: the output has 3 + 2 + 1 + 0 = 6, all matched; the reference 18.
+    short = gleu_score(["the", "cat", "sat"], [["the", "cat", "sat", "on", "the", "mat"]])
+    assert short == pytest.approx(6 / 18)
+    assert gleu_score(["a", "b"], [["x"], ["a", "b"]]) == 1.0  # identical to one reference
+    assert gleu_score(["dog"], [["cat"]]) == 0.0
+
+
+def test_gleu_drops_trailing_dots_and_case_and_defaults_to_a_half() -> None:
+    assert check("gleu", "The cat sat on the mat.", "the cat sat on the MAT").score == 1.0
+    verdict = check("gleu", "the cat sat", "the cat sat on the mat")
+    assert not verdict.passed and "GLEU 0.3333" in verdict.reason and "< 0.5" in verdict.reason
+    assert check("gleu", "the cat sat", "the cat sat on the mat", threshold=0.3).passed
 
 
 def test_bleu_penalises_a_short_output_against_the_closest_reference() -> None:
@@ -153,3 +168,21 @@ def test_hostile_outputs_are_judged_quickly(type_: str, output: str, value: obje
     except Exception as exc:  # an AssertionProblem (cannot judge) is fine; a crash is not
         assert type(exc).__name__ == "AssertionProblem", exc
     assert time.monotonic() - started < 10
+
+
+def test_contains_sql_judges_the_sql_code_blocks_or_else_the_whole_output() -> None:
+    answer = (
+        "First the setup:\n```python\nprint('x')\n```\nA broken try:\n```\nSELEC 1\n```\n"
+        "Then:\n~~~~sql\nSELECT name FROM users\n~~~~\n"
+    )
+    found = check("contains-sql", answer, None)
+    assert found.passed and found.reason.startswith("code block 2 of 2: valid")
+    assert check("contains-sql", "SELECT 1", None).passed  # no block: the whole output
+    prose = check("contains-sql", "I would rather not write SQL.", None)
+    assert not prose.passed
+    empty = check("contains-sql", "```sql\n```", None)
+    assert not empty.passed and "no SQL code block with anything" in empty.reason
+    # The allow-lists apply to the block, as for is-sql.
+    rules = {"allowedTables": ["select::null::orders"]}
+    refused = check("contains-sql", "```sql\nSELECT name FROM users\n```", rules)
+    assert not refused.passed and "not allowed" in refused.reason
