@@ -34,6 +34,7 @@ NEEDED_VARS: dict[str, tuple[str, ...]] = {
     "context-faithfulness": ("query", "context"),
 }
 QUESTIONS = 3  # promptfoo asks for three candidate questions
+MAX_STATEMENTS = 100  # of an output, checked against the context: a grader may ramble
 NO_RELEVANT = "NO RELEVANT SENTENCES"  # what context-relevance.j2 tells the grader to say
 _IN, _NOT_IN = "[in context]", "[not in context]"  # context-recall.j2's markers, lower-cased
 _VERDICT = re.compile(r"verdict:\s*(yes|no)\b", re.IGNORECASE)
@@ -156,6 +157,8 @@ async def context_faithfulness(
     prompt = render_shipped("context-faithfulness-statements", {"query": query, "output": output})
     statements = [_NUMBERING.sub("", line) for line in lines(await grader.ask(prompt))]
     statements = [statement for statement in statements if statement]
+    cut = len(statements) > MAX_STATEMENTS
+    statements = statements[:MAX_STATEMENTS]
     if not statements:
         return Outcome(False, "the grader found no statement in the output", 0.0)
     numbered = "\n".join(f"{n}. {statement}" for n, statement in enumerate(statements, 1))
@@ -169,4 +172,6 @@ async def context_faithfulness(
     unsupported = verdicts[: len(statements)].count("no")
     score = 1 - unsupported / len(statements)
     detail = f"{unsupported} of {len(statements)} statements of the output are not in the context"
+    if cut:
+        detail += f"; the grader's first {MAX_STATEMENTS} statements were checked"
     return _scored("faithfulness", score, spec, detail)

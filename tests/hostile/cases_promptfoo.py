@@ -4,8 +4,21 @@ without end, read a directory or a billion laughs, or name themselves."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from replicate_eval.usercode.limits import DEFAULT_TIME_LIMIT
-from tests.hostile.case import CONFIG_MISTAKES, OUTPUT_IS_DATA, USER_CODE, Case, Family, config
+from tests.fake_replicate import Reply, tokens
+from tests.hostile.case import (
+    CONFIG_MISTAKES,
+    OUTPUT_IS_DATA,
+    RIGHT_MESSAGES,
+    USER_CODE,
+    Case,
+    Family,
+    config,
+    echo_model,
+    model,
+)
 
 RESULTS = ("results.json",)
 CHECKED = "\n  - vars: {topic: cats}\n    assert: [{type: contains, value: cats}]"
@@ -116,4 +129,58 @@ def scenarios() -> list[Case]:
     return f.cases
 
 
-ALL = [transforms, derived_metrics, scenarios]
+JUDGE = "replicate:acme/judge"
+
+
+def _judge(steps: str, score: str, lines: str = "") -> Any:
+    """A judge on the fake: g-eval's steps, then its score; `lines` for any other prompt."""
+
+    def answer(model_input: dict[str, Any]) -> Reply:
+        prompt = str(model_input.get("prompt", ""))
+        if "<EvaluationSteps>" in prompt:
+            return Reply(tokens(score))
+        return Reply(tokens(steps if "<EvaluationCriteria>" in prompt else lines))
+
+    return model(answer, "acme/judge")
+
+
+def rag_judges() -> list[Case]:
+    """Judges of g-eval and the retrieval graders that answer out of range, flood or say
+    nothing: each a failed assertion with its reason, in bounded time."""
+    f = Family("rag-judges", RIGHT_MESSAGES, expect=(0, 100), results=RESULTS)
+    rag = "vars: {topic: cats, query: 'What about cats?', context: 'Cats purr. Dogs bark.'}"
+
+    def one(kind: str) -> str:
+        return f"\n  - {rag}\n    assert: [{{{kind}, provider: {JUDGE}}}]"
+
+    g_eval = one("type: g-eval, value: 'names cats'")
+    good_steps = '{"steps": ["look"]}'
+    f(
+        "g-eval-score-11",
+        config(tests=g_eval),
+        fake=(echo_model, _judge(good_steps, '{"score": 11}')),
+    )
+    f(
+        "g-eval-score-text",
+        config(tests=g_eval),
+        fake=(echo_model, _judge(good_steps, '{"score": "ten"}')),
+    )
+    flood = '{"steps": [' + ", ".join(['"step"'] * 100_000) + "]}"
+    f("g-eval-100k-steps", config(tests=g_eval), fake=(echo_model, _judge(flood, '{"score": 10}')))
+    f("g-eval-no-json", config(tests=g_eval), fake=(echo_model, _judge("no", "no")))
+    many = "\n".join(f"cats {n}. verdict: yes" for n in range(200_000))
+    faithful = one("type: context-faithfulness")
+    f(
+        "faithfulness-200k-statements",
+        config(tests=faithful),
+        fake=(echo_model, _judge("", "", many)),
+    )
+    f("faithfulness-says-nothing", config(tests=faithful), fake=(echo_model, _judge("", "", "")))
+    recall = one("type: context-recall, value: 'Cats purr.'")
+    f("recall-no-markers", config(tests=recall), fake=(echo_model, _judge("", "", "I agree.")))
+    relevance = one("type: context-relevance")
+    f("relevance-200k-lines", config(tests=relevance), fake=(echo_model, _judge("", "", many)))
+    return f.cases
+
+
+ALL = [transforms, derived_metrics, scenarios, rag_judges]
