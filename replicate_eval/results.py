@@ -171,6 +171,7 @@ class RunResult(_Model):
     # promptfoo's named metrics per prompt x provider, and the derivedMetrics that made them.
     named_metrics: list[MetricTotals] = Field(default_factory=list)
     derived_metrics: list[DerivedMetricInfo] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)  # the config's (promptfoo's key)
 
     @property
     def image_count(self) -> int:

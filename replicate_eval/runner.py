@@ -115,6 +115,7 @@ async def run_eval(
         reval_version=__version__,
         config_path=str(config.path),
         description=config.description,
+        metadata=dict(config.metadata),
         started_at=started_at.isoformat(),
         finished_at=datetime.now(timezone.utc).isoformat(),
         complete=not interrupted,

@@ -165,6 +165,7 @@ def _load(
         run_defaults=run_defaults(top),
         output_paths=output_paths(top, base_dir),
         derived_metrics=derived,
+        metadata=top.metadata,
     )
 
 

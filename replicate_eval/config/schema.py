@@ -273,6 +273,9 @@ class EvaluateOptions(StrictModel):
 
 class ConfigFile(StrictModel):
     key_hints: ClassVar[dict[str, str]] = {
+        "nunjucksFilters": "; reval's templates are Jinja, whose filters cover Nunjucks' (and "
+        "`dump`, `nl2br`); filters written in JavaScript cannot run here: compute the value "
+        "in a var instead",
         "commandLineOptions": "; reval reads the run's defaults from `evaluateOptions` "
         "(maxConcurrency, repeat, delay, cache, timeoutMs); the command line wins over them",
     }
@@ -282,7 +285,12 @@ class ConfigFile(StrictModel):
     env: dict[str, str | int | float | bool] = Field(default_factory=dict)
     evaluate_options: EvaluateOptions | None = Field(None, alias="evaluateOptions")
     output_path: str | list[str] | None = Field(None, alias="outputPath")
-    # promptfoo's, with no meaning here (a note says so): sharing to its cloud, tags, JS hooks.
+    metadata: dict[str, Any] = Field(default_factory=dict)  # promptfoo's: kept in the results
+    # promptfoo's, with no meaning here (a note says so): sharing to its cloud, tags, JS hooks,
+    # writing its own database, tracing, red-teaming.
+    write_latest_results: Any = Field(None, alias="writeLatestResults")
+    tracing: Any = None
+    redteam: Any = None
     sharing: Any = None
     tags: dict[str, Any] | None = None
     extensions: list[str] | None = None

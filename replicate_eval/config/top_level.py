@@ -19,6 +19,9 @@ _IGNORED = {
     "sharing": "reval never uploads results",
     "tags": "reval keeps no tags",
     "extensions": "reval runs no JavaScript hooks",
+    "write_latest_results": "reval keeps no results database (write files with -o)",
+    "tracing": "reval records no OpenTelemetry traces",
+    "redteam": "reval does not generate red-team tests",
 }
 
 
@@ -47,7 +50,8 @@ def ignored_key_notes(
 ) -> list[str]:
     """promptfoo's keys that mean nothing here: read, and said so once."""
     notes = [
-        f"{path}: `{key}` is promptfoo's; {why}, so it is ignored"
+        f"{path}: `{ConfigFile.model_fields[key].alias or key}` is promptfoo's; {why}, "
+        "so it is ignored"
         for key, why in _IGNORED.items()
         if getattr(top, key) is not None
     ]

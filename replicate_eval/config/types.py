@@ -106,3 +106,5 @@ class EvalConfig:
     graders: tuple[ProviderConfig, ...] = ()
     shard: str | None = None  # "I/N" when the tests are one shard's (--shard)
     derived_metrics: tuple[DerivedMetric, ...] = ()  # promptfoo's `derivedMetrics`
+    # promptfoo's top-level `metadata`, kept in the results file.
+    metadata: Mapping[str, Any] = field(default_factory=dict, compare=False)

@@ -222,3 +222,33 @@ def test_promptfoo_keys_with_no_counterpart_say_what_to_do_instead(
     assert run.result.exit_code == 2
     assert next(iter(key)) in run.result.stderr and says in run.result.stderr
     assert fake_replicate.requests == []
+
+
+def test_top_level_metadata_is_kept_in_the_results(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
+    run = run_config(three_tests(metadata={"team": "search", "ticket": 42}))
+    assert run.result.exit_code == 0, run.result.stderr
+    assert run.json["metadata"] == {"team": "search", "ticket": 42}
+
+
+def test_promptfoo_keys_for_its_database_tracing_and_red_team_are_noted(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
+    run = run_config(
+        three_tests(writeLatestResults=False, tracing={"enabled": True}, redteam={"purpose": "x"})
+    )
+    assert run.result.exit_code == 0, run.result.stderr
+    for key in ("writeLatestResults", "tracing", "redteam"):
+        assert f"`{key}` is promptfoo's" in run.result.stderr
+
+
+def test_javascript_nunjucks_filters_are_refused_saying_what_to_do(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    run = run_config(three_tests(nunjucksFilters={"shout": "file://shout.js"}))
+    assert run.result.exit_code == 2
+    assert "nunjucksFilters" in run.result.stderr and "compute the value" in run.result.stderr
+    assert fake_replicate.requests == []
