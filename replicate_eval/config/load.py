@@ -33,7 +33,7 @@ from replicate_eval.config.schema import (
     TestEntry,
 )
 from replicate_eval.config.sections import Sections, relocate, validate_sections
-from replicate_eval.config.syntax import INFERRED_CURLY_NOTE, chosen_syntax
+from replicate_eval.config.syntax import INFERRED_CURLY_NOTE, chosen_syntax, syntax_warnings
 from replicate_eval.config.top_level import (
     derived_metrics,
     ignored_key_notes,
@@ -41,11 +41,11 @@ from replicate_eval.config.top_level import (
     run_defaults,
 )
 from replicate_eval.config.types import EvalConfig, Prompt, ProviderConfig, TestCase
-from replicate_eval.config.yaml_source import Loc, YamlDocument, parse_yaml, read_yaml
+from replicate_eval.config.yaml_source import Loc, parse_yaml, read_yaml
 from replicate_eval.errors import ConfigError
 from replicate_eval.judging.prompts import check_grader_prompt, grader_prompt_findings
 from replicate_eval.judging.settings import GraderResolver, cli_grader_problem
-from replicate_eval.templating import Templates, TemplateSyntax, curly_vars
+from replicate_eval.templating import Templates
 
 FILE_PREFIX = "file://"
 
@@ -154,7 +154,7 @@ def _load(
         providers=tuple(providers),
         tests=tuple(tests),
         warnings=(
-            *_syntax_warnings(doc, prompts, tests, syntax),
+            *syntax_warnings(doc.path, prompts, tests, syntax),
             *(f"{path}: {w}" for w in (*grader_warnings, *resolver.warnings, *derived_warnings)),
         ),
         notes=(
@@ -351,8 +351,9 @@ def _resolve_tests(
                 problems.append(Problem(("tests", index, "vars", name), str(exc)))
         if own_prompt is None:
             prompt_loc = ("defaultTest", "options", "rubricPrompt")
-        try:
-            combinations = var_combinations(variables)
+        try:  # promptfoo's `disableVarExpansion` keeps list vars whole
+            expand = not _option(entry, default, "disableVarExpansion", False)
+            combinations = var_combinations(variables) if expand else [variables]
         except ConfigError as exc:
             problems.append(Problem(("tests", index, "vars"), str(exc)))
             continue
@@ -375,31 +376,10 @@ def _resolve_tests(
     return tests
 
 
-def _option(entry: TestEntry, default: TestEntry, key: str) -> str:
-    """A test's `options.KEY`, else defaultTest's (promptfoo merges options so), else ""."""
+def _option(entry: TestEntry, default: TestEntry, key: str, unset: Any = "") -> Any:
+    """A test's `options.KEY`, else defaultTest's (promptfoo merges options so), else unset."""
     for options in (entry.options, default.options):
         value = getattr(options, key) if options is not None else None
         if value is not None:
-            return str(value)
-    return ""
-
-
-def _syntax_warnings(
-    doc: YamlDocument, prompts: list[Prompt], tests: list[TestCase], syntax: TemplateSyntax
-) -> list[str]:
-    """Warn once when `{{var}}` under angle syntax would be sent literally."""
-    if syntax != "angle":
-        return []
-    names = {name for test in tests for name in test.vars}
-    hits = {p.label: found for p in prompts if (found := curly_vars(p.template, names))}
-    if not hits:
-        return []
-    listing = "; ".join(
-        f"prompt `{label}` has " + ", ".join(f"{{{{{name}}}}}" for name in found)
-        for label, found in hits.items()
-    )
-    return [
-        f"{doc.path}: {listing}. reval's default template syntax is `<<var>>`, so these are "
-        "sent as literal text. Write `<<name>>` instead, or add `template_syntax: curly` at "
-        "the top of the config to use `{{name}}` as promptfoo does."
-    ]
+            return value
+    return unset

@@ -157,6 +157,10 @@ class TestOptions(StrictModel):
     # A grader prompt template (text, or a list of chat messages) replacing the shipped one.
     rubricPrompt: str | list[ChatMessage] | None = None
     factuality: FactualityScores | None = None
+    # promptfoo's: list vars stay one value instead of making a test per item.
+    disableVarExpansion: bool | None = None
+    # promptfoo's: no `_conversation` var, which reval never sets.
+    disableConversationVar: bool | None = None
 
 
 class TestEntry(StrictModel):

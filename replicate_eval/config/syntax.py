@@ -4,10 +4,14 @@ promptfoo's ``{{var}}`` for a promptfoo config that runs unchanged."""
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
-from typing import Any
+from collections.abc import Collection, Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from replicate_eval.templating import TemplateSyntax
+from replicate_eval.templating import TemplateSyntax, curly_vars
+
+if TYPE_CHECKING:
+    from replicate_eval.config.types import Prompt, TestCase
 
 _ANGLE = ("<<", "<%")
 # `{{ name`, `{{- name`, `{% if name`, `{% for x in name`: the first name a tag reads.
@@ -60,3 +64,24 @@ def chosen_syntax(
     texts = [*prompts, *(piece for value in assertion_values for piece in template_texts(value))]
     syntax = inferred_syntax(texts, var_names)
     return syntax, syntax == "curly"
+
+
+def syntax_warnings(
+    path: Path, prompts: Sequence[Prompt], tests: Sequence[TestCase], syntax: TemplateSyntax
+) -> list[str]:
+    """Warn once when `{{var}}` under angle syntax would be sent literally."""
+    if syntax != "angle":
+        return []
+    names = {name for test in tests for name in test.vars}
+    hits = {p.label: found for p in prompts if (found := curly_vars(p.template, names))}
+    if not hits:
+        return []
+    listing = "; ".join(
+        f"prompt `{label}` has " + ", ".join(f"{{{{{name}}}}}" for name in found)
+        for label, found in hits.items()
+    )
+    return [
+        f"{path}: {listing}. reval's default template syntax is `<<var>>`, so these are "
+        "sent as literal text. Write `<<name>>` instead, or add `template_syntax: curly` at "
+        "the top of the config to use `{{name}}` as promptfoo does."
+    ]

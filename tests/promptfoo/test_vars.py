@@ -46,3 +46,29 @@ def test_combinations_past_the_limit_are_refused_before_they_are_made(
     assert run.result.exit_code == 2
     assert "tests[0].vars" in run.result.stderr and "1,000,000 combinations" in run.result.stderr
     assert fake_replicate.requests == []
+
+
+def test_disable_var_expansion_keeps_a_list_var_whole(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
+    run = run_config(
+        {
+            "prompts": ["Pick from <<items>>"],
+            "providers": ["replicate:meta/llama"],
+            "defaultTest": {"options": {"disableVarExpansion": True}},
+            "tests": [
+                {"vars": {"items": ["tea", "coffee"]}},
+                {
+                    "vars": {"items": ["milk", "juice"]},
+                    "options": {"disableVarExpansion": False, "disableConversationVar": True},
+                },
+            ],
+        }
+    )
+    assert run.result.exit_code == 0, run.result.stderr
+    assert sorted(prompts_sent(fake_replicate)) == [
+        'Pick from ["tea", "coffee"]',
+        "Pick from juice",
+        "Pick from milk",
+    ]
