@@ -24,7 +24,7 @@ from replicate_eval.config.datasets import (
     vars_file,
 )
 from replicate_eval.config.problems import Problem, raise_problems
-from replicate_eval.config.prompt_filter import prompt_filter_problems
+from replicate_eval.config.prompt_filter import prompt_filter_problems, test_filter_problems
 from replicate_eval.config.providers import ProviderProblems, env_text, resolve_provider
 from replicate_eval.config.scenarios import gather_scenarios
 from replicate_eval.config.schema import (
@@ -123,6 +123,7 @@ def _load(
         file.providers, env, base_dir, problems, require_token, default_delay_ms=delay or 0.0
     )
     problems += prompt_filter_problems(providers, prompts)
+    found += test_filter_problems(entries, providers, prompts)
     resolver = GraderResolver(
         env,
         base_dir,

@@ -1,10 +1,16 @@
-"""promptfoo's provider `prompts:` (which prompts a provider runs), checked against reval's
-rule that every provider runs every prompt."""
+"""promptfoo's provider `prompts:` (which prompts a provider runs) and a test's `providers:` and
+`prompts:` (what it runs on), checked against reval's rule that every test runs on every prompt
+and provider: a filter that keeps them all is accepted, any other is an error."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from functools import partial
+
 from replicate_eval.config.problems import Problem
+from replicate_eval.config.schema import TestEntry
 from replicate_eval.config.types import Prompt, ProviderConfig
+from replicate_eval.config.yaml_source import Loc
 
 
 def selects(pattern: str, prompt: Prompt) -> bool:
@@ -40,4 +46,52 @@ def prompt_filter_problems(providers: list[ProviderConfig], prompts: list[Prompt
                     "this provider and its prompts in a config of their own",
                 )
             )
+    return problems
+
+
+def _provider_selected(pattern: str, provider: ProviderConfig) -> bool:
+    """promptfoo's test `providers:` matching: the label or id, or `prefix*`."""
+    names = (provider.label, provider.id)
+    if pattern.endswith("*"):
+        return any(name.startswith(pattern[:-1]) for name in names)
+    return pattern in names
+
+
+def test_filter_problems(
+    entries: list[tuple[int, TestEntry]], providers: list[ProviderConfig], prompts: list[Prompt]
+) -> list[Problem]:
+    """A test's `providers:`/`prompts:` must name something and leave nothing out."""
+    problems: list[Problem] = []
+    for index, entry in entries:
+        if entry.providers:
+            named = [(p.label, partial(_provider_selected, provider=p)) for p in providers]
+            problems += _kept_all(("tests", index, "providers"), entry.providers, named)
+        if entry.prompts:
+            named = [(p.label, partial(_prompt_selected, prompt=p)) for p in prompts]
+            problems += _kept_all(("tests", index, "prompts"), entry.prompts, named)
+    return problems
+
+
+def _prompt_selected(pattern: str, prompt: Prompt) -> bool:
+    return selects(pattern, prompt)
+
+
+def _kept_all(
+    loc: Loc, patterns: list[str], items: Sequence[tuple[str, Callable[[str], bool]]]
+) -> list[Problem]:
+    problems = []
+    names = ", ".join(f"`{label}`" for label, _ in items)
+    for pattern in patterns:
+        if not any(chosen(pattern) for _, chosen in items):
+            problems.append(Problem(loc, f"`{pattern}` names none of them ({names})"))
+    left_out = [label for label, chosen in items if not any(map(chosen, patterns))]
+    if left_out and len(left_out) < len(items):
+        shown = ", ".join(f"`{label}`" for label in left_out)
+        problems.append(
+            Problem(
+                loc,
+                f"leaves out {shown}, but reval runs every test on every prompt and provider; "
+                "put this test and what it runs on in a config of its own",
+            )
+        )
     return problems

@@ -167,10 +167,19 @@ class TestEntry(StrictModel):
     key_hints: ClassVar[dict[str, str]] = {
         "provider": "; reval runs every test on every provider (the grid); to run a test on "
         "one provider only, put it in a config of its own",
+        "providerOutput": "; reval judges what the providers answer: to try assertions on a "
+        "fixed text, run them in a `python` check or against a `cog:` echo model",
+        "assertScoringFunction": "; a test's score is the weighted mean of its assertions "
+        "(`weight`, `threshold`); for your own rule, write one `python` assertion that "
+        "combines the checks",
     }
 
     description: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)  # promptfoo's: kept in the results
+    # promptfoo's: the providers (labels or ids, `prefix*`) and prompts this test runs on;
+    # reval's grid runs every one, so a filter must keep them all (config/prompt_filter.py).
+    providers: list[str] | None = None
+    prompts: list[str] | None = None
     # A mapping, or promptfoo's `file://vars.yaml` (.json too) holding one.
     vars: dict[str, Any] | str = Field(default_factory=dict)
     assert_: list[AssertionEntry] = Field(default_factory=list, alias="assert")

@@ -188,3 +188,41 @@ def test_inputs_has_a_note_and_is_never_sent(
     assert "note:" in run.result.stderr and "providers[0].inputs" in run.result.stderr
     [request] = fake_replicate.received("POST", CREATE)
     assert request.body["input"] == {"prompt": "hi"}
+
+
+def test_a_tests_providers_and_prompts_filters_that_keep_everything_run(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    fake_replicate.add_model("meta/llama", says_ok, official=True)
+    fake_replicate.add_model("meta/gemma", says_ok, official=True)
+    providers = ["replicate:meta/llama", {"id": "replicate:meta/gemma", "label": "g"}]
+    run = run_config(
+        {
+            "prompts": [{"raw": "Hi", "label": "greet"}],
+            "providers": providers,
+            "tests": [{"providers": ["replicate:meta/*"], "prompts": ["greet"]}],
+        }
+    )
+    assert run.result.exit_code == 0, run.result.stderr
+    assert len(fake_replicate.received("POST")) == 2
+
+
+def test_a_tests_filter_that_leaves_something_out_is_refused(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    run = run_config(
+        {
+            "prompts": [{"raw": "Hi", "label": "greet"}, {"raw": "Bye", "label": "part"}],
+            "providers": ["replicate:meta/llama", {"id": "replicate:meta/gemma", "label": "g"}],
+            "tests": [
+                {"vars": {}, "providers": ["g"]},
+                {"vars": {}, "prompts": ["greet", "nope"]},
+            ],
+        }
+    )
+    assert run.result.exit_code == 2
+    err = run.result.stderr
+    assert "tests[0].providers" in err and "leaves out `replicate:meta/llama`" in err
+    assert "tests[1].prompts" in err and "`nope` names none of them" in err
+    assert "leaves out `part`" in err
+    assert fake_replicate.requests == []
