@@ -25,27 +25,13 @@ def selects(pattern: str, prompt: Prompt) -> bool:
 def prompt_filter_problems(providers: list[ProviderConfig], prompts: list[Prompt]) -> list[Problem]:
     """A filter that leaves every prompt in is kept (it changes nothing); one that names no
     prompt, or leaves some out, is a problem: reval's grid has every prompt x provider."""
-    problems = []
+    problems: list[Problem] = []
     for provider in providers:
-        if not provider.prompt_filter:
-            continue
-        loc = ("providers", provider.index, "prompts")
-        for pattern in provider.prompt_filter:
-            if not any(selects(pattern, prompt) for prompt in prompts):
-                labels = ", ".join(f"`{p.label}`" for p in prompts)
-                problems.append(Problem(loc, f"`{pattern}` names no prompt (prompts: {labels})"))
-        left_out = [
-            p for p in prompts if not any(selects(pattern, p) for pattern in provider.prompt_filter)
-        ]
-        if left_out and len(left_out) < len(prompts):
-            names = ", ".join(f"`{p.label}`" for p in left_out)
-            problems.append(
-                Problem(
-                    loc,
-                    f"leaves out {names}, but reval runs every prompt on every provider; put "
-                    "this provider and its prompts in a config of their own",
-                )
-            )
+        if provider.prompt_filter:
+            named = [(p.label, partial(_prompt_selected, prompt=p)) for p in prompts]
+            loc = ("providers", provider.index, "prompts")
+            owner = "this provider and its prompts"
+            problems += _kept_all(loc, list(provider.prompt_filter), named, "prompt", owner)
     return problems
 
 
@@ -65,10 +51,12 @@ def test_filter_problems(
     for index, entry in entries:
         if entry.providers:
             named = [(p.label, partial(_provider_selected, provider=p)) for p in providers]
-            problems += _kept_all(("tests", index, "providers"), entry.providers, named)
+            loc: Loc = ("tests", index, "providers")
+            problems += _kept_all(loc, entry.providers, named, "provider", _TEST_OWNER)
         if entry.prompts:
             named = [(p.label, partial(_prompt_selected, prompt=p)) for p in prompts]
-            problems += _kept_all(("tests", index, "prompts"), entry.prompts, named)
+            loc = ("tests", index, "prompts")
+            problems += _kept_all(loc, entry.prompts, named, "prompt", _TEST_OWNER)
     return problems
 
 
@@ -76,14 +64,23 @@ def _prompt_selected(pattern: str, prompt: Prompt) -> bool:
     return selects(pattern, prompt)
 
 
+_TEST_OWNER = "this test and what it runs on"
+
+
 def _kept_all(
-    loc: Loc, patterns: list[str], items: Sequence[tuple[str, Callable[[str], bool]]]
+    loc: Loc,
+    patterns: list[str],
+    items: Sequence[tuple[str, Callable[[str], bool]]],
+    kind: str,
+    owner: str,
 ) -> list[Problem]:
+    """Problems with a filter (``patterns``) over ``items`` (label, does a pattern pick it):
+    a pattern that picks none, and the items none picks unless it is all of them."""
     problems = []
     names = ", ".join(f"`{label}`" for label, _ in items)
     for pattern in patterns:
         if not any(chosen(pattern) for _, chosen in items):
-            problems.append(Problem(loc, f"`{pattern}` names none of them ({names})"))
+            problems.append(Problem(loc, f"`{pattern}` names no {kind} ({kind}s: {names})"))
     left_out = [label for label, chosen in items if not any(map(chosen, patterns))]
     if left_out and len(left_out) < len(items):
         shown = ", ".join(f"`{label}`" for label in left_out)
@@ -91,7 +88,7 @@ def _kept_all(
             Problem(
                 loc,
                 f"leaves out {shown}, but reval runs every test on every prompt and provider; "
-                "put this test and what it runs on in a config of its own",
+                f"put {owner} in a config of their own",
             )
         )
     return problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from replicate_eval.preflight import SCHEMA_READ_TIMEOUT
 from tests.fake_replicate import Reply, image_file, tokens
 from tests.hostile.case import (
     CREATE,
@@ -378,6 +379,7 @@ def network_faults() -> list[Case]:
         expect=(0, 2),
         fake=(echo_model, stall("GET", r"^/v1/models/", 60, times=99)),
         process=True,
+        waits=SCHEMA_READ_TIMEOUT,  # the preflight gives a schema read this long
     )
     f(
         "prediction-list-500-after-reset",

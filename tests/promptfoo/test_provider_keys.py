@@ -223,6 +223,6 @@ def test_a_tests_filter_that_leaves_something_out_is_refused(
     assert run.result.exit_code == 2
     err = run.result.stderr
     assert "tests[0].providers" in err and "leaves out `replicate:meta/llama`" in err
-    assert "tests[1].prompts" in err and "`nope` names none of them" in err
+    assert "tests[1].prompts" in err and "`nope` names no prompt" in err
     assert "leaves out `part`" in err
     assert fake_replicate.requests == []
