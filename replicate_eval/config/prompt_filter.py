@@ -28,7 +28,7 @@ def prompt_filter_problems(providers: list[ProviderConfig], prompts: list[Prompt
     problems: list[Problem] = []
     for provider in providers:
         if provider.prompt_filter:
-            named = [(p.label, partial(_prompt_selected, prompt=p)) for p in prompts]
+            named = [(p.label, partial(selects, prompt=p)) for p in prompts]
             loc = ("providers", provider.index, "prompts")
             owner = "this provider and its prompts"
             problems += _kept_all(loc, list(provider.prompt_filter), named, "prompt", owner)
@@ -54,14 +54,10 @@ def test_filter_problems(
             loc: Loc = ("tests", index, "providers")
             problems += _kept_all(loc, entry.providers, named, "provider", _TEST_OWNER)
         if entry.prompts:
-            named = [(p.label, partial(_prompt_selected, prompt=p)) for p in prompts]
+            named = [(p.label, partial(selects, prompt=p)) for p in prompts]
             loc = ("tests", index, "prompts")
             problems += _kept_all(loc, entry.prompts, named, "prompt", _TEST_OWNER)
     return problems
-
-
-def _prompt_selected(pattern: str, prompt: Prompt) -> bool:
-    return selects(pattern, prompt)
 
 
 _TEST_OWNER = "this test and what it runs on"

@@ -104,6 +104,7 @@ def select_tests(config: EvalConfig, selection: Selection) -> EvalConfig:
         for s in flat_assertions(t.assertions)
         if s.grading is not None
         for index in (s.grading.grader, s.grading.embedder)
+        if index is not None
     }
     graders = tuple(g for g in config.graders if g.index in used)
     shard = f"{selection.shard[0]}/{selection.shard[1]}" if selection.shard else None

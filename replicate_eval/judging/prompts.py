@@ -79,6 +79,9 @@ def check_grader_prompt(
     return problems
 
 
+_RAG_VARS = {"query": "the question asked", "context": "the retrieved text, or a list of chunks"}
+
+
 def _needed_var_problems(test: TestCase, here: Loc) -> list[Problem]:
     """The retrieval graders' vars (`query`, `context`) a test lacks: found before any
     prediction is paid for, not after."""
@@ -87,10 +90,10 @@ def _needed_var_problems(test: TestCase, here: Loc) -> list[Problem]:
         missing = missing_vars(spec.kind, test.vars)
         if missing:
             names = " and ".join(f"`{name}`" for name in missing)
+            meaning = "; ".join(f"{name}: {_RAG_VARS[name]}" for name in missing)
             message = (
                 f"`{spec.kind}` reads the test's {names} var{'s' if len(missing) > 1 else ''} "
-                "(the question asked, and the retrieved text as a string or a list of chunks)"
-                f", which tests[{test.index}] does not define"
+                f"({meaning}), which tests[{test.index}] does not define"
             )
             if message not in {problem.message for problem in problems}:
                 problems.append(Problem((*here, "vars"), message))
