@@ -37,6 +37,7 @@ from replicate_eval.config.types import ProviderConfig
 from replicate_eval.media import SavedImage
 from replicate_eval.providers.base import ProviderResponse
 from replicate_eval.redact import REDACT
+from replicate_eval.sqlite_wal import connect_wal
 
 CACHE_FILE = "responses.sqlite3"
 _TABLES = (
@@ -131,38 +132,17 @@ class ResponseCache:
 
     def _connect(self) -> sqlite3.Connection:
         self._identity = identity(self.path)
-        # Autocommit: each statement is its own short transaction.
-        db = sqlite3.connect(
-            self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+        db = connect_wal(
+            self.path, busy_timeout=self._busy_timeout, tables=_TABLES, check=self._check_tables
         )
         try:
-            self._set_up(db)
+            # Reading each table's first page finds most damage now rather than mid-run.
+            for table in _COLUMNS:
+                db.execute(f"SELECT * FROM {table} LIMIT 1").fetchall()
         except BaseException:
             db.close()
             raise
         return db
-
-    def _set_up(self, db: sqlite3.Connection) -> None:
-        """WAL mode and the tables. Switching to WAL needs the file to itself, and SQLite does
-        not wait for that, so two processes opening a new cache together retry here."""
-        deadline = time.monotonic() + self._busy_timeout
-        while True:
-            try:
-                self._check_tables(db)  # before writing anything to someone else's database
-                mode = db.execute("PRAGMA journal_mode").fetchone()[0]
-                if str(mode).lower() != "wal":
-                    db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
-                for table in _TABLES:
-                    db.execute(table)
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        # Reading each table's first page finds most damage now rather than mid-run.
-        for table in _COLUMNS:
-            db.execute(f"SELECT * FROM {table} LIMIT 1").fetchall()
 
     @staticmethod
     def _check_tables(db: sqlite3.Connection) -> None:
@@ -200,14 +180,18 @@ class ResponseCache:
         return hmac.new(token, b"reval response cache v1", hashlib.sha256).hexdigest()[:32]
 
     @staticmethod
-    def key(provider: ProviderConfig, model_input: Mapping[str, Any]) -> CacheKey:
+    def key(
+        provider: ProviderConfig, model_input: Mapping[str, Any], version: str | None = None
+    ) -> CacheKey:
+        """``version``: the one the run resolved for an id without one (a model's current
+        version, a deployment's release); None: the id's own key ("latest" when unknown)."""
         target = provider.target
         # Exactly these keys and words: they are in the cache files users already have.
         material = canonical_json(
             {
                 "kind": target.kind,
                 "model": target.slug,
-                "version": target.version_key,
+                "version": version or target.version_key,
                 "input": model_input,
             }
         )
