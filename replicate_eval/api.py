@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import sqlite3
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -18,16 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import yaml
-from pydantic import ValidationError
 
 from replicate_eval.base_url import base_url_problem
 from replicate_eval.chat import parse_chat
-from replicate_eval.clip import clip
 from replicate_eval.config.envfile import environment
 from replicate_eval.config.load import load_config
 from replicate_eval.config.providers import TOKEN_ENV_VARS
 from replicate_eval.config.selection import parse_selection, select_tests
-from replicate_eval.config.text_files import UnreadableFile, read_text
 from replicate_eval.config.types import EvalConfig
 from replicate_eval.errors import CellError, ConfigError
 from replicate_eval.events import (
@@ -39,22 +35,22 @@ from replicate_eval.events import (
     PreflightStarted,
     RunStarted,
 )
+from replicate_eval.min_pass import check_min_pass, with_min_pass
 from replicate_eval.plan import Plan, build_plan
 from replicate_eval.redact import REDACT, redacted
+from replicate_eval.results_file import read_results_as
 from replicate_eval.stop_signals import run_until_stopped, second_interrupt
 from replicate_eval.usercode.limits import DEFAULT_TIME_LIMIT
 
 if TYPE_CHECKING:  # the engine (the SDK, the cache, the reports) is imported when used, so
     # that loading and validating a config without the preflight stays quick (`reval validate`)
     from replicate_eval.cache import ResponseCache
+    from replicate_eval.history.rerun import CarryOver
     from replicate_eval.preflight import Finding
     from replicate_eval.report.files import Written
     from replicate_eval.results import CellResult, RunResult
     from replicate_eval.runner import RunOptions
 
-# A results file holds every cell's input and output: far bigger than a config may be.
-MAX_RESULTS_FILE_BYTES = 2 * 1024**3
-_RESULTS_REASON_LIMIT = 200  # characters of why a results file was refused
 
 _T = TypeVar("_T")
 
@@ -91,8 +87,13 @@ class EvalOptions:
     preflight: bool = True  # check the inputs against the models' schemas first
     strict: bool = False  # inputs a model does not have are errors, not warnings
     repeat: int | None = None  # runs of every cell, each its own prediction
+    # A test x prompt x provider passes when at least this many of its runs pass (min_pass.py);
+    # None: every run must. At most `repeat`.
+    min_pass: int | None = None
     output_dir: Path | None = None  # where images go; None: reval-output/RUN-ID
     check_timeout: float = DEFAULT_TIME_LIMIT  # seconds per call of the config's Python code
+    # Run only part of an earlier run again, carrying the rest over (history/rerun.py).
+    carry_over: CarryOver | None = None
 
 
 @dataclass(frozen=True)
@@ -202,12 +203,21 @@ async def evaluate_async(
     stop: asyncio.Event | None = None,
 ) -> RunResult:
     """``evaluate()`` for a running event loop; setting ``stop`` interrupts the run."""
+    from replicate_eval.history.rerun import carried_notice, split_plan, with_carried
     from replicate_eval.runner import run_eval
 
     options = options or EvalOptions()
     settled = _settled(options, config)
+    # Before any prediction; N is the config's when the options leave it open.
+    where = None if options.repeat else "the config's evaluateOptions.repeat, else 1"
+    check_min_pass(options.min_pass, settled.repeat, repeat_from=where)
     emit = on_event or _ignore
     plan = build_plan(config, repeat=settled.repeat)  # for the preflight and the run
+    carry = options.carry_over
+    split = split_plan(plan, carry) if carry else None
+    if split is not None and carry is not None:
+        plan = split.to_run
+        emit(Notice(carried_notice(split, carry)))
     with _opened_cache(settled.cache, emit) as cache:
         if options.preflight:
             findings = await _unless_stopped(
@@ -229,25 +239,17 @@ async def evaluate_async(
         )
         for problem in dict.fromkeys(cache.problems if cache else []):
             emit(Notice(problem))
+    if split is not None:
+        result = with_carried(result, split)
     # Whatever a model or a server echoed, no token reaches the caller or a file.
-    return redacted(result)
+    return redacted(with_min_pass(result, options.min_pass))
 
 
 def read_results(path: str | os.PathLike[str]) -> RunResult:
     """A results file written by ``reval run -o results.json`` (or ``write_results``)."""
     from replicate_eval.results import RunResult
 
-    try:
-        text = read_text(Path(path), limit=MAX_RESULTS_FILE_BYTES)
-    except UnreadableFile as exc:
-        raise ConfigError(f"{path}: cannot read the results file: {exc}") from None
-    try:
-        return RunResult.model_validate(json.loads(text))
-    except (ValueError, ValidationError, RecursionError) as exc:
-        reason = clip(str(exc), _RESULTS_REASON_LIMIT, marker="")
-        raise ConfigError(
-            f"{path}: not a reval results file ({type(exc).__name__}: {reason})"
-        ) from None
+    return read_results_as(path, RunResult)
 
 
 def write_results(
@@ -255,6 +257,7 @@ def write_results(
     paths: Sequence[str | os.PathLike[str]],
     *,
     html_images: Literal["embed", "link"] = "embed",
+    markdown_appendix: str = "",
 ) -> Written:
     """Write ``result`` to each path by its suffix (.json .html .csv .xml .md), and the HTML
     report beside the images when a model made some. One file that cannot be written does not
@@ -263,7 +266,8 @@ def write_results(
 
     targets = [Path(path) for path in paths]
     check_output_paths(targets)
-    return write_outputs(redacted(result), targets, ReportOptions(html_images=html_images))
+    options = ReportOptions(html_images=html_images, markdown_appendix=markdown_appendix)
+    return write_outputs(redacted(result), targets, options)
 
 
 def remember_secret(value: str | None) -> None:

@@ -14,6 +14,8 @@
     │   ├── CacheUnavailable    api: the response cache asked for cannot be opened
     │   └── InvalidAssertion    assertions.base: an assertion that is malformed in the config
     ├── UsageError              command-line options that do not fit together            (exit 2)
+    │   └── UnknownRun          history.refs: a REF that names no run, or several
+    ├── StoreError              history.store: the run store cannot be opened, read or written
     ├── CheckError              an assertion's value its check cannot use (a bad number, format)
     ├── AssertionProblem        assertions.base: a check could not judge the output (it fails)
     │   └── JudgeUnavailable    the model judging it could not be asked: the cell is an error

@@ -82,6 +82,9 @@ class CellResult(_Model):
     error: str | None = None
     cached: bool = False  # the output came from the response cache: no prediction was made
     repeat: int = 0  # which run of this test x prompt x provider (--repeat), from 0
+    # The run this result was carried over from, unchanged (--only-failing, --resume); None:
+    # it ran in this run.
+    carried_from: str | None = None
 
 
 class PromptInfo(_Model):
@@ -94,6 +97,18 @@ class ProviderInfo(_Model):
     index: int
     id: str
     label: str
+    # The model version the run used: the id's own, or the current one, resolved once at the
+    # start of the run for an id without one; None where there is none (a deployment, a local
+    # model) or it could not be found out.
+    version: str | None = None
+
+
+class GitInfo(_Model):
+    """The repository the config is in, when it is in one: which code the run evaluated."""
+
+    commit: str
+    branch: str | None = None  # None: a detached HEAD outside CI
+    dirty: bool = False  # uncommitted changes to tracked files
 
 
 class TestInfo(_Model):
@@ -128,6 +143,7 @@ class Totals(_Model):
     wall_time_s: float
     planned: int = 0  # cells in the plan; more than `cells` when the run was interrupted
     cached: int = 0  # cells answered from the response cache
+    carried: int = 0  # cells carried over from an earlier run, not run again
     polls: int = 0  # status requests for predictions still running after the wait
     throttled: int = 0  # 429 answers to creation requests (retried, not failures)
     # Model-graded assertions' grader calls, apart from the models under test's predictions.
@@ -142,6 +158,10 @@ class Totals(_Model):
     ambiguous_canceled: int = 0  # its prediction was found running at the end and canceled
     # No prediction found for it: none started, or one reval could not see (it may have run).
     ambiguous_unaccounted: int = 0
+    # --min-pass (min_pass.py): the tests x prompts x providers planned, and how many of them
+    # passed at least `min_pass` of their runs. None without --min-pass.
+    groups: int | None = None
+    groups_passed: int | None = None
 
     @property
     def pass_rate(self) -> float:
@@ -161,8 +181,10 @@ class RunResult(_Model):
     complete: bool  # False when the run was interrupted before every cell ran
     output_dir: str | None = None  # where images were saved; None when there were none
     repeat: int = 1  # runs of every cell (--repeat)
+    min_pass: int | None = None  # --min-pass: runs of `repeat` a test must pass (min_pass.py)
     shard: str | None = None  # "I/N" for a shard's results (--shard); None for all tests
     config_sha256: str | None = None  # of the config file's bytes: `reval merge` compares it
+    git: GitInfo | None = None  # the config's repository; None outside one
     prompts: list[PromptInfo]
     providers: list[ProviderInfo]
     tests: list[TestInfo]
@@ -215,6 +237,7 @@ def count(
         wall_time_s=round(wall_time_s, 3),
         planned=planned,
         cached=sum(cell.cached for cell in cells),
+        carried=sum(cell.carried_from is not None for cell in cells),
         **counters,
     )
 

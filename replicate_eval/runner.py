@@ -23,6 +23,7 @@ from replicate_eval.comparisons import Comparisons
 from replicate_eval.config.types import EvalConfig
 from replicate_eval.errors import ApiError, CellError, ProviderError
 from replicate_eval.grading import CellGrader, cell_result
+from replicate_eval.history.git import git_info
 from replicate_eval.judging.calls import Graders
 from replicate_eval.named_metrics import as_info, metric_totals
 from replicate_eval.plan import Cell, Plan, build_plan
@@ -32,6 +33,7 @@ from replicate_eval.providers.cog.server import CogServers
 from replicate_eval.providers.images import ImageStore
 from replicate_eval.providers.replicate.predictions import RetryPolicy
 from replicate_eval.providers.replicate.session import ReplicateSession
+from replicate_eval.providers.replicate.versions import resolve_versions
 from replicate_eval.providers.resources import RunResources
 from replicate_eval.results import (
     CellResult,
@@ -97,8 +99,9 @@ async def run_eval(
         cleanup.push_async_callback(cog.aclose)
         resources = RunResources(session, images, cog, timeout=options.timeout)
         providers = build_providers(config.providers, resources)
+        versions = await resolve_versions(config.providers, session)
         graders = Graders(config.graders, session, options.cache, stats)
-        runner = _CellRunner(providers, images, options.cache, graders, user_code)
+        runner = _CellRunner(providers, images, options.cache, graders, user_code, versions)
         comparisons = Comparisons(plan, graders)
         cells = await _execute(
             plan, runner, comparisons, options.max_concurrency, on_cell_done, stop
@@ -122,11 +125,15 @@ async def run_eval(
         repeat=options.repeat,
         shard=options.shard,
         config_sha256=_digest(config.path),
+        git=git_info(config.path.parent),
         output_dir=str(images.folder) if any(cell.images for cell in cells) else None,
         prompts=[
             PromptInfo(index=p.index, label=p.label, template=p.template) for p in config.prompts
         ],
-        providers=[ProviderInfo(index=p.index, id=p.id, label=p.label) for p in config.providers],
+        providers=[
+            ProviderInfo(index=p.index, id=p.id, label=p.label, version=versions.get(p.index))
+            for p in config.providers
+        ],
         tests=[
             TestInfo(
                 index=t.index,
@@ -218,8 +225,10 @@ class _CellRunner:
         cache: ResponseCache | None,
         graders: Graders,
         user_code: UserCodePool,
+        versions: Mapping[int, str | None],
     ) -> None:
         self._providers = providers
+        self._versions = versions
         self._images = images
         self._cache = cache
         self._grader = CellGrader(graders, user_code)
@@ -255,7 +264,8 @@ class _CellRunner:
         cacheable = (
             self._cache is not None and cell.provider.capabilities.cacheable and cell.repeat == 0
         )
-        key = ResponseCache.key(cell.provider, model_input) if cacheable else None
+        version = self._versions.get(cell.provider.index)
+        key = ResponseCache.key(cell.provider, model_input, version) if cacheable else None
         cached = await self._from_cache(key)
         if cached is not None:
             return await self._grader.graded(cell, model_input, cached, cached=True)

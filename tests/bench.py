@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from tests.bench_history import history
 from tests.bench_launch import LAUNCHER
 from tests.bench_scale import scale
 from tests.bench_startup import startup
@@ -411,6 +412,8 @@ SCENARIOS: dict[str, Callable[[Path, Path], None]] = {
     "startup": lambda folder, cache: startup(folder),
     # Large configs and a 10,000-cell run: a few minutes, so only on request (--only scale).
     "scale": lambda folder, cache: scale(folder),
+    # Two 10,000-cell runs in a store, then `reval runs` and `reval diff` (issue 17).
+    "history": lambda folder, cache: history(folder),
 }
 DEFAULT = ["throughput", "overhead", "polling", "throttled", "graded", "checks", "startup"]
 

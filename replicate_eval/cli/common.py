@@ -184,12 +184,12 @@ def show_event(event: Event, *, spinner: bool = True) -> None:
 _status: Status | None = None  # the preflight's spinner, while it turns
 
 
-def write_step_summary(result: RunResult) -> None:
+def write_step_summary(result: RunResult, appendix: str = "") -> None:
     """Append to GitHub Actions' step summary, when there is one; a failure only warns."""
     from replicate_eval.report.files import append_step_summary
 
     try:
-        append_step_summary(result, os.environ)
+        append_step_summary(result, os.environ, appendix)
     except OSError as exc:
         warn(f"could not write the step summary: {exc}")
 

@@ -32,6 +32,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "replicate_eval.cli.merging",
         "Combine the results of `reval run --shard I/N` jobs into one, as if run at once.",
     ),
+    "diff": (
+        "replicate_eval.cli.diff",
+        "Compare two runs: regressions, fixes, flaky and still-failing tests, new and removed "
+        "ones, changed outputs and scores, and each prompt × provider's pass rate.",
+    ),
     "init": (
         "replicate_eval.cli.starter",
         "Write a commented starter config: one model, two prompts, three tests.",
@@ -48,6 +53,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "replicate_eval.cli.cache",
         "See or empty the response cache (successful outputs and model schemas, so that no "
         "call is paid twice).",
+    ),
+    "runs": (
+        "replicate_eval.cli.runs",
+        "List the runs in the run store (newest first), show one, or remove some.",
     ),
 }
 

@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 
 from replicate_eval.cli.common import app, fail, stdout, write_step_summary
+from replicate_eval.cli.options import NoStoreOption, StoreOption
 from replicate_eval.cli.run import report_written
+from replicate_eval.cli.run_history import RunHistory
 from replicate_eval.cli.selecting import FailUnderOption
 from replicate_eval.errors import RevalError
 from replicate_eval.exit_codes import ExitCode, exit_code
@@ -38,10 +40,13 @@ def merge(
         ),
     ],
     fail_under: FailUnderOption = None,
+    store: StoreOption = None,
+    no_store: NoStoreOption = False,
 ) -> None:
     """Combine the results of `reval run --shard I/N` jobs into one, as if run at once.
 
-    Every shard of the split must be there, from the same config file. Exits as `reval run`
+    Every shard of the split must be there, from the same config file. The merged run is
+    recorded in the run store, like a run. Exits as `reval run`
     would for the merged run: 0, 100 (or by --fail-under), 130 if a shard was interrupted;
     2 when the files do not fit together."""
     from replicate_eval.api import read_results
@@ -57,6 +62,9 @@ def merge(
         merged = redacted(merge_results(parts))
     except RevalError as exc:
         fail(str(exc))
+    history = RunHistory(store, no_store)
+    history.record(merged, kind="merge")
+    history.close()
     written = write_outputs(merged, output, ReportOptions())
     stdout.print(summary_line(merged))
     report_written(written)

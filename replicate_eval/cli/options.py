@@ -51,3 +51,21 @@ NoPreflightOption = Annotated[
         "--no-preflight", help="Do not check the inputs against the models' schemas first."
     ),
 ]
+StoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        metavar="DIR",
+        envvar="REVAL_STORE",
+        show_default=False,
+        help="The run store's folder (the history `reval runs` and `reval diff` read). "
+        "[default: $XDG_DATA_HOME/reval, else ~/.local/share/reval]",
+    ),
+]
+NoStoreOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-store",
+        help="Do not use the run store: record nothing, and read REFs only as results files.",
+    ),
+]

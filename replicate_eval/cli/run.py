@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from replicate_eval.cli.common import (
     app,
@@ -27,7 +28,19 @@ from replicate_eval.cli.options import (
     ConfigArgument,
     GraderOption,
     NoPreflightOption,
+    NoStoreOption,
+    StoreOption,
     StrictOption,
+)
+from replicate_eval.cli.run_history import (
+    BaselineOption,
+    FailOnOption,
+    OnlyErrorsOption,
+    OnlyFailingOption,
+    ResumeOption,
+    RunHistory,
+    check_gate,
+    compare,
 )
 from replicate_eval.cli.selecting import (
     EnvFileOption,
@@ -193,12 +206,33 @@ def run(
             show_default=False,
         ),
     ] = None,
+    min_pass: Annotated[
+        int | None,
+        typer.Option(
+            "--min-pass",
+            metavar="K",
+            min=1,
+            max=1000,
+            help="With --repeat N: a test (each test x prompt x provider) passes when at least "
+            "K of its N runs pass (promptfoo-action's `repeat-min-pass`). The exit code and "
+            "--fail-under then count tests, not runs; the table and the reports show each "
+            "test's verdict. [default: every run must pass]",
+            show_default=False,
+        ),
+    ] = None,
     env_file: EnvFileOption = None,
     filter_pattern: FilterPatternOption = None,
     filter_first_n: FilterFirstOption = None,
     var: VarOption = None,
     shard: ShardOption = None,
     grader: GraderOption = None,
+    baseline: BaselineOption = None,
+    fail_on: FailOnOption = "failure",
+    only_failing: OnlyFailingOption = None,
+    only_errors: OnlyErrorsOption = None,
+    resume: ResumeOption = None,
+    store: StoreOption = None,
+    no_store: NoStoreOption = False,
     check_timeout: Annotated[
         float,
         typer.Option(
@@ -218,10 +252,14 @@ def run(
     when one is wrong). Every prompt is rendered with every test's vars and sent to every
     provider; each output is checked against the test's assertions. Successful outputs are
     cached: running again makes only the predictions that are missing. Ctrl-C cancels the
-    running predictions and writes the results so far. Exits 0 when every test passed, 100
-    when any failed or errored, 130 when interrupted, 2 when the config or an option is wrong.
+    running predictions and writes the results so far. Every run is recorded in the run store
+    (`reval runs`, `reval diff`). Exits 0 when every test passed, 100 when any failed or
+    errored (with `--fail-on regression`: only when one regressed from the --baseline), 130
+    when interrupted, 2 when the config or an option is wrong.
     """
     from replicate_eval.api import EvalOptions, PreflightFailed, evaluate, write_results
+    from replicate_eval.report.diff_markdown import markdown_diff
+    from replicate_eval.report.diff_terminal import diff_view
     from replicate_eval.report.files import check_output_paths, html_report_path
     from replicate_eval.report.metrics_view import metrics_table
     from replicate_eval.report.summary import chosen_table, summary_tables
@@ -236,6 +274,10 @@ def run(
                 raise UsageError(f"--output-dir {output_dir}: is a file, not a folder")
         except RevalError as exc:
             fail(str(exc))
+        check_gate(fail_on, baseline)
+        history = RunHistory(store, no_store)
+        carry = history.carry_over(only_failing, only_errors, resume)
+        base = history.load_baseline(baseline) if baseline is not None else None
         eval_config = load_or_fail(
             config,
             env_file=env_file,
@@ -262,8 +304,10 @@ def run(
             preflight=not no_preflight,
             strict=strict,
             repeat=repeat,
+            min_pass=min_pass,
             output_dir=output_dir,
             check_timeout=check_timeout,
+            carry_over=carry,
         )
         bar = not no_progress and stderr.is_terminal and not os.environ.get("NO_COLOR")
         with _progress(enabled=bar) as progress:
@@ -307,11 +351,20 @@ def run(
         named = metrics_table(result, plain=plain) if shown != "none" else None
         if named is not None:
             stdout.print(named)
-        written = write_results(result, output, html_images=html_images)
+        history.record(result)
+        history.close()
+        compared = compare(base, result)
+        appendix = markdown_diff(compared) if compared is not None else ""
+        written = write_results(result, output, html_images=html_images, markdown_appendix=appendix)
         stdout.print(summary_line(result, html_report=html_report_path(result, output)))
+        if compared is not None:
+            stdout.print(Text("Compared with the baseline:", style="bold"))
+            stdout.print(diff_view(compared, plain=plain))
         report_written(written)
-        write_step_summary(result)
+        write_step_summary(result, appendix)
         code = exit_code(result, fail_under)
+        if fail_on == "regression" and compared is not None and code != ExitCode.INTERRUPTED:
+            code = ExitCode.FAILURES if compared.regressions else ExitCode.OK
         if written.failures and code == ExitCode.OK:
             code = ExitCode.FAILURES  # a gate that cannot leave its reports is not a pass
         raise typer.Exit(code)

@@ -54,7 +54,8 @@ FailUnderOption = Annotated[
         show_default=False,
         help=(
             "Exit 0 when at least PCT percent of the cells passed (errors count as "
-            "failures). [default: any failure exits 100]"
+            "failures); with --min-pass, PCT percent of the tests (test x prompt x provider) "
+            "that reached it. [default: any failure exits 100]"
         ),
     ),
 ]

@@ -13,6 +13,7 @@ import re
 from xml.etree import ElementTree
 
 from replicate_eval.clip import clip
+from replicate_eval.min_pass import Verdict, by_column, groups_line, verdict
 from replicate_eval.report.labels import column_title, grader_summary, test_title
 from replicate_eval.report.metrics_view import metrics_view
 from replicate_eval.results import CellResult, PromptInfo, ProviderInfo, RunResult
@@ -111,8 +112,11 @@ def to_junit(result: RunResult) -> str:
         suite = ElementTree.SubElement(root, "testsuite", name=suite_name)
         counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
         suite_time = 0.0
+        if result.min_pass is not None:  # a testcase per test, passed by its verdict
+            suite_time = _judged_cases(suite, result, cells, (prompt, provider), counts)
+        # Without --min-pass, a testcase per run (each named "(run I of N)" with --repeat).
         pairs = [(t, run) for t in result.tests for run in _runs(result, t.index)]
-        for test, (run, suffix) in pairs:
+        for test, (run, suffix) in [] if result.min_pass is not None else pairs:
             cell = cells.get((test.index, prompt.index, provider.index, run))
             seconds = (cell.latency_ms or 0.0) / 1000 if cell else 0.0
             case = ElementTree.SubElement(
@@ -166,6 +170,71 @@ def to_junit(result: RunResult) -> str:
     )
 
 
+def _judged_cases(
+    suite: ElementTree.Element,
+    result: RunResult,
+    cells: dict[tuple[int, int, int, int], CellResult],
+    column: Column,
+    counts: dict[str, int],
+) -> float:
+    """A --min-pass suite's testcases, one per test with all its runs; returns their time."""
+    prompt, provider = column
+    total = 0.0
+    for test in result.tests:
+        keys = [(test.index, prompt.index, provider.index, run) for run in range(result.repeat)]
+        runs = [cells[key] for key in keys if key in cells]
+        seconds = sum(cell.latency_ms or 0.0 for cell in runs) / 1000
+        case = ElementTree.SubElement(
+            suite,
+            "testcase",
+            name=_xml_text(test_title(test.description, test.vars, test.index)),
+            classname=suite.get("name", ""),
+            time=f"{seconds:.3f}",
+        )
+        counts["tests"] += 1
+        total += seconds
+        judged = verdict(runs, result)
+        outcome = _judged_case(case, runs, judged) if judged is not None else None
+        if outcome is not None:
+            counts[outcome] += 1
+    return total
+
+
+def _judged_case(case: ElementTree.Element, runs: list[CellResult], judged: Verdict) -> str | None:
+    """A --min-pass testcase: passed when its runs reached K (its output names the runs that
+    did not), else a failure (an error when every run that missed was an error). Returns the
+    count it adds to: failures, errors, skipped, or None for a pass."""
+    missed = [cell for cell in runs if cell.status != "passed"]
+    why = "; ".join(f"run {cell.repeat + 1}: {_why(cell)}" for cell in missed)
+    outcome: str | None = None
+    if not runs or judged.undecided:  # interrupted before the runs could decide
+        ElementTree.SubElement(case, "skipped", message=f"{judged.describe()}: not every run ran")
+        outcome = "skipped"
+    elif not judged.ok:
+        failed = any(cell.status == "failed" for cell in missed)
+        element = ElementTree.SubElement(
+            case,
+            "failure" if failed else "error",
+            message=_xml_text(clip(f"{judged.describe()}: {why}", _MESSAGE_LIMIT)),
+            type="AssertionFailed" if failed else "ProviderError",
+        )
+        element.text = _xml_text(
+            "\n".join(f"run {cell.repeat + 1}: {_details(cell)}" for cell in missed)
+        )
+        outcome = "failures" if failed else "errors"
+    # A passing test's output says which runs missed: the flakiness stays visible.
+    lines = [judged.describe() + (f" ({why})" if why else "")]
+    lines += [f"--- run {c.repeat + 1}: {c.status}\n{c.output}" for c in runs if c.output]
+    ElementTree.SubElement(case, "system-out").text = _xml_text("\n".join(lines))
+    return outcome
+
+
+def _details(cell: CellResult) -> str:
+    """Why a run did not pass: its error, else its failed assertions' reasons."""
+    failed = [f"{a.type}: {a.reason}" for a in cell.assertions if not a.passed]
+    return cell.error or "; ".join(failed) or _why(cell)
+
+
 # --- Markdown --------------------------------------------------------------------------------
 def to_markdown(result: RunResult) -> str:
     """Totals, pass rates per prompt x provider, and the failing cells: for a CI summary."""
@@ -184,8 +253,15 @@ def to_markdown(result: RunResult) -> str:
         f"({totals.pass_rate:.0%} pass rate) · {totals.predictions} predictions{graders} · "
         f"{totals.wall_time_s:.1f}s{state}",
         "",
-        "| prompt x provider | passed | failed | errors | pass rate |",
-        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    columns = by_column(result)
+    tests_line = groups_line(result)
+    if tests_line is not None:  # --min-pass: the count the exit code reads
+        lines += [f"**{tests_line}**", ""]
+    extra = f" tests passed (min {result.min_pass}) |" if tests_line is not None else ""
+    lines += [
+        "| prompt x provider | passed | failed | errors | pass rate |" + extra,
+        "| --- | ---: | ---: | ---: | ---: |" + (" ---: |" if extra else ""),
     ]
     for prompt, provider in _columns(result):
         statuses = [
@@ -196,9 +272,11 @@ def to_markdown(result: RunResult) -> str:
         ]
         # Over the cells that ran, as the summary line counts (an interrupted run says so).
         rate = statuses.count("passed") / len(statuses) if statuses else 0.0
+        passed, judged = columns.get((prompt.index, provider.index), (0, 0))
+        counted = f" {passed}/{judged} |" if extra else ""
         lines.append(
             f"| {_md(_column_name(result, prompt, provider))} | {statuses.count('passed')} | "
-            f"{statuses.count('failed')} | {statuses.count('error')} | {rate:.0%} |"
+            f"{statuses.count('failed')} | {statuses.count('error')} | {rate:.0%} |{counted}"
         )
     view = metrics_view(result)
     if view is not None:

@@ -19,6 +19,8 @@ from replicate_eval.results import RunResult
 @dataclass(frozen=True)
 class ReportOptions:
     html_images: ImageMode = "embed"
+    # Markdown after the run's own in `.md` files: the diff with a --baseline.
+    markdown_appendix: str = ""
 
 
 # A writer gives the file's text whole or in pieces (JSON and HTML: per cell and row, for flat
@@ -44,8 +46,12 @@ WRITERS: dict[str, Writer] = {
     ".html": _html,
     ".csv": lambda result, path, options: to_csv(result),
     ".xml": lambda result, path, options: to_junit(result),
-    ".md": lambda result, path, options: to_markdown(result),
+    ".md": lambda result, path, options: _with_appendix(to_markdown(result), options),
 }
+
+
+def _with_appendix(markdown: str, options: ReportOptions) -> str:
+    return f"{markdown}\n\n{options.markdown_appendix}" if options.markdown_appendix else markdown
 
 
 def check_output_paths(paths: Sequence[Path]) -> None:
@@ -118,12 +124,16 @@ def write_outputs(result: RunResult, paths: Sequence[Path], options: ReportOptio
     return Written(written, failures)
 
 
-def append_step_summary(result: RunResult, env: Mapping[str, str]) -> Path | None:
+def append_step_summary(
+    result: RunResult, env: Mapping[str, str], appendix: str = ""
+) -> Path | None:
     """Append the Markdown summary to ``$GITHUB_STEP_SUMMARY`` when GitHub Actions sets it."""
     target = env.get("GITHUB_STEP_SUMMARY", "").strip()
     if not target:
         return None
     path = Path(target)
     with path.open("a", encoding="utf-8") as summary:
-        summary.write(to_markdown(result) + "\n")
+        summary.write(
+            _with_appendix(to_markdown(result), ReportOptions(markdown_appendix=appendix)) + "\n"
+        )
     return path

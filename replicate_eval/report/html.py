@@ -23,6 +23,7 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup
 
+from replicate_eval.min_pass import Verdict, verdict
 from replicate_eval.report.labels import (
     BADGES,
     column_title,
@@ -148,7 +149,10 @@ def html_chunks(
             yield Row(
                 title=test_title(test.description, test.vars, test.index),
                 vars=[(name, _show(value)) for name, value in test.vars.items()],
-                cells=[_cell_view(r, report_path, images) if r else None for r in found],
+                cells=[
+                    _cell_view(r, report_path, images, verdict(r, result)) if r else None
+                    for r in found
+                ],
                 all_passed=test.index not in failing_tests and all(found),
             )
 
@@ -177,9 +181,14 @@ def _batched(pieces: Iterable[str]) -> Iterator[str]:
     yield "".join(batch)
 
 
-def _cell_view(runs: list[CellResult], report_path: Path, mode: ImageMode) -> CellView:
-    """A cell's view: with --repeat, the run that says the most and the pass rate."""
-    cell, rate = repeat_summary(runs) if len(runs) > 1 else (runs[0], None)
+def _cell_view(
+    runs: list[CellResult], report_path: Path, mode: ImageMode, judged: Verdict | None
+) -> CellView:
+    """A cell's view: with --repeat, the run that says the most and the pass rate; with
+    --min-pass, the test's verdict beside the shown run's badge."""
+    cell, rate = repeat_summary(runs, judged) if len(runs) > 1 else (runs[0], None)
+    if rate is not None and judged is not None:
+        rate = f"test {judged.badge}: {rate}"
     failures = [f"{a.type}: {a.reason}" for a in cell.assertions if not a.passed and a.weight > 0]
     if cell.status == "failed" and not failures and cell.reason:
         failures = [cell.reason]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from replicate_eval.clip import clip
+from replicate_eval.min_pass import Verdict
 from replicate_eval.results import CellResult, CellStatus, RunResult, wilson_interval
 
 _VERSION_ID = re.compile(r"\b[0-9a-f]{64}\b")
@@ -32,16 +33,20 @@ def test_title(description: str | None, variables: dict[str, object], index: int
     return ", ".join(f"{key}={value}" for key, value in variables.items())
 
 
-def repeat_summary(runs: list[CellResult]) -> tuple[CellResult, str]:
+def repeat_summary(
+    runs: list[CellResult], verdict: Verdict | None = None
+) -> tuple[CellResult, str]:
     """The run to show for a --repeat cell (an error, else a failure, else the first) and its
-    pass rate with a 95% Wilson interval."""
+    pass rate with a 95% Wilson interval; with --min-pass, its verdict's reason first."""
     passed = sum(cell.status == "passed" for cell in runs)
     low, high = wilson_interval(passed, len(runs))
     shown = next((c for c in runs if c.status == "error"), None) or next(
         (c for c in runs if c.status == "failed"), runs[0]
     )
-    rate = f"{passed}/{len(runs)} passed ({passed / len(runs):.0%}, 95% CI {low:.0%}-{high:.0%})"
-    return shown, rate
+    interval = f"{passed / len(runs):.0%}, 95% CI {low:.0%}-{high:.0%}"
+    if verdict is not None:
+        return shown, f"{verdict.describe()} ({interval})"
+    return shown, f"{passed}/{len(runs)} passed ({interval})"
 
 
 def runs_by_position(cells: list[CellResult]) -> dict[tuple[int, int, int], list[CellResult]]:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from replicate_eval.errors import UsageError
+from replicate_eval.min_pass import with_min_pass
 from replicate_eval.named_metrics import derived_from_results, metric_totals
 from replicate_eval.results import RunResult, count
 from replicate_eval.stats import RunStats
@@ -31,6 +32,12 @@ def merge_results(parts: Sequence[tuple[Path, RunResult]]) -> RunResult:
                     "merge the results of different shards"
                 )
             seen[test.index] = path
+    for path, part in rest:
+        if part.min_pass != first.min_pass:  # one gate for the merged run, as if run at once
+            raise UsageError(
+                f"{path} was run with {_min_pass_option(part)} and {first_path} with "
+                f"{_min_pass_option(first)}: merge shards run with the same --min-pass"
+            )
     results = [part for _, part in parts]
     tests = sorted((t for r in results for t in r.tests), key=lambda t: t.index)
     cells = sorted(
@@ -44,7 +51,7 @@ def merge_results(parts: Sequence[tuple[Path, RunResult]]) -> RunResult:
         wall_time_s=max(r.totals.wall_time_s for r in results),
         stats=RunStats.combined(RunStats.of(r.totals) for r in results),
     )
-    return first.model_copy(
+    merged = first.model_copy(
         update={
             "run_id": "merged-" + "+".join(r.run_id for r in results),
             "started_at": min(r.started_at for r in results),
@@ -59,6 +66,11 @@ def merge_results(parts: Sequence[tuple[Path, RunResult]]) -> RunResult:
             "named_metrics": metric_totals(cells, derived_from_results(first.derived_metrics)),
         }
     )
+    return with_min_pass(merged, first.min_pass)  # the tests' verdicts, over every shard
+
+
+def _min_pass_option(result: RunResult) -> str:
+    return "no --min-pass" if result.min_pass is None else f"--min-pass {result.min_pass}"
 
 
 def _check_shards(parts: Sequence[tuple[Path, RunResult]]) -> None:

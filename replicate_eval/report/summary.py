@@ -13,9 +13,10 @@ from rich.table import Table
 from rich.text import Text
 
 from replicate_eval.clip import clip
+from replicate_eval.min_pass import by_column, verdicts
 from replicate_eval.report.labels import BADGES, column_title, test_title
 from replicate_eval.report.modes import FAILING_CELLS_SHOWN, FULL_GRID_MAX_CELLS, TableMode
-from replicate_eval.results import CellResult, RunResult
+from replicate_eval.results import CellResult, PromptInfo, ProviderInfo, RunResult
 from replicate_eval.terminal_text import printable
 
 
@@ -58,6 +59,9 @@ def _counts_table(result: RunResult, plain: bool) -> Table:
     table.add_column("Prompt", overflow="fold", ratio=2)
     for name in ("Passed", "Failed", "Errors", "Pass rate", "Median latency"):
         table.add_column(name, justify="right", no_wrap=True)
+    tests_passed = by_column(result)  # --min-pass: each prompt x provider's tests that did
+    if result.min_pass is not None:
+        table.add_column(f"Tests passed (min {result.min_pass})", justify="right", no_wrap=True)
     groups: dict[tuple[int, int], list[CellResult]] = {}
     for cell in result.cells:
         groups.setdefault((cell.prompt_index, cell.provider_index), []).append(cell)
@@ -69,6 +73,7 @@ def _counts_table(result: RunResult, plain: bool) -> Table:
             errors = statuses.count("error")
             # Cached cells made no prediction: their latency is the cache's, not the model's.
             latencies = [c.latency_ms for c in cells if c.latency_ms is not None and not c.cached]
+            tests = [] if result.min_pass is None else [_tests_text(tests_passed, prompt, provider)]
             table.add_row(
                 Text(printable(column_title(provider.label))),
                 Text(printable(prompt.label)),
@@ -77,8 +82,16 @@ def _counts_table(result: RunResult, plain: bool) -> Table:
                 Text(str(errors), style="yellow" if errors else ""),
                 f"{passed / len(cells):.0%}" if cells else "-",
                 f"{statistics.median(latencies) / 1000:.2f}s" if latencies else "-",
+                *tests,
             )
     return table
+
+
+def _tests_text(
+    tests_passed: dict[tuple[int, int], tuple[int, int]], prompt: PromptInfo, provider: ProviderInfo
+) -> Text:
+    passed, judged = tests_passed.get((prompt.index, provider.index), (0, 0))
+    return Text(f"{passed}/{judged}", style="green" if passed == judged else "red")
 
 
 def _failing_table(result: RunResult, cells: list[CellResult], limit: int, plain: bool) -> Table:
@@ -93,9 +106,13 @@ def _failing_table(result: RunResult, cells: list[CellResult], limit: int, plain
     table.add_column("Result", no_wrap=True)
     table.add_column("Reason", overflow="fold", ratio=4)
     repeated = result.repeat > 1
+    judged = verdicts(result)
     for cell in cells:
         title = test_title(cell.test_description, cell.vars, cell.test_index)
-        if repeated:
+        found = judged.get((cell.test_index, cell.prompt_index, cell.provider_index))
+        if found is not None:  # why this failed run may still leave its test passing
+            title += f" (run {cell.repeat + 1}; test {found.badge}: {found.describe()})"
+        elif repeated:
             title += f" (run {cell.repeat + 1})"
         label, style = BADGES[cell.status]
         why = cell.error if cell.status == "error" else cell.reason

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from replicate_eval.clip import clip
+from replicate_eval.min_pass import Verdict, groups_line, verdict
 from replicate_eval.report.labels import (
     BADGES,
     column_title,
@@ -48,17 +49,26 @@ def results_table(result: RunResult, *, max_cell_length: int, plain: bool = Fals
             elif len(found) == 1:
                 row.append(_cell_text(found[0], max_cell_length))
             else:
-                row.append(_repeated_text(found, max_cell_length))
+                row.append(_repeated_text(found, max_cell_length, verdict(found, result)))
         table.add_row(*row)
     return table
 
 
-def _repeated_text(cells: list[CellResult], limit: int) -> Text:
-    """--repeat: the pass rate with its 95% interval, then the run that says the most."""
-    worst, rate = repeat_summary(cells)
+def _repeated_text(cells: list[CellResult], limit: int, judged: Verdict | None) -> Text:
+    """--repeat: the pass rate with its 95% interval, then the run that says the most. With
+    --min-pass the badge is the test's verdict (a flaky test that reached K shows PASS), and
+    the run shown, when it did not pass, says which it is."""
+    worst, rate = repeat_summary(cells, judged)
     label, style = BADGES[worst.status]
+    if judged is not None and judged.ok:
+        label, style = BADGES["passed"]
     text = Text(label, style=style)
     text.append(f" {rate}\n")
+    if judged is not None and worst.status != "passed":
+        worst_label, worst_style = BADGES[worst.status]
+        text.append(f"run {worst.repeat + 1}: ", style="dim")
+        text.append(worst_label, style=worst_style)
+        text.append("\n")
     shown = _cell_text(worst, limit)
     text.append_text(shown[shown.plain.index("\n") + 1 :] if "\n" in shown.plain else Text())
     return text
@@ -100,6 +110,11 @@ def summary_line(result: RunResult, *, html_report: Path | None = None) -> Text:
         f" ({totals.pass_rate:.0%} pass rate) · {totals.predictions} predictions · "
         f"{totals.wall_time_s:.1f}s"
     )
+    line = groups_line(result)
+    if line is not None:
+        all_passed = totals.groups_passed == totals.groups
+        text.append(" · ")
+        text.append(line, style="green" if all_passed else "red")
     if totals.cached:
         text.append(f" · {totals.cached} cached")
     if totals.grader_predictions or totals.grader_cached:

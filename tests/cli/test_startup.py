@@ -92,7 +92,17 @@ def test_every_registered_command_is_listed_in_the_order_typer_gave() -> None:
     registered |= {str(group.name) for group in app.registered_groups}
     assert registered == set(COMMANDS)
     # As `reval --help` listed them when every module was imported up front.
-    assert list(COMMANDS) == ["run", "validate", "merge", "init", "schema", "models", "cache"]
+    assert list(COMMANDS) == [
+        "run",
+        "validate",
+        "merge",
+        "diff",
+        "init",
+        "schema",
+        "models",
+        "cache",
+        "runs",
+    ]
 
 
 def test_help_lists_the_commands_in_order_with_their_help() -> None:

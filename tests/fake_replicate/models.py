@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,22 @@ def tokens(text: str) -> list[str]:
 def echo(model_input: dict[str, Any]) -> Reply:
     """The default behaviour: a language model that repeats its prompt."""
     return Reply(output=tokens(f"echo: {model_input.get('prompt', '')}"))
+
+
+def flaky(*answers: str) -> Behaviour:
+    """A language model that answers each prompt's calls in turn from ``answers`` (cycling):
+    the runs of one --repeat cell differ the same way however many run at the same time."""
+    calls: dict[str, int] = {}
+    lock = threading.Lock()  # the fake answers requests on several threads
+
+    def answer(model_input: dict[str, Any]) -> Reply:
+        prompt = str(model_input.get("prompt", ""))
+        with lock:
+            turn = calls.get(prompt, 0)
+            calls[prompt] = turn + 1
+        return Reply(output=tokens(answers[turn % len(answers)]))
+
+    return answer
 
 
 def image_model(image_format: str = "PNG", processing: float = 0.0) -> Behaviour:

@@ -228,7 +228,11 @@ def test_an_unusable_base_url_stops_validate_and_run(
 def test_no_preflight_skips_it(models: FakeReplicate, run_config: RunConfig) -> None:
     run = run_config(one({"id": "replicate:meta/llama", "temperature": 9}), "--no-preflight")
     assert run.result.exit_code == 100  # Replicate refuses it instead, at run time
-    assert not models.received("GET", "/v1/models/meta/llama")
+    # Only the run's own look-up of the model's current version: the preflight reads it too.
+    assert len(models.received("GET", "/v1/models/meta/llama")) == 1
+    checked = run_config(one({"id": "replicate:meta/llama", "temperature": 9}))
+    assert checked.result.exit_code == 2
+    assert len(models.received("GET", "/v1/models/meta/llama")) == 2
 
 
 def test_schemas_are_kept_on_disk(models: FakeReplicate, run_config: RunConfig) -> None:

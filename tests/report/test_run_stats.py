@@ -22,8 +22,11 @@ NOT_COUNTERS = {
     "failed": "counted from the cells",
     "errors": "counted from the cells",
     "cached": "counted from the cells",
+    "carried": "counted from the cells (carried_from)",
     "planned": "the plan's size, added up by merge",
     "wall_time_s": "shards run side by side: merge keeps the longest",
+    "groups": "--min-pass: the plan's tests x prompts x providers, counted again by merge",
+    "groups_passed": "--min-pass: counted from the cells (min_pass.py), again by merge",
 }
 
 

@@ -8,6 +8,7 @@ to do about a failure is decided by the caller (predictions.py).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -97,6 +98,7 @@ class ReplicateApi:
     def __init__(self, client: Client, *, token_source: str) -> None:
         self._client = client
         self._token_source = token_source
+        self._latest_versions: dict[str, asyncio.Future[str]] = {}
 
     async def create(
         self,
@@ -248,6 +250,14 @@ class ReplicateApi:
             ) from None
 
     async def latest_version(self, slug: str) -> str:
+        """The model's current version, looked up once per client: a run resolves each model
+        once (``versions.resolve_versions``), and its predictions then use that version."""
+        found = self._latest_versions.get(slug)
+        if found is None or (found.done() and found.exception() is not None):
+            found = self._latest_versions[slug] = asyncio.ensure_future(self._latest(slug))
+        return await asyncio.shield(found)
+
+    async def _latest(self, slug: str) -> str:
         try:
             model = await self._sdk(
                 lambda: self._client.models.async_get(slug),

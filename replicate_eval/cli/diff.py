@@ -1,0 +1,89 @@
+"""``reval diff BASE NEW``: what got better and what got worse between two runs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from replicate_eval.cli.common import app, fail, stdout
+from replicate_eval.cli.options import NoStoreOption, StoreOption
+from replicate_eval.errors import RevalError
+from replicate_eval.exit_codes import ExitCode
+
+
+@app.command()
+def diff(
+    base: Annotated[
+        str,
+        typer.Argument(
+            metavar="BASE",
+            help="The run to compare with: a run id or prefix, `latest~N`, or a results .json.",
+        ),
+    ] = "latest~1",
+    new: Annotated[
+        str,
+        typer.Argument(metavar="NEW", help="The run to compare: as BASE. [default: latest]"),
+    ] = "latest",
+    output: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            show_default=False,
+            help="Also write the diff to FILE: `.md` (fits a pull-request comment), `.json` "
+            "(for scripts) or `.html`. Repeat for several files.",
+        ),
+    ] = None,
+    fail_on: Annotated[
+        Literal["regression"] | None,
+        typer.Option(
+            "--fail-on",
+            show_default=False,
+            help="`regression`: exit 100 when a test regressed (passed in BASE, failed or "
+            "errored in NEW; with --repeat data, only when Fisher's exact test supports it).",
+        ),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="Rows shown per section on the terminal.")
+    ] = 30,
+    store: StoreOption = None,
+    no_store: NoStoreOption = False,
+) -> None:
+    """Compare two runs: regressions, fixes, flaky and still-failing tests, new and removed
+    ones, changed outputs and scores, and each prompt × provider's pass rate.
+
+    Cells are matched by test (description and vars), prompt and provider, not by position, so
+    added or reordered tests compare right. Exits 0, or 100 with `--fail-on regression` when
+    something regressed; 2 when a REF names no run."""
+    from replicate_eval.cli.run import report_written
+    from replicate_eval.history.compared import ComparedRun
+    from replicate_eval.history.diff import diff_runs
+    from replicate_eval.history.refs import load_ref_as
+    from replicate_eval.history.store import open_store
+    from replicate_eval.report.diff_files import check_diff_paths, write_diff
+    from replicate_eval.report.diff_terminal import diff_view
+
+    try:
+        check_diff_paths(output or [])
+        opened = None if no_store else open_store(store, os.environ)
+        try:
+            before = load_ref_as(base, opened, ComparedRun)
+            after = load_ref_as(new, opened, ComparedRun)
+        finally:
+            if opened is not None:
+                opened.close()
+    except RevalError as exc:
+        fail(str(exc))
+    compared = diff_runs(before, after)
+    plain = not stdout.is_terminal or bool(os.environ.get("NO_COLOR"))
+    stdout.print(diff_view(compared, plain=plain, limit=limit))
+    written = write_diff(compared, output or [])
+    report_written(written)
+    code = ExitCode.FAILURES if fail_on and compared.regressions else ExitCode.OK
+    if written.failures and code == ExitCode.OK:
+        code = ExitCode.FAILURES
+    raise typer.Exit(code)

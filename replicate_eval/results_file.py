@@ -1,0 +1,34 @@
+"""Reading a results file (``reval run -o results.json``) into a model of its shape: the whole
+``RunResult``, or the part a diff reads (``history.compared``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from replicate_eval.clip import clip
+from replicate_eval.config.text_files import UnreadableFile, read_text
+from replicate_eval.errors import ConfigError
+
+# A results file holds every cell's input and output: far bigger than a config may be.
+MAX_RESULTS_FILE_BYTES = 2 * 1024**3
+_REASON_LIMIT = 200  # characters of why a results file was refused
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def read_results_as(path: str | os.PathLike[str], model: type[Model]) -> Model:
+    try:
+        text = read_text(Path(path), limit=MAX_RESULTS_FILE_BYTES)
+    except UnreadableFile as exc:
+        raise ConfigError(f"{path}: cannot read the results file: {exc}") from None
+    try:
+        return model.model_validate_json(text)
+    except (ValueError, ValidationError, RecursionError) as exc:
+        reason = clip(str(exc), _REASON_LIMIT, marker="")
+        raise ConfigError(
+            f"{path}: not a reval results file ({type(exc).__name__}: {reason})"
+        ) from None
