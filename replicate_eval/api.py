@@ -204,7 +204,7 @@ async def evaluate_async(
 ) -> RunResult:
     """``evaluate()`` for a running event loop; setting ``stop`` interrupts the run."""
     from replicate_eval.history.rerun import carried_notice, split_plan, with_carried
-    from replicate_eval.runner import run_eval
+    from replicate_eval.runner import digest, run_eval
 
     options = options or EvalOptions()
     settled = _settled(options, config)
@@ -214,10 +214,12 @@ async def evaluate_async(
     emit = on_event or _ignore
     plan = build_plan(config, repeat=settled.repeat)  # for the preflight and the run
     carry = options.carry_over
-    split = split_plan(plan, carry) if carry else None
+    split = split_plan(plan, carry, config_sha256=digest(config.path)) if carry else None
     if split is not None and carry is not None:
         plan = split.to_run
-        emit(Notice(carried_notice(split, carry)))
+        emit(Notice(carried_notice(split, carry), level="info"))
+        for note in split.notes:
+            emit(Notice(note))
     with _opened_cache(settled.cache, emit) as cache:
         if options.preflight:
             findings = await _unless_stopped(

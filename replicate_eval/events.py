@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from replicate_eval.preflight import Finding
@@ -20,6 +20,8 @@ class Notice:
     """Something the person running the eval should know; the run goes on."""
 
     message: str
+    # "warning": something may be wrong; "info": what the run is doing (a re-run's plan).
+    level: Literal["warning", "info"] = "warning"
 
 
 @dataclass(frozen=True)

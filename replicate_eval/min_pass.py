@@ -19,9 +19,7 @@ from typing import TYPE_CHECKING
 from replicate_eval.errors import UsageError
 
 if TYPE_CHECKING:
-    from replicate_eval.results import CellResult, RunResult
-
-GroupKey = tuple[int, int, int]  # (test, prompt, provider) indexes
+    from replicate_eval.results import CellResult, GroupKey, RunResult
 
 
 @dataclass(frozen=True)
@@ -84,10 +82,9 @@ def verdicts(result: RunResult) -> dict[GroupKey, Verdict]:
     """Every test x prompt x provider that ran, with its verdict; empty without ``--min-pass``."""
     if result.min_pass is None:
         return {}
-    runs: dict[GroupKey, list[CellResult]] = {}
-    for cell in result.cells:
-        runs.setdefault((cell.test_index, cell.prompt_index, cell.provider_index), []).append(cell)
-    found = {key: verdict(cells, result) for key, cells in runs.items()}
+    from replicate_eval.results import runs_by_position
+
+    found = {key: verdict(cells, result) for key, cells in runs_by_position(result.cells).items()}
     return {key: judged for key, judged in found.items() if judged is not None}
 
 

@@ -7,8 +7,8 @@ removes or renames a field; adding a field does not need a bump.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from typing import Any, Literal
+from collections.abc import Iterable, Iterator
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -222,6 +222,31 @@ _EMPTY_CELLS_LINE = '\n  "cells": []'
 _CELL_INDENT = "\n    "
 
 
+class Positioned(Protocol):
+    """A cell as any stage reads its place: a whole result, or the part a diff reads."""
+
+    @property
+    def test_index(self) -> int: ...
+    @property
+    def prompt_index(self) -> int: ...
+    @property
+    def provider_index(self) -> int: ...
+    @property
+    def repeat(self) -> int: ...
+
+
+Cell = TypeVar("Cell", bound=Positioned)
+GroupKey = tuple[int, int, int]  # test, prompt, provider index
+
+
+def runs_by_position(cells: Iterable[Cell]) -> dict[GroupKey, list[Cell]]:
+    """Each test x prompt x provider's runs, in --repeat order."""
+    runs: dict[GroupKey, list[Cell]] = {}
+    for cell in sorted(cells, key=lambda c: c.repeat):
+        runs.setdefault((cell.test_index, cell.prompt_index, cell.provider_index), []).append(cell)
+    return runs
+
+
 def count(
     cells: list[CellResult], *, planned: int, wall_time_s: float, stats: RunStats | None = None
 ) -> Totals:
@@ -236,7 +261,8 @@ def count(
         errors=statuses.count("error"),
         wall_time_s=round(wall_time_s, 3),
         planned=planned,
-        cached=sum(cell.cached for cell in cells),
+        # Answered from the cache in this run: a carried-over cell's flag is its first run's.
+        cached=sum(cell.cached and cell.carried_from is None for cell in cells),
         carried=sum(cell.carried_from is not None for cell in cells),
         **counters,
     )

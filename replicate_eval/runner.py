@@ -77,6 +77,8 @@ async def run_eval(
     ``stop`` interrupts the run: cells not yet started are skipped, running predictions are
     canceled, and the result says it is incomplete."""
     plan = plan or build_plan(config, repeat=options.repeat)
+    # Which commit is evaluated: asked of git while the run goes on (it blocks).
+    repository = asyncio.ensure_future(asyncio.to_thread(git_info, config.path.parent))
     started_at = datetime.now(timezone.utc)
     run_id = f"{started_at:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
     clock = time.perf_counter()
@@ -100,6 +102,14 @@ async def run_eval(
         resources = RunResources(session, images, cog, timeout=options.timeout)
         providers = build_providers(config.providers, resources)
         versions = await resolve_versions(config.providers, session)
+        unknown = [p for p in config.providers if p.index in versions and not versions[p.index]]
+        if options.cache is not None and unknown:
+            # Its "latest" entries may be an older version's: neither read nor written.
+            names = ", ".join(f"`{p.label}`" for p in unknown)
+            options.cache.problems.append(
+                f"could not find out which model version {names} runs now: its answers are "
+                "neither read from nor written to the response cache in this run"
+            )
         graders = Graders(config.graders, session, options.cache, stats)
         runner = _CellRunner(providers, images, options.cache, graders, user_code, versions)
         comparisons = Comparisons(plan, graders)
@@ -124,8 +134,8 @@ async def run_eval(
         complete=not interrupted,
         repeat=options.repeat,
         shard=options.shard,
-        config_sha256=_digest(config.path),
-        git=git_info(config.path.parent),
+        config_sha256=digest(config.path),
+        git=await repository,
         output_dir=str(images.folder) if any(cell.images for cell in cells) else None,
         prompts=[
             PromptInfo(index=p.index, label=p.label, template=p.template) for p in config.prompts
@@ -150,7 +160,8 @@ async def run_eval(
     )
 
 
-def _digest(path: Path) -> str | None:
+def digest(path: Path) -> str | None:
+    """The SHA-256 of the config file's bytes (None when it cannot be read)."""
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
@@ -261,10 +272,16 @@ class _CellRunner:
             return cell_result(cell, status="error", error=f"{where}: {exc}")
         # A local Cog model changes as its author works on it: its type says it is not cached.
         # Repeats are distinct predictions: only the first run of a cell uses the cache.
-        cacheable = (
-            self._cache is not None and cell.provider.capabilities.cacheable and cell.repeat == 0
-        )
         version = self._versions.get(cell.provider.index)
+        # A Replicate model whose current version could not be looked up: the cache's
+        # "latest" entry may be an older version's answer.
+        resolved = version is not None or cell.provider.index not in self._versions
+        cacheable = (
+            self._cache is not None
+            and cell.provider.capabilities.cacheable
+            and cell.repeat == 0
+            and resolved
+        )
         key = ResponseCache.key(cell.provider, model_input, version) if cacheable else None
         cached = await self._from_cache(key)
         if cached is not None:

@@ -86,6 +86,11 @@ def warn(message: str) -> None:
     stderr.print(f"[yellow]warning:[/] {shown(message)}", highlight=False)
 
 
+def plain_output() -> bool:
+    """Tables as plain ASCII: outside a terminal (CI logs, pipes) or with NO_COLOR."""
+    return not stdout.is_terminal or bool(os.environ.get("NO_COLOR"))
+
+
 def shown(message: str) -> str:
     """A message as the terminal may show it: it quotes models and servers, so no escape
     sequences, and no Rich markup of its own."""
@@ -169,7 +174,10 @@ def show_event(event: Event, *, spinner: bool = True) -> None:
     """What the library reports, as the terminal shows it (the run's progress bar apart)."""
     global _status
     if isinstance(event, Notice):
-        warn(event.message)
+        if event.level == "info":
+            stderr.print(f"note: {shown(event.message)}", highlight=False)
+        else:
+            warn(event.message)
     elif isinstance(event, PreflightStarted) and spinner and stderr.is_terminal:
         _status = stderr.status("Checking the models' inputs", spinner="dots")
         _status.start()

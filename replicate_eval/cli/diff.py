@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
-from replicate_eval.cli.common import app, fail, stdout
+from replicate_eval.cli.common import app, fail, plain_output, stdout
 from replicate_eval.cli.options import NoStoreOption, StoreOption
 from replicate_eval.errors import RevalError
 from replicate_eval.exit_codes import ExitCode
@@ -44,7 +43,8 @@ def diff(
             "--fail-on",
             show_default=False,
             help="`regression`: exit 100 when a test regressed (passed in BASE, failed or "
-            "errored in NEW; with --repeat data, only when Fisher's exact test supports it).",
+            "errored in NEW; with --repeat data, only when Fisher's exact test supports it, or "
+            "by --min-pass verdicts) or is new in NEW and fails.",
         ),
     ] = None,
     limit: Annotated[
@@ -60,30 +60,31 @@ def diff(
     added or reordered tests compare right. Exits 0, or 100 with `--fail-on regression` when
     something regressed; 2 when a REF names no run."""
     from replicate_eval.cli.run import report_written
+    from replicate_eval.cli.run_history import store_to_read
     from replicate_eval.history.compared import ComparedRun
     from replicate_eval.history.diff import diff_runs
-    from replicate_eval.history.refs import load_ref_as
-    from replicate_eval.history.store import open_store
+    from replicate_eval.history.refs import is_results_file, load_ref_as
     from replicate_eval.report.diff_files import check_diff_paths, write_diff
     from replicate_eval.report.diff_terminal import diff_view
 
     try:
         check_diff_paths(output or [])
-        opened = None if no_store else open_store(store, os.environ)
+    except RevalError as exc:
+        fail(str(exc))
+    # Two results files (CI artifacts) need no store, even a broken one.
+    needed = not no_store and not (is_results_file(base) and is_results_file(new))
+    with store_to_read(store, needed=needed) as opened:
         try:
             before = load_ref_as(base, opened, ComparedRun)
             after = load_ref_as(new, opened, ComparedRun)
-        finally:
-            if opened is not None:
-                opened.close()
-    except RevalError as exc:
-        fail(str(exc))
+        except RevalError as exc:
+            fail(str(exc))
     compared = diff_runs(before, after)
-    plain = not stdout.is_terminal or bool(os.environ.get("NO_COLOR"))
+    plain = plain_output()
     stdout.print(diff_view(compared, plain=plain, limit=limit))
     written = write_diff(compared, output or [])
     report_written(written)
-    code = ExitCode.FAILURES if fail_on and compared.regressions else ExitCode.OK
+    code = ExitCode.FAILURES if fail_on and compared.blocking else ExitCode.OK
     if written.failures and code == ExitCode.OK:
         code = ExitCode.FAILURES
     raise typer.Exit(code)

@@ -17,6 +17,7 @@ from replicate_eval.cli.common import (
     cache_choice,
     fail,
     load_or_fail,
+    plain_output,
     say_error,
     show_event,
     stderr,
@@ -340,7 +341,7 @@ def run(
             except RevalError as exc:
                 fail(str(exc))
 
-        plain = not stdout.is_terminal or bool(os.environ.get("NO_COLOR"))
+        plain = plain_output()
         shown = chosen_table(table, result)
         if shown == "full":
             stdout.print(results_table(result, max_cell_length=max_cell_length, plain=plain))
@@ -351,11 +352,12 @@ def run(
         named = metrics_table(result, plain=plain) if shown != "none" else None
         if named is not None:
             stdout.print(named)
-        history.record(result)
-        history.close()
         compared = compare(base, result)
         appendix = markdown_diff(compared) if compared is not None else ""
         written = write_results(result, output, html_images=html_images, markdown_appendix=appendix)
+        # After the files: a busy store may make this wait, and the results are safe by then.
+        history.record(result)
+        history.close()
         stdout.print(summary_line(result, html_report=html_report_path(result, output)))
         if compared is not None:
             stdout.print(Text("Compared with the baseline:", style="bold"))
@@ -364,7 +366,9 @@ def run(
         write_step_summary(result, appendix)
         code = exit_code(result, fail_under)
         if fail_on == "regression" and compared is not None and code != ExitCode.INTERRUPTED:
-            code = ExitCode.FAILURES if compared.regressions else ExitCode.OK
+            # Both gates: what regressed (or is new and failing), and --fail-under if given.
+            gated = ExitCode.FAILURES if compared.blocking else ExitCode.OK
+            code = max(gated, code) if fail_under is not None else gated
         if written.failures and code == ExitCode.OK:
             code = ExitCode.FAILURES  # a gate that cannot leave its reports is not a pass
         raise typer.Exit(code)

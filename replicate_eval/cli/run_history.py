@@ -4,6 +4,8 @@ and the earlier run it finishes or re-runs part of (--only-failing, --only-error
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -13,11 +15,12 @@ from replicate_eval.cli.common import fail, warn
 from replicate_eval.errors import RevalError, UsageError
 
 if TYPE_CHECKING:
+    from replicate_eval.history.changes import RunDiff
     from replicate_eval.history.compared import ComparedRun
-    from replicate_eval.history.diff import RunDiff
     from replicate_eval.history.rerun import CarryOver
-    from replicate_eval.history.store import Model, RunStore
+    from replicate_eval.history.store import RunStore
     from replicate_eval.results import RunResult
+    from replicate_eval.results_file import Model
 
 FailOn = Literal["failure", "regression"]
 
@@ -36,8 +39,8 @@ FailOnOption = Annotated[
     typer.Option(
         "--fail-on",
         help="What exits 100: `failure`, any cell that did not pass; `regression`, only a "
-        "test that passed in the --baseline and does not now (a test failing in both does "
-        "not fail the build).",
+        "test that passed in the --baseline and does not now, or a test new since it that "
+        "fails (a test failing in both does not fail the build); --fail-under still applies.",
     ),
 ]
 OnlyFailingOption = Annotated[
@@ -138,6 +141,25 @@ class RunHistory:
     def close(self) -> None:
         if self.store is not None:
             self.store.close()
+
+
+@contextmanager
+def store_to_read(folder: Path | None, *, needed: bool = True) -> Iterator[RunStore | None]:
+    """The store that `reval diff` and `reval runs` read, closed afterwards: exit 2 when it
+    cannot be opened. Not ``needed`` (--no-store, REFs that are all results files): None."""
+    from replicate_eval.history.store import open_store
+
+    if not needed:
+        yield None
+        return
+    try:
+        store = open_store(folder, os.environ)
+    except RevalError as exc:
+        fail(str(exc))
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def check_gate(fail_on: FailOn, baseline: str | None) -> None:

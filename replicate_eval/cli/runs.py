@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -12,20 +11,21 @@ import typer
 from rich import box
 from rich.table import Table
 
-from replicate_eval.cli.common import app, fail, stdout
+from replicate_eval.cli.common import app, fail, plain_output, stdout
 from replicate_eval.cli.options import StoreOption
+from replicate_eval.cli.run_history import store_to_read
 from replicate_eval.errors import RevalError
 from replicate_eval.terminal_text import printable
 
 if TYPE_CHECKING:
-    from replicate_eval.history.store import RunStore, StoredRun
+    from replicate_eval.history.store import StoredRun
 
 RefArgument = Annotated[
     str,
     typer.Argument(
         metavar="REF",
         help="A run id or a unique prefix of one, `latest`, `latest~N` (N runs before the "
-        "newest), or a results .json file.",
+        "newest), or a results file (a path ending in .json or with a folder in it).",
     ),
 ]
 
@@ -63,12 +63,13 @@ def runs(
     if ctx.invoked_subcommand is not None:
         ctx.meta["reval.store"] = store  # `reval runs --store DIR show REF`
         return
-    with _store(store) as opened:
+    with store_to_read(store) as opened:
+        assert opened is not None
         try:
             listed = opened.runs(None if config else (limit or None))
+            held = opened.count()
         except RevalError as exc:
             fail(str(exc))
-        held = opened.count()
     if config:
         listed = [run for run in listed if config in run.config_path][: limit or None]
     if as_json:
@@ -78,7 +79,7 @@ def runs(
     if not listed:
         stdout.print(f"No runs in the run store {printable(str(opened.path))}.", highlight=False)
         return
-    plain = not stdout.is_terminal or bool(os.environ.get("NO_COLOR"))
+    plain = plain_output()
     stdout.print(_runs_table(listed, plain))
     if not config and held > len(listed):
         stdout.print(f"{held - len(listed)} older runs not shown (--limit 0 shows all).")
@@ -104,7 +105,7 @@ def show(
     """Show one run: where it came from, its totals and its results table."""
     from replicate_eval.api import write_results
     from replicate_eval.cli.run import report_written
-    from replicate_eval.history.refs import load_ref
+    from replicate_eval.history.refs import is_results_file, load_ref
     from replicate_eval.report.files import check_output_paths
     from replicate_eval.report.summary import summary_tables
     from replicate_eval.report.table import summary_line
@@ -113,7 +114,8 @@ def show(
         check_output_paths(output or [])
     except RevalError as exc:
         fail(str(exc))
-    with _store(store or ctx.meta.get("reval.store")) as opened:
+    # A results file needs no store.
+    with store_to_read(_chosen(ctx, store), needed=not is_results_file(ref)) as opened:
         try:
             result = load_ref(ref, opened)
         except RevalError as exc:
@@ -146,7 +148,7 @@ def show(
     for name, value in lines:
         if value:
             stdout.print(f"{name + ':':<13}{printable(value)}", highlight=False, soft_wrap=True)
-    plain = not stdout.is_terminal or bool(os.environ.get("NO_COLOR"))
+    plain = plain_output()
     stdout.print(summary_tables(result, max_cell_length=250, plain=plain))
     stdout.print(summary_line(result))
     if output:
@@ -165,7 +167,8 @@ def rm(
     """Remove runs from the run store (their results files elsewhere are not touched)."""
     from replicate_eval.history.refs import is_results_file, stored_run
 
-    with _store(store or ctx.meta.get("reval.store")) as opened:
+    with store_to_read(_chosen(ctx, store)) as opened:
+        assert opened is not None
         try:
             # Every REF first: a typo in the third must not leave the first two removed.
             chosen = []
@@ -180,22 +183,9 @@ def rm(
             fail(str(exc))
 
 
-class _store:
-    """The store for these commands: opened, or exit 2 saying why."""
-
-    def __init__(self, folder: Path | None) -> None:
-        from replicate_eval.history.store import open_store
-
-        try:
-            self._store = open_store(folder, os.environ)
-        except RevalError as exc:
-            fail(str(exc))
-
-    def __enter__(self) -> RunStore:
-        return self._store
-
-    def __exit__(self, *_: object) -> None:
-        self._store.close()
+def _chosen(ctx: typer.Context, store: Path | None) -> Path | None:
+    """The command's --store, else the group's (`reval runs --store DIR show REF`)."""
+    return store or ctx.meta.get("reval.store")
 
 
 def _runs_table(listed: list[StoredRun], plain: bool) -> Table:

@@ -43,6 +43,7 @@ class ComparedRun(_Read):
     started_at: str
     complete: bool
     repeat: int = 1
+    min_pass: int | None = None
     shard: str | None = None
     git: GitInfo | None = None
     prompts: list[PromptInfo]

@@ -35,13 +35,14 @@ def git_info(folder: Path, env: Mapping[str, str] | None = None) -> GitInfo | No
 def _git(folder: Path, *arguments: str) -> str | None:
     try:
         finished = subprocess.run(
-            ["git", *arguments],
+            # No file-system monitor: `git status` would start the user's fsmonitor hook.
+            ["git", "-c", "core.fsmonitor=false", *arguments],
             cwd=folder,
             capture_output=True,
             text=True,
             timeout=_GIT_TIMEOUT_S,
             check=False,
-            # Never prompt, never page, never read a user's hooks or editor.
+            # Never prompt for credentials; never take an index lock (another git may hold it).
             env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"},
         )
     except (OSError, subprocess.SubprocessError, ValueError):

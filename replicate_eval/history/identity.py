@@ -110,3 +110,14 @@ def _matching(
         removed=[i for i in range(base_count) if i not in pairs],
         added=[j for j in range(new_count) if j not in taken],
     )
+
+
+def reindexed(matching: Matching, base: Sequence[int], new: Sequence[int]) -> Matching:
+    """``matching`` of positions in two lists, as the entries' own indexes: a shard's or a
+    filtered run's tests keep their index in the config (``base``, ``new``: each position's)."""
+    return Matching(
+        pairs={base[i]: new[j] for i, j in matching.pairs.items()},
+        paired_by_position=[(base[i], new[j]) for i, j in matching.paired_by_position],
+        removed=[base[i] for i in matching.removed],
+        added=[new[j] for j in matching.added],
+    )

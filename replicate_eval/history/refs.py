@@ -11,9 +11,9 @@ import re
 from pathlib import Path
 
 from replicate_eval.errors import UsageError
-from replicate_eval.history.store import Model, RunStore, StoredRun
+from replicate_eval.history.store import RunStore, StoredRun
 from replicate_eval.results import RunResult
-from replicate_eval.results_file import read_results_as
+from replicate_eval.results_file import Model, read_results_as
 
 _LATEST = re.compile(r"latest(?:~(\d{1,6}))?")
 _SHOWN_MATCHES = 5
@@ -24,7 +24,8 @@ class UnknownRun(UsageError):
 
 
 def is_results_file(ref: str) -> bool:
-    """A path rather than a run id: it ends in .json, or has a folder in it."""
+    """A path rather than a run id: it ends in .json, or has a folder in it. Nothing else is
+    read as a file, so that a file named `latest` in the current folder never hides a run."""
     return ref.lower().endswith(".json") or "/" in ref or "\\" in ref
 
 
@@ -69,7 +70,7 @@ def load_ref(ref: str, store: RunStore | None) -> RunResult:
 
 def load_ref_as(ref: str, store: RunStore | None, model: type[Model]) -> Model:
     """``load_ref`` into ``model`` (``ComparedRun``: what a diff needs, three times faster)."""
-    if is_results_file(ref) or Path(ref).is_file():
+    if is_results_file(ref):
         return read_results_as(Path(ref), model)
     if store is None:
         raise UnknownRun(

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from replicate_eval.history.identity import TestIdentity, match_labels, match_tests
+from replicate_eval.errors import UsageError
+from replicate_eval.history.identity import TestIdentity, match_labels, match_tests, reindexed
 from replicate_eval.plan import Cell, Plan
 from replicate_eval.results import CellResult, CellStatus, RunResult
 
@@ -44,21 +45,48 @@ class Split:
     to_run: Plan
     carried: list[tuple[int, CellResult]]  # (position in the full plan, the earlier result)
     plan: Plan  # the full plan, for the order of the combined cells
+    notes: list[str]  # what the user should know about what was carried over
 
 
-def split_plan(plan: Plan, carry: CarryOver) -> Split:
-    source = plan.config
-    earlier = carry.source
-    tests = match_tests(
-        [TestIdentity(t.description, t.vars) for t in earlier.tests],
-        [TestIdentity(t.description, t.vars) for t in source.tests],
-        exact=True,
+def split_plan(plan: Plan, carry: CarryOver, *, config_sha256: str | None) -> Split:
+    """Which of ``plan``'s cells run and which are carried over from ``carry.source``.
+
+    Only the very same cell is carried: the same test (description and vars), the same prompt
+    (label and template), the same provider (label and id), the same run of a --repeat.
+    Raises UsageError when --resume would not finish REF as it was run."""
+    source, earlier = plan.config, carry.source
+    repeat = max((cell.repeat for cell in plan.cells), default=0) + 1
+    if carry.rerun == "missing" and plan.cells and earlier.repeat != repeat:
+        raise UsageError(
+            f"--resume {earlier.run_id}: that run ran each cell {earlier.repeat} time(s), this "
+            f"one {repeat}; add --repeat {earlier.repeat} to finish it as it was run"
+        )
+    tests = reindexed(
+        match_tests(
+            [TestIdentity(t.description, t.vars) for t in earlier.tests],
+            [TestIdentity(t.description, t.vars) for t in source.tests],
+            exact=True,
+        ),
+        [t.index for t in earlier.tests],
+        [t.index for t in source.tests],
     )
-    prompts = match_labels(
-        [p.label for p in earlier.prompts], [p.label for p in source.prompts], exact=True
+    prompts = reindexed(
+        match_labels(
+            [f"{p.label}\0{p.template}" for p in earlier.prompts],
+            [f"{p.label}\0{p.template}" for p in source.prompts],
+            exact=True,
+        ),
+        [p.index for p in earlier.prompts],
+        [p.index for p in source.prompts],
     )
-    providers = match_labels(
-        [p.label for p in earlier.providers], [p.label for p in source.providers], exact=True
+    providers = reindexed(
+        match_labels(
+            [f"{p.label}\0{p.id}" for p in earlier.providers],
+            [f"{p.label}\0{p.id}" for p in source.providers],
+            exact=True,
+        ),
+        [p.index for p in earlier.providers],
+        [p.index for p in source.providers],
     )
     # The earlier cells, by this plan's (test, prompt, provider, repeat).
     found: dict[tuple[int, int, int, int], CellResult] = {}
@@ -77,7 +105,18 @@ def split_plan(plan: Plan, carry: CarryOver) -> Split:
             to_run.append(cell)
             continue
         carried.append((position, _carried(before, cell, earlier.run_id)))
-    return Split(replace(plan, cells=tuple(to_run)), carried, plan)
+    notes = []
+    if carried and config_sha256 and earlier.config_sha256 not in (None, config_sha256):
+        notes.append(
+            f"the config changed since run {earlier.run_id}: the {len(carried)} cells carried "
+            "over were judged by its assertions as they were then"
+        )
+    if carry.rerun != "missing" and earlier.repeat != repeat:
+        notes.append(
+            f"run {earlier.run_id} ran each cell {earlier.repeat} time(s), this one {repeat}: "
+            "only the runs both have are carried over"
+        )
+    return Split(replace(plan, cells=tuple(to_run)), carried, plan, notes)
 
 
 def combine(split: Split, ran: list[CellResult]) -> list[CellResult]:
@@ -112,19 +151,15 @@ def with_carried(result: RunResult, split: Split) -> RunResult:
     """The run of ``split.to_run``, completed with the cells carried over: its totals and
     named metrics counted again over every cell (the counters of calls stay this run's)."""
     from replicate_eval.named_metrics import metric_totals
+    from replicate_eval.results import count
+    from replicate_eval.stats import RunStats
 
     cells = combine(split, result.cells)
-    statuses = [cell.status for cell in cells]
-    totals = result.totals.model_copy(
-        update={
-            "cells": len(cells),
-            "passed": statuses.count("passed"),
-            "failed": statuses.count("failed"),
-            "errors": statuses.count("error"),
-            "planned": len(split.plan.cells),
-            "cached": sum(cell.cached for cell in cells),
-            "carried": len(split.carried),
-        }
+    totals = count(
+        cells,
+        planned=len(split.plan.cells),
+        wall_time_s=result.totals.wall_time_s,
+        stats=RunStats.of(result.totals),
     )
     return result.model_copy(
         update={

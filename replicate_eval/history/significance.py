@@ -19,6 +19,7 @@ DEFAULT_ALPHA = 0.05
 # Tables whose probability is within this factor of the observed one count as "as extreme"
 # in the two-sided test (scipy's relative tolerance, which absorbs rounding).
 _LOG_TIE = math.log1p(1e-7)
+_ROUNDING = 1e-9  # relative: far above lgamma's error, far below any p-value that matters
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,14 @@ def _sum_exp(logs: list[float]) -> float:
 
 
 def is_regression(base: PassCounts, new: PassCounts, alpha: float = DEFAULT_ALPHA) -> bool:
-    """The new run passes less often, and by more than chance (one-sided Fisher, ``alpha``)."""
+    """The new run passes less often, and by more than chance (one-sided Fisher, ``alpha``).
+    A p-value at ``alpha`` itself is not below it (3/3 to 0/3: exactly 1/20), whatever the
+    last bits of its floating-point value say."""
     dropped = new.passed * base.runs < base.passed * new.runs
-    return dropped and fisher_exact(base, new, "less") < alpha
+    return dropped and fisher_exact(base, new, "less") < alpha * (1 - _ROUNDING)
+
+
+def min_p_value(runs: int) -> float:
+    """The smallest one-sided p-value ``runs`` against ``runs`` can give (all passed, then
+    none): 1 / C(2n, n). Below 4 runs it is not under 0.05: no drop can be significant."""
+    return 1 / math.comb(2 * runs, runs) if runs else 1.0

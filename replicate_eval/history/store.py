@@ -16,16 +16,16 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from replicate_eval.errors import RevalError
-from replicate_eval.results import RunResult
+from replicate_eval.results import SCHEMA_VERSION, RunResult
+from replicate_eval.results_file import Model
 from replicate_eval.sqlite_wal import connect_wal
 
 STORE_FILE = "runs.sqlite3"
-Model = TypeVar("Model", bound=BaseModel)
+STORE_LAYOUT = 1  # PRAGMA user_version: the tables' layout; a newer one is refused, not damaged
 _BUSY_TIMEOUT_S = 30.0  # a long wait beats a lost record: writers take milliseconds each
 _COLUMNS = (
     "id",
@@ -203,9 +203,14 @@ class RunStore:
 
     def load_as(self, run_id: str, model: type[Model]) -> Model:
         """The run's results read into ``model``: a whole ``RunResult``, or a part of it."""
-        rows = self._run("SELECT results FROM runs WHERE id = ?", (run_id,))
+        rows = self._run("SELECT results, schema_version FROM runs WHERE id = ?", (run_id,))
         if not rows:
             raise StoreError(f"run {run_id} is not in the run store {self.path}")
+        if int(str(rows[0][1])) > SCHEMA_VERSION:
+            raise StoreError(
+                f"run {run_id} was recorded by a newer reval (results schema {rows[0][1]}, "
+                f"this reval reads {SCHEMA_VERSION}): upgrade reval to read it"
+            )
         try:
             blob = rows[0][0]
             assert isinstance(blob, bytes)
@@ -242,9 +247,18 @@ def _check(db: sqlite3.Connection) -> None:
         raise StoreError(
             f"it is a SQLite database reval did not write (tables: {', '.join(names)})"
         )
-    found = [row[1] for row in db.execute("PRAGMA table_info(runs)")]
-    if found and found != list(_COLUMNS):
-        raise StoreError("its `runs` table is not a reval run store's (a newer reval's?)")
+    layout = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if layout > STORE_LAYOUT:
+        raise StoreError(
+            f"it was made by a newer reval (store layout {layout}, this reval knows "
+            f"{STORE_LAYOUT}): upgrade reval, or use another folder"
+        )
+    found = {row[1] for row in db.execute("PRAGMA table_info(runs)")}
+    # A later layout may add columns; the ones this reval reads must all be there.
+    if found and not set(_COLUMNS) <= found:
+        raise StoreError("its `runs` table is not a reval run store's")
+    if not names:
+        db.execute(f"PRAGMA user_version = {STORE_LAYOUT}")
 
 
 def _stored(row: tuple[object, ...]) -> StoredRun:

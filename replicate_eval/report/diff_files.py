@@ -9,7 +9,7 @@ from pathlib import Path
 
 from replicate_eval.atomic import atomic_write_chunks
 from replicate_eval.errors import UsageError
-from replicate_eval.history.diff import RunDiff
+from replicate_eval.history.changes import RunDiff
 from replicate_eval.report.diff_html import diff_html_chunks
 from replicate_eval.report.diff_json import diff_json
 from replicate_eval.report.diff_markdown import markdown_diff

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import replicate_eval
-from replicate_eval.history.diff import CellChange, RunDiff
+from replicate_eval.history.changes import CellChange, RunDiff
 from replicate_eval.history.word_diff import Piece, word_diff
 from replicate_eval.report.diff_tables import (
     cell_title,

@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from replicate_eval.history.diff import CellChange, PassRate, RunDiff, RunSummary, Side
+from replicate_eval.history.changes import CellChange, PassRate, RunDiff, RunSummary, Side
 from replicate_eval.history.significance import PassCounts
 
 SCHEMA_VERSION = 1

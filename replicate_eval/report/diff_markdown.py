@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 
 from replicate_eval.clip import clip
-from replicate_eval.history.diff import CellChange, RunDiff
+from replicate_eval.history.changes import CellChange, RunDiff
 from replicate_eval.history.word_diff import word_diff
 from replicate_eval.report.diff_tables import (
     ARROW,

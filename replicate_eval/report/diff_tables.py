@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from replicate_eval.clip import ELLIPSIS
-from replicate_eval.history.diff import (
+from replicate_eval.history.changes import (
     CHANGES,
     CellChange,
     Change,
@@ -49,7 +49,10 @@ def headline_counts(diff: RunDiff) -> list[tuple[int, str]]:
     counts = diff.counts
     regressions = counts["regression"]
     parts = [(regressions, "regression" if regressions == 1 else "regressions")]
-    parts += [(counts[change], words) for change, words in _COUNTED if counts[change]]
+    for change, words in _COUNTED:
+        if counts[change]:
+            failing = len(diff.new_failing) if change == "new" else 0
+            parts.append((counts[change], f"{words} ({failing} failing)" if failing else words))
     return parts
 
 

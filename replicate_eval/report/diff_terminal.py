@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from replicate_eval.clip import clip
-from replicate_eval.history.diff import CellChange, Change, RunDiff
+from replicate_eval.history.changes import CellChange, Change, RunDiff
 from replicate_eval.history.significance import PassCounts
 from replicate_eval.history.word_diff import word_diff
 from replicate_eval.terminal_text import printable
@@ -47,6 +47,8 @@ def headline(diff: RunDiff) -> Text:
     )
     for change, word in others:
         text.append(f", {counts[change]} {word}")
+        if change == "new" and diff.new_failing:
+            text.append(f" ({len(diff.new_failing)} failing)", style="bold red")
     text.append(f" · {diff.base.run_id} → {diff.new.run_id}")
     return text
 
@@ -57,6 +59,13 @@ def diff_view(diff: RunDiff, *, plain: bool = False, limit: int = ROWS_SHOWN) ->
         parts.append(Text(f"warning: {printable(warning)}", style="yellow"))
     for pairing in diff.pairings:
         parts.append(Text(f"note: {printable(pairing)}"))
+    for what, labels in (
+        ("new prompt", diff.added_prompts),
+        ("removed prompt", diff.removed_prompts),
+        ("new provider", diff.added_providers),
+        ("removed provider", diff.removed_providers),
+    ):
+        parts += [Text(f"{what}: {printable(clip(label, 120))}") for label in labels]
     parts.append(_rates_table(diff, plain))
     for change, (title, style) in _TITLES.items():
         cells = diff.of(change)

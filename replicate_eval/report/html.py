@@ -28,12 +28,17 @@ from replicate_eval.report.labels import (
     BADGES,
     column_title,
     repeat_summary,
-    runs_by_position,
     test_title,
 )
 from replicate_eval.report.metrics_view import metrics_view
 from replicate_eval.report.modes import ImageMode
-from replicate_eval.results import AssertionResult, CellResult, ImageResult, RunResult
+from replicate_eval.results import (
+    AssertionResult,
+    CellResult,
+    ImageResult,
+    RunResult,
+    runs_by_position,
+)
 
 _MEDIA_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
 _ALT_LIMIT = 200  # characters of the prompt in an image's alt text
@@ -102,6 +107,7 @@ class CellView:
     failures: list[str]
     assertions: list[AssertionResult]
     rate: str | None = None  # --repeat: "2/3 passed (67%, 95% CI 21%-94%)"
+    carried_from: str | None = None  # the run it was carried over from (--only-failing...)
 
 
 @dataclass(frozen=True)
@@ -201,6 +207,7 @@ def _cell_view(
         failures=failures,
         assertions=cell.assertions,
         rate=rate,
+        carried_from=cell.carried_from,
     )
 
 

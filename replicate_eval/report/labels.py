@@ -49,14 +49,6 @@ def repeat_summary(
     return shown, f"{passed}/{len(runs)} passed ({interval})"
 
 
-def runs_by_position(cells: list[CellResult]) -> dict[tuple[int, int, int], list[CellResult]]:
-    """Each test x prompt x provider's runs, in --repeat order."""
-    runs: dict[tuple[int, int, int], list[CellResult]] = {}
-    for cell in sorted(cells, key=lambda c: c.repeat):
-        runs.setdefault((cell.test_index, cell.prompt_index, cell.provider_index), []).append(cell)
-    return runs
-
-
 def grader_summary(result: RunResult) -> str:
     """The graders' share: their predictions, time and cached answers."""
     totals = result.totals

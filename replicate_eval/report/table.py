@@ -15,10 +15,9 @@ from replicate_eval.report.labels import (
     column_title,
     grader_summary,
     repeat_summary,
-    runs_by_position,
     test_title,
 )
-from replicate_eval.results import CellResult, RunResult
+from replicate_eval.results import CellResult, RunResult, runs_by_position
 from replicate_eval.terminal_text import printable
 
 
@@ -79,6 +78,8 @@ def _cell_text(cell: CellResult, limit: int) -> Text:
     text = Text(label, style=style)
     if cell.cached:
         text.append(" (cached)", style="dim")
+    if cell.carried_from:
+        text.append(f" (carried over from {cell.carried_from})", style="dim")
     if cell.status == "error":
         text.append("\n" + clip(printable(cell.error or ""), limit * 2), style="yellow")
         return text
@@ -117,6 +118,8 @@ def summary_line(result: RunResult, *, html_report: Path | None = None) -> Text:
         text.append(line, style="green" if all_passed else "red")
     if totals.cached:
         text.append(f" · {totals.cached} cached")
+    if totals.carried:
+        text.append(f" · {totals.carried} carried over")
     if totals.grader_predictions or totals.grader_cached:
         text.append(f" · {grader_summary(result)}")
     if totals.throttled:

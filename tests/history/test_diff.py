@@ -150,3 +150,29 @@ def test_warnings_for_versions_config_interruptions_and_repeats() -> None:
     assert f"ran a different model version: {'a' * 12} in the base run, {'b' * 12} now" in warnings
     assert "the new run was interrupted" in warnings
     assert "repeat each cell differently: 1×, 2×" in warnings
+
+
+def test_added_and_removed_providers_are_named_on_the_terminal() -> None:
+    from rich.console import Console
+
+    from replicate_eval.report.diff_terminal import diff_view
+
+    base = built_run("b", {"a": [P]}, provider="replicate:acme/old")
+    both = built_run("n", {"a": [P]}, provider="replicate:acme/old")
+    extra = built_run("x", {"a": [F]}, provider="replicate:acme/extra")
+    new = both.model_copy(
+        update={
+            "providers": [*both.providers, extra.providers[0].model_copy(update={"index": 1})],
+            "cells": [*both.cells, extra.cells[0].model_copy(update={"provider_index": 1})],
+        }
+    )
+    diff = diff_runs(compared(base), compared(new))
+    assert diff.added_providers == ["replicate:acme/extra"] and diff.pairings == []
+    console = Console(width=120, record=True, file=None)
+    with console.capture() as captured:
+        console.print(diff_view(diff, plain=True))
+    text = captured.get()
+    assert "new provider: replicate:acme/extra" in text
+    assert (
+        "0 regressions, 0 fixed, 0 still failing, 0 flaky, 1 new (1 failing), 0 removed, 1" in text
+    )

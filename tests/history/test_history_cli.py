@@ -237,3 +237,52 @@ def test_a_merge_is_recorded_like_a_run(
     assert merged.exit_code == 0, merged.stderr
     [run] = [json.loads(line) for line in run_cli("runs", "--json").stdout.splitlines()]
     assert run["kind"] == "merge" and run["id"].startswith("merged-") and run["cells"] == 3
+
+
+def test_two_results_files_need_no_store_even_a_broken_one(
+    fake_replicate: FakeReplicate,
+    run_config: RunConfig,
+    run_cli: RunCli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    answering(fake_replicate)
+    run_config(config(), "--no-store")
+    blocked = tmp_path / "data-is-a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("XDG_DATA_HOME", str(blocked))
+    results = tmp_path / "results.json"
+    assert run_cli("diff", results, results).exit_code == 0
+    shown = run_cli("runs", "show", results)
+    assert shown.exit_code == 0 and "3 passed" in shown.stdout
+
+
+def test_a_file_named_like_a_ref_does_not_hide_the_run(
+    fake_replicate: FakeReplicate, run_config: RunConfig, run_cli: RunCli, tmp_path: Path
+) -> None:
+    answering(fake_replicate)
+    run = run_config(config())
+    (tmp_path / "latest").write_text("not results")
+    shown = run_cli("runs", "show", "latest")
+    assert shown.exit_code == 0 and run.json["run_id"] in shown.stdout
+    assert run_cli("runs", "show", "./latest").exit_code == 2  # a path: read as a file
+
+
+def test_a_store_from_a_newer_reval_is_refused_not_repaired(
+    fake_replicate: FakeReplicate, run_config: RunConfig, run_cli: RunCli, tmp_path: Path
+) -> None:
+    answering(fake_replicate)
+    run_config(config())
+    database = store_file(tmp_path)
+    with sqlite3.connect(database) as db:
+        db.execute("PRAGMA user_version = 7")
+    listed = run_cli("runs")
+    assert listed.exit_code == 2
+    assert "made by a newer reval (store layout 7" in " ".join(listed.stderr.split())
+    with sqlite3.connect(database) as db:
+        db.execute("PRAGMA user_version = 1")
+        db.execute("ALTER TABLE runs ADD COLUMN tags TEXT")  # a later layout's extra column
+        db.execute("UPDATE runs SET schema_version = 2")
+    assert run_cli("runs").exit_code == 0
+    newer = run_cli("runs", "show", "latest")
+    assert newer.exit_code == 2 and "recorded by a newer reval (results schema 2" in newer.stderr

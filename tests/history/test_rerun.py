@@ -21,15 +21,17 @@ def prompts_sent(fake: FakeReplicate) -> list[str]:
 
 
 def test_only_failing_runs_the_failures_and_carries_the_rest_over(
-    fake_replicate: FakeReplicate, run_config: RunConfig
+    fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
 ) -> None:
     answering(fake_replicate, wrong={"beta"}, error={"gamma"})
     first = run_config(config())
     assert first.result.exit_code == 100
     fake_replicate.requests.clear()
     answering(fake_replicate)
-    again = run_config(config(), "--only-failing", "latest", "--no-cache")
+    report = tmp_path / "again.html"
+    again = run_config(config(), "--only-failing", "latest", "--no-cache", "-o", report)
     assert again.result.exit_code == 0, again.result.stdout
+    assert f"carried over from {first.json['run_id']}" in report.read_text()
     # beta failed and gamma errored: only they were asked again.
     assert prompts_sent(fake_replicate) == ["Say beta", "Say gamma"]
     cells = {cell["vars"]["word"]: cell for cell in again.cells}
@@ -40,6 +42,9 @@ def test_only_failing_runs_the_failures_and_carries_the_rest_over(
     assert (totals["cells"], totals["passed"], totals["carried"], totals["planned"]) == (3, 3, 1, 3)
     assert again.json["complete"] is True
     assert f"--only-failing {first.json['run_id']}: running 2 of 3 cells" in again.result.stderr
+    assert "3 passed, 0 failed, 0 errors" in again.result.stdout
+    assert "· 1 carried over" in again.result.stdout
+    assert f"PASS (carried over from {first.json['run_id']})" in again.result.stdout
 
 
 def test_only_errors_leaves_plain_failures_alone(
@@ -132,3 +137,44 @@ def test_resume_finishes_an_interrupted_run(fake_replicate: FakeReplicate, tmp_p
     assert result["totals"]["carried"] == 4
     first = json.loads((tmp_path / "first.json").read_text())
     assert first["complete"] is False and first["totals"]["cells"] == 4
+
+
+def test_a_provider_whose_model_changed_under_its_label_is_run_again(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    answering(fake_replicate, wrong={"beta"})
+    fake_replicate.add_model("acme/other", fake_replicate.models[MODEL].behaviour, official=True)
+    labelled = config()
+    labelled["providers"] = [{"id": f"replicate:{MODEL}", "label": "main"}]
+    run_config(labelled)
+    labelled["providers"] = [{"id": "replicate:acme/other", "label": "main"}]
+    again = run_config(labelled, "--only-failing", "latest")
+    # Same label, another model: nothing it ran belongs to this one.
+    assert [cell["carried_from"] for cell in again.cells] == [None, None, None]
+    assert {cell["provider_id"] for cell in again.cells} == {"replicate:acme/other"}
+
+
+def test_a_changed_config_is_said_when_cells_are_carried(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    answering(fake_replicate, wrong={"beta"})
+    run_config(config())
+    changed = config()
+    changed["tests"][0]["assert"] = [{"type": "icontains", "value": "ALPHA"}]
+    again = run_config(changed, "--only-failing", "latest", "--no-cache")
+    assert "the config changed since run" in " ".join(again.result.stderr.split())
+    assert "judged by its assertions as they were then" in " ".join(again.result.stderr.split())
+
+
+def test_resume_refuses_to_finish_a_run_another_way(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    answering(fake_replicate)
+    run_config(config(), "--repeat", "3")
+    fake_replicate.requests.clear()
+    other = run_config(config(), "--resume", "latest", "--repeat", "5")
+    assert other.result.exit_code == 2
+    assert "ran each cell 3 time(s), this one 5; add --repeat 3" in other.result.stderr
+    assert fake_replicate.received("POST", PATH) == []
+    same = run_config(config(), "--resume", "latest", "--repeat", "3")
+    assert same.result.exit_code == 0 and same.json["totals"]["carried"] == 9

@@ -14,6 +14,7 @@ def test_a_new_model_version_is_not_answered_from_the_old_ones_cache(
 ) -> None:
     model = answering(fake_replicate)
     first = run_config(config())
+    fake_replicate._faults.clear()  # the look-up answers again
     again = run_config(config())
     assert again.json["totals"]["cached"] == 3  # same version: every answer from the cache
     assert len(fake_replicate.received("POST", PATH)) == 3
@@ -40,14 +41,24 @@ def test_the_lookup_is_made_once_per_run(
     assert len(fake_replicate.received("GET", f"/v1/models/{MODEL}")) == 1
 
 
-def test_a_failed_lookup_leaves_the_version_unknown_and_the_run_goes_on(
+def test_a_failed_lookup_leaves_the_version_unknown_and_the_cache_unused(
     fake_replicate: FakeReplicate, run_config: RunConfig
 ) -> None:
     answering(fake_replicate)
+    run_config(config())  # every answer cached, under the version it ran
     fake_replicate.fail_next("GET", f"/v1/models/{MODEL}", 500, times=10)
     run = run_config(config(), "--no-preflight")
     assert run.result.exit_code == 0
     assert [p["version"] for p in run.json["providers"]] == [None]
+    # Its answers may be an older version's: asked again, and not kept under "latest".
+    assert run.json["totals"]["cached"] == 0
+    assert len(fake_replicate.received("POST", PATH)) == 6
+    assert f"could not find out which model version `replicate:{MODEL}` runs now" in " ".join(
+        run.result.stderr.split()
+    )
+    fake_replicate._faults.clear()  # the look-up answers again
+    again = run_config(config())
+    assert again.json["totals"]["cached"] == 3
 
 
 def test_a_pinned_version_is_recorded_without_a_lookup(

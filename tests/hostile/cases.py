@@ -9,6 +9,7 @@ from tests.hostile import (
     cases_code,
     cases_config,
     cases_files,
+    cases_history,
     cases_models,
     cases_process,
     cases_promptfoo,
@@ -29,6 +30,7 @@ FAMILIES = [
     cases_code.templates,
     *cases_files.ALL,
     *cases_process.ALL,
+    *cases_history.ALL,
     *cases_promptfoo.ALL,
 ]
 

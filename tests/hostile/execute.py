@@ -93,6 +93,7 @@ def child_environment(case: Case, fake: FakeReplicate, home: Path) -> dict[str, 
     changes.update(
         HOME=str(home),
         XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
         NO_COLOR="1",
         COLUMNS="200",
         GITHUB_STEP_SUMMARY=None,

@@ -21,8 +21,9 @@ from selenium.webdriver.common.by import By
 
 from replicate_eval import results
 from replicate_eval.errors import UsageError
+from replicate_eval.history.changes import CellChange, RunDiff, RunSummary, Side
 from replicate_eval.history.compared import compared
-from replicate_eval.history.diff import CellChange, RunDiff, RunSummary, Side, diff_runs
+from replicate_eval.history.diff import diff_runs
 from replicate_eval.report import diff_html as diff_html_module
 from replicate_eval.report.diff_files import DIFF_SUFFIXES, check_diff_paths, write_diff
 from replicate_eval.report.diff_html import diff_html

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,13 @@ def test_nothing_written_holds_the_token_however_a_server_echoes_it(
     assert "bad header 'Bearer [REDACTED]'" in run.cells[0]["error"]
     written = [run.result.stdout, run.result.stderr, summary.read_text()]
     written += [(tmp_path / "results.json").read_text()] + [p.read_text() for p in outputs]
+    # The run store keeps the results compressed: every run in it, read back whole.
+    store = sqlite3.connect(Path.home() / ".local" / "share" / "reval" / "runs.sqlite3")
+    written += [
+        zlib.decompress(row[0]).decode() for row in store.execute("SELECT results FROM runs")
+    ]
+    written += [repr(row) for row in store.execute("SELECT * FROM runs")]
+    assert len(written) == 3 + 1 + 4 + 2  # the run is in the store
     for text in written:
         assert token not in text and token[:16] not in text
 
