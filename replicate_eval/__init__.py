@@ -61,6 +61,12 @@ _PUBLIC = {
     "CellResult": "results",
     "Totals": "results",
     "Written": "report.files",
+    # Run history: the store `reval run` records into, and diffs of two runs.
+    "RunStore": "history.store",
+    "StoreError": "history.store",
+    "diff_results": "history.diff",
+    "RunDiff": "history.changes",
+    "CarryOver": "history.rerun",
     # For plugins: provider types and assertion types (entry points reval.providers and
     # reval.assertions).
     "ProviderType": "providers.types.base",
@@ -87,6 +93,7 @@ __all__ = [
     "AssertionSpec",
     "CacheUnavailable",
     "Capabilities",
+    "CarryOver",
     "CellError",
     "CellFinished",
     "CellResult",
@@ -114,15 +121,19 @@ __all__ = [
     "ProviderResponse",
     "ProviderType",
     "RevalError",
+    "RunDiff",
     "RunResources",
     "RunResult",
     "RunStarted",
+    "RunStore",
+    "StoreError",
     "TemplateError",
     "Totals",
     "UsageError",
     "Validation",
     "Written",
     "__version__",
+    "diff_results",
     "evaluate",
     "evaluate_async",
     "exit_code",
@@ -178,6 +189,10 @@ if TYPE_CHECKING:
         RunStarted,
     )
     from replicate_eval.exit_codes import ExitCode, exit_code
+    from replicate_eval.history.changes import RunDiff
+    from replicate_eval.history.diff import diff_results
+    from replicate_eval.history.rerun import CarryOver
+    from replicate_eval.history.store import RunStore, StoreError
     from replicate_eval.preflight import Finding
     from replicate_eval.providers.base import ProviderResponse
     from replicate_eval.providers.resources import RunResources

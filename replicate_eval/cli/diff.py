@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import typer
 
 from replicate_eval.cli.common import app, fail, plain_output, stdout
-from replicate_eval.cli.options import NoStoreOption, StoreOption
+from replicate_eval.cli.options import NoStoreOption, StoreOption, output_option
 from replicate_eval.errors import RevalError
 from replicate_eval.exit_codes import ExitCode
 
@@ -28,12 +28,8 @@ def diff(
     ] = "latest",
     output: Annotated[
         list[Path] | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            show_default=False,
-            help="Also write the diff to FILE: `.md` (fits a pull-request comment), `.json` "
+        output_option(
+            "Also write the diff to FILE: `.md` (fits a pull-request comment), `.json` "
             "(for scripts) or `.html`. Repeat for several files.",
         ),
     ] = None,

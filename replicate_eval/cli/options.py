@@ -4,7 +4,7 @@ resolving a command does not load the engine."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -69,3 +69,8 @@ NoStoreOption = Annotated[
         help="Do not use the run store: record nothing, and read REFs only as results files.",
     ),
 ]
+
+
+def output_option(help: str) -> Any:
+    """`-o FILE`, repeatable: the files a command writes, by their suffix."""
+    return typer.Option("--output", "-o", metavar="FILE", show_default=False, help=help)

@@ -32,6 +32,7 @@ from replicate_eval.cli.options import (
     NoStoreOption,
     StoreOption,
     StrictOption,
+    output_option,
 )
 from replicate_eval.cli.run_history import (
     BaselineOption,
@@ -74,12 +75,8 @@ def run(
     config: ConfigArgument,
     output: Annotated[
         list[Path] | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            show_default=False,
-            help=(
+        output_option(
+            (
                 "Also write the results to FILE: `.json` (every detail, for scripts) or "
                 "`.html` (a report to look at, with images). Repeat for several files."
             ),

@@ -12,7 +12,7 @@ from rich import box
 from rich.table import Table
 
 from replicate_eval.cli.common import app, fail, plain_output, stdout
-from replicate_eval.cli.options import StoreOption
+from replicate_eval.cli.options import StoreOption, output_option
 from replicate_eval.cli.run_history import store_to_read
 from replicate_eval.errors import RevalError
 from replicate_eval.terminal_text import printable
@@ -91,12 +91,8 @@ def show(
     ref: RefArgument,
     output: Annotated[
         list[Path] | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            show_default=False,
-            help="Also write the run's results to FILE (.json .html .csv .xml .md), as "
+        output_option(
+            "Also write the run's results to FILE (.json .html .csv .xml .md), as "
             "`reval run -o` does. Repeat for several.",
         ),
     ] = None,

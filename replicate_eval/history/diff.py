@@ -18,7 +18,7 @@ from replicate_eval.history.changes import (
     RunSummary,
     Side,
 )
-from replicate_eval.history.compared import ComparedCell, ComparedRun
+from replicate_eval.history.compared import ComparedCell, ComparedRun, compared
 from replicate_eval.history.identity import (
     Matching,
     TestIdentity,
@@ -33,7 +33,15 @@ from replicate_eval.history.significance import (
     min_p_value,
 )
 from replicate_eval.report.labels import test_title
-from replicate_eval.results import GroupKey, runs_by_position
+from replicate_eval.results import GroupKey, RunResult, runs_by_position
+
+
+def diff_results(base: RunResult | ComparedRun, new: RunResult | ComparedRun) -> RunDiff:
+    """What changed from ``base`` to ``new``: results from ``evaluate``, ``read_results`` or a
+    ``RunStore`` (the public form of ``reval diff``)."""
+    return diff_runs(
+        *(run if isinstance(run, ComparedRun) else compared(run) for run in (base, new))
+    )
 
 
 def diff_runs(base: ComparedRun, new: ComparedRun) -> RunDiff:

@@ -10,11 +10,18 @@ So the result is always complete: every cell of the plan, run now or carried ove
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
 from replicate_eval.errors import UsageError
-from replicate_eval.history.identity import TestIdentity, match_labels, match_tests, reindexed
+from replicate_eval.history.identity import (
+    Matching,
+    TestIdentity,
+    match_labels,
+    match_tests,
+    reindexed,
+)
 from replicate_eval.plan import Cell, Plan
 from replicate_eval.results import CellResult, CellStatus, RunResult
 
@@ -70,24 +77,8 @@ def split_plan(plan: Plan, carry: CarryOver, *, config_sha256: str | None) -> Sp
         [t.index for t in earlier.tests],
         [t.index for t in source.tests],
     )
-    prompts = reindexed(
-        match_labels(
-            [f"{p.label}\0{p.template}" for p in earlier.prompts],
-            [f"{p.label}\0{p.template}" for p in source.prompts],
-            exact=True,
-        ),
-        [p.index for p in earlier.prompts],
-        [p.index for p in source.prompts],
-    )
-    providers = reindexed(
-        match_labels(
-            [f"{p.label}\0{p.id}" for p in earlier.providers],
-            [f"{p.label}\0{p.id}" for p in source.providers],
-            exact=True,
-        ),
-        [p.index for p in earlier.providers],
-        [p.index for p in source.providers],
-    )
+    prompts = _same(earlier.prompts, source.prompts, lambda p: f"{p.label}\0{p.template}")
+    providers = _same(earlier.providers, source.providers, lambda p: f"{p.label}\0{p.id}")
     # The earlier cells, by this plan's (test, prompt, provider, repeat).
     found: dict[tuple[int, int, int, int], CellResult] = {}
     for old in earlier.cells:
@@ -117,6 +108,27 @@ def split_plan(plan: Plan, carry: CarryOver, *, config_sha256: str | None) -> Sp
             "only the runs both have are carried over"
         )
     return Split(replace(plan, cells=tuple(to_run)), carried, plan, notes)
+
+
+class _Indexed(Protocol):
+    """A prompt or a provider, of the earlier run's results or of this config."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def label(self) -> str: ...
+
+
+Entry = TypeVar("Entry", bound=_Indexed)
+Current = TypeVar("Current", bound=_Indexed)
+
+
+def _same(
+    earlier: Sequence[Entry], current: Sequence[Current], key: Callable[[Entry | Current], str]
+) -> Matching:
+    """The entries that are the same in both (equal keys), by their own indexes."""
+    found = match_labels([key(e) for e in earlier], [key(c) for c in current], exact=True)
+    return reindexed(found, [e.index for e in earlier], [c.index for c in current])
 
 
 def combine(split: Split, ran: list[CellResult]) -> list[CellResult]:

@@ -24,7 +24,7 @@ from replicate_eval.report.diff_tables import (
     run_names,
     shortened,
 )
-from replicate_eval.report.html import _batched, _environment
+from replicate_eval.report.html import ENVIRONMENT, batched
 
 _OUTPUT_LIMIT = 20_000  # characters of a changed output's word diff
 _CONTEXT = 2_000  # characters of unchanged text kept beside each change
@@ -59,7 +59,7 @@ def diff_html_chunks(diff: RunDiff) -> Iterator[str]:
     tables = change_tables(diff)
     outputs = changed_outputs(diff)
     (base_id, _), (new_id, _) = run_names(diff.base), run_names(diff.new)
-    pieces = _environment.get_template("diff.html.j2").generate(
+    pieces = ENVIRONMENT.get_template("diff.html.j2").generate(
         version=replicate_eval.__version__,
         base_id=base_id,
         new_id=new_id,
@@ -80,7 +80,7 @@ def diff_html_chunks(diff: RunDiff) -> Iterator[str]:
         word_diffs=_WORD_DIFFS,
         rates=rates_table(diff),
     )
-    return _batched(pieces)
+    return batched(pieces)
 
 
 def _output(cell: CellChange, position: int) -> OutputView:

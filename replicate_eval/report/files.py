@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -105,10 +106,18 @@ def write_outputs(result: RunResult, paths: Sequence[Path], options: ReportOptio
     if report is not None and report not in paths:
         # Beside the images it shows, linking keeps it small; the folder travels as a whole.
         jobs.append((report, _linked_html))
+    return write_each(
+        (path, functools.partial(writer, result, path, options)) for path, writer in jobs
+    )
+
+
+def write_each(jobs: Iterable[tuple[Path, Callable[[], Text]]]) -> Written:
+    """Write each file with the text its function makes, atomically (a reader never sees half
+    a file). One that cannot be written does not stop the others: ``failures`` says which."""
     written, failures = [], []
-    for path, writer in jobs:
+    for path, make in jobs:
         try:
-            text = writer(result, path, options)
+            text = make()
             atomic_write_chunks(path, (text,) if isinstance(text, str) else text)
         except OSError as exc:
             failures.append(f"could not write {path}: {exc.strerror or exc}")

@@ -70,7 +70,7 @@ _SCRIPT = """
 """
 _SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(_SCRIPT.encode()).digest()).decode()
 
-_environment = jinja2.Environment(
+ENVIRONMENT = jinja2.Environment(
     loader=jinja2.PackageLoader("replicate_eval.report", "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
@@ -162,7 +162,7 @@ def html_chunks(
                 all_passed=test.index not in failing_tests and all(found),
             )
 
-    pieces = _environment.get_template("report.html.j2").generate(
+    pieces = ENVIRONMENT.get_template("report.html.j2").generate(
         result=result,
         title=result.description or Path(result.config_path).name,
         totals=result.totals,
@@ -174,10 +174,10 @@ def html_chunks(
         script=Markup(_SCRIPT),
         script_hash=_SCRIPT_HASH,
     )
-    return _batched(pieces)
+    return batched(pieces)
 
 
-def _batched(pieces: Iterable[str]) -> Iterator[str]:
+def batched(pieces: Iterable[str]) -> Iterator[str]:
     batch: list[str] = []
     for piece in pieces:
         batch.append(piece)

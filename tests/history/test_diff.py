@@ -8,7 +8,7 @@ from replicate_eval.history.compared import compared
 from replicate_eval.history.diff import diff_runs
 from replicate_eval.history.significance import PassCounts, fisher_exact
 from replicate_eval.history.word_diff import word_diff
-from tests.history.support import built_run
+from tests.history.support import built_run, recorded_as
 
 P, F, E = "passed", "failed", "error"
 
@@ -132,19 +132,8 @@ def test_the_word_diff_of_long_outputs_is_bounded_and_complete() -> None:
 def test_warnings_for_versions_config_interruptions_and_repeats() -> None:
     base = built_run("b", {"a": [P]})
     new = built_run("n", {"a": [P, P]})
-    base = base.model_copy(
-        update={
-            "config_sha256": "1" * 64,
-            "providers": [base.providers[0].model_copy(update={"version": "a" * 64})],
-        }
-    )
-    new = new.model_copy(
-        update={
-            "config_sha256": "2" * 64,
-            "complete": False,
-            "providers": [new.providers[0].model_copy(update={"version": "b" * 64})],
-        }
-    )
+    base = recorded_as(base, config_sha256="1" * 64, version="a" * 64)
+    new = recorded_as(new, config_sha256="2" * 64, version="b" * 64, complete=False)
     warnings = " | ".join(diff_runs(compared(base), compared(new)).warnings)
     assert "the config changed between the runs" in warnings
     assert f"ran a different model version: {'a' * 12} in the base run, {'b' * 12} now" in warnings

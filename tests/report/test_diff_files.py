@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,6 @@ from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 
-from replicate_eval import results
 from replicate_eval.errors import UsageError
 from replicate_eval.history.changes import CellChange, RunDiff, RunSummary, Side
 from replicate_eval.history.compared import compared
@@ -29,80 +27,11 @@ from replicate_eval.report.diff_files import DIFF_SUFFIXES, check_diff_paths, wr
 from replicate_eval.report.diff_html import diff_html
 from replicate_eval.report.diff_json import diff_json
 from replicate_eval.report.diff_markdown import markdown_diff
-from replicate_eval.results import (
-    CellResult,
-    CellStatus,
-    GitInfo,
-    PromptInfo,
-    ProviderInfo,
-    RunResult,
-    count,
-)
+from tests.history.support import Spec, make_run, recorded_as
 from tests.report.test_html_report import browser  # noqa: F401  (the Chromium fixture)
 
 SCRIPT = "<script>alert(1)</script>"
 HOSTILE = f'{SCRIPT}<img src=x onerror="window.__pwned = 1"> @octocat | #12'
-
-
-@dataclass(frozen=True)
-class Spec:
-    """One test × prompt × provider of a run: its runs' statuses and what it answered."""
-
-    test: str
-    statuses: tuple[CellStatus, ...] = ("passed",)
-    output: str = "ok"
-    provider: str = "llama"
-    prompt: str = "p"
-    score: float | None = None
-    reason: str = "expected 4"
-
-
-def make_run(run_id: str, specs: list[Spec], *, commit: str | None = None) -> RunResult:
-    tests = list(dict.fromkeys(spec.test for spec in specs))
-    prompts = list(dict.fromkeys(spec.prompt for spec in specs))
-    providers = list(dict.fromkeys(spec.provider for spec in specs))
-    cells = [
-        CellResult(
-            test_index=tests.index(spec.test),
-            prompt_index=prompts.index(spec.prompt),
-            provider_index=providers.index(spec.provider),
-            test_description=spec.test,
-            prompt_label=spec.prompt,
-            provider_id=f"replicate:{spec.provider}",
-            provider_label=spec.provider,
-            vars={},
-            rendered_prompt="question",
-            input=None,
-            status=status,
-            output=spec.output,
-            score=spec.score,
-            reason=None if status == "passed" else spec.reason,
-            repeat=repeat,
-        )
-        for spec in specs
-        for repeat, status in enumerate(spec.statuses)
-    ]
-    return RunResult(
-        run_id=run_id,
-        reval_version="0",
-        config_path="evals.yaml",
-        description=None,
-        started_at="2026-12-03T00:00:00Z",
-        finished_at="2026-12-03T00:00:01Z",
-        complete=True,
-        repeat=max(len(spec.statuses) for spec in specs),
-        git=GitInfo(commit=commit) if commit else None,
-        prompts=[PromptInfo(index=n, label=label, template="q") for n, label in enumerate(prompts)],
-        providers=[
-            ProviderInfo(index=n, id=f"replicate:{label}", label=label)
-            for n, label in enumerate(providers)
-        ],
-        tests=[
-            results.TestInfo(index=n, description=title, vars={}) for n, title in enumerate(tests)
-        ],
-        cells=cells,
-        totals=count(cells, planned=len(cells), wall_time_s=1.0),
-    )
 
 
 def sample_diff() -> RunDiff:
@@ -198,18 +127,8 @@ def test_every_row_has_its_tables_columns() -> None:
 def test_the_warnings_are_a_quote_under_the_headline() -> None:
     base = make_run("b", [Spec("a")])
     new = make_run("n", [Spec("a", ("failed",))])
-    base = base.model_copy(
-        update={
-            "config_sha256": "1" * 64,
-            "providers": [base.providers[0].model_copy(update={"version": "a" * 64})],
-        }
-    )
-    new = new.model_copy(
-        update={
-            "config_sha256": "2" * 64,
-            "providers": [new.providers[0].model_copy(update={"version": "b" * 64})],
-        }
-    )
+    base = recorded_as(base, config_sha256="1" * 64, version="a" * 64)
+    new = recorded_as(new, config_sha256="2" * 64, version="b" * 64)
     lines = markdown_diff(diff_runs(compared(base), compared(new))).splitlines()
     assert lines[1] == ""
     assert lines[2].startswith("> ⚠️ the config changed between the runs (evals.yaml → ")
