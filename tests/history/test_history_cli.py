@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunCli, RunConfig
+from tests.conftest import RunCli, RunConfig, reval_env, start_reval, yaml_text
 from tests.fake_replicate import FakeReplicate
 from tests.history.support import MODEL, answering, config
 
@@ -286,3 +287,64 @@ def test_a_store_from_a_newer_reval_is_refused_not_repaired(
     assert run_cli("runs").exit_code == 0
     newer = run_cli("runs", "show", "latest")
     assert newer.exit_code == 2 and "recorded by a newer reval (results schema 2" in newer.stderr
+
+
+def test_runs_lists_by_config_and_records_the_git_commit(
+    fake_replicate: FakeReplicate, run_config: RunConfig, run_cli: RunCli, tmp_path: Path
+) -> None:
+    answering(fake_replicate)
+    (tmp_path / "config.yaml").write_text(yaml_text(config()))  # as run_config writes it
+    for command in (["init", "-q", "-b", "feature"], ["add", "."], ["commit", "-qm", "x"]):
+        subprocess.run(
+            ["git", "-c", "user.email=a@b.c", "-c", "user.name=A", *command],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+        )
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    run = run_config(config())
+    assert run.json["git"] == {"commit": commit, "branch": "feature", "dirty": False}
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "evals.yaml").write_text((tmp_path / "config.yaml").read_text())
+    assert run_cli("run", other / "evals.yaml").exit_code == 0
+    both = [json.loads(line) for line in run_cli("runs", "--json").stdout.splitlines()]
+    assert [run["git_commit"] for run in both] == [commit, commit]
+    assert both[1]["git_branch"] == "feature"
+    only = run_cli("runs", "--config", "evals.yaml", "--json").stdout.splitlines()
+    assert [json.loads(line)["config_path"] for line in only] == [str(other / "evals.yaml")]
+    table = run_cli("runs").stdout
+    assert f"{commit[:7]} (feature)" in table
+
+
+def test_only_failing_with_nothing_failing_makes_no_prediction(
+    fake_replicate: FakeReplicate, run_config: RunConfig
+) -> None:
+    answering(fake_replicate)
+    run_config(config())
+    fake_replicate.requests.clear()
+    again = run_config(config(), "--only-failing", "latest", "--no-preflight")
+    assert again.result.exit_code == 0
+    assert fake_replicate.received("POST") == []
+    assert again.json["totals"]["carried"] == 3 and again.json["complete"] is True
+
+
+def test_runs_started_at_once_are_all_recorded(
+    fake_replicate: FakeReplicate, run_cli: RunCli, tmp_path: Path
+) -> None:
+    answering(fake_replicate)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml_text(config()))
+    env = reval_env(fake_replicate)
+    processes = [
+        start_reval("run", path, "--no-cache", "-o", tmp_path / f"r{n}.json", env=env, cwd=tmp_path)
+        for n in range(4)
+    ]
+    for process in processes:
+        process.communicate(timeout=60)
+        assert process.returncode == 0
+    ids = {json.loads((tmp_path / f"r{n}.json").read_text())["run_id"] for n in range(4)}
+    listed = {json.loads(line)["id"] for line in run_cli("runs", "--json").stdout.splitlines()}
+    assert listed == ids and len(ids) == 4
