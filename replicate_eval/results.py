@@ -183,6 +183,9 @@ class RunResult(_Model):
     repeat: int = 1  # runs of every cell (--repeat)
     min_pass: int | None = None  # --min-pass: runs of `repeat` a test must pass (min_pass.py)
     shard: str | None = None  # "I/N" for a shard's results (--shard); None for all tests
+    # Only some of the config's tests ran (--filter-pattern, --filter-first-n, --shard): a
+    # diff leaves the others out rather than calling them removed.
+    selected: bool = False
     config_sha256: str | None = None  # of the config file's bytes: `reval merge` compares it
     git: GitInfo | None = None  # the config's repository; None outside one
     prompts: list[PromptInfo]

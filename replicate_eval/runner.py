@@ -134,6 +134,7 @@ async def run_eval(
         complete=not interrupted,
         repeat=options.repeat,
         shard=options.shard,
+        selected=config.selected,
         config_sha256=digest(config.path),
         git=await repository,
         output_dir=str(images.folder) if any(cell.images for cell in cells) else None,

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from replicate_eval.cli.common import app, fail, plain_output, stdout
+from replicate_eval.cli.common import app, fail, plain_output, say_error, stdout
 from replicate_eval.cli.options import NoStoreOption, StoreOption, output_option
 from replicate_eval.errors import RevalError
 from replicate_eval.exit_codes import ExitCode
@@ -24,7 +24,7 @@ def diff(
     ] = "latest~1",
     new: Annotated[
         str,
-        typer.Argument(metavar="NEW", help="The run to compare: as BASE. [default: latest]"),
+        typer.Argument(metavar="NEW", help="The run to compare: as BASE."),
     ] = "latest",
     output: Annotated[
         list[Path] | None,
@@ -67,6 +67,10 @@ def diff(
         check_diff_paths(output or [])
     except RevalError as exc:
         fail(str(exc))
+    for path in output or []:
+        for ref in (base, new):
+            if is_results_file(ref) and Path(ref).resolve() == path.resolve():
+                fail(f"--output {path}: is the results file {ref} being compared; write elsewhere")
     # Two results files (CI artifacts) need no store, even a broken one.
     needed = not no_store and not (is_results_file(base) and is_results_file(new))
     with store_to_read(store, needed=needed) as opened:
@@ -81,6 +85,14 @@ def diff(
     written = write_diff(compared, output or [])
     report_written(written)
     code = ExitCode.FAILURES if fail_on and compared.blocking else ExitCode.OK
+    if fail_on and not after.complete:
+        # An interrupted run vouches for nothing it did not run.
+        say_error(
+            f"the new run is incomplete ({after.totals.cells} of {after.totals.planned} "
+            f"cells ran): --fail-on regression cannot pass it; `reval run --resume "
+            f"{after.run_id}` finishes it"
+        )
+        code = ExitCode.FAILURES
     if written.failures and code == ExitCode.OK:
         code = ExitCode.FAILURES
     raise typer.Exit(code)

@@ -153,7 +153,7 @@ def store_to_read(folder: Path | None, *, needed: bool = True) -> Iterator[RunSt
         yield None
         return
     try:
-        store = open_store(folder, os.environ)
+        store = open_store(folder, os.environ, create=False)
     except RevalError as exc:
         fail(str(exc))
     try:

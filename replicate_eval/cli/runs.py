@@ -15,6 +15,7 @@ from replicate_eval.cli.common import app, fail, plain_output, stdout
 from replicate_eval.cli.options import StoreOption, output_option
 from replicate_eval.cli.run_history import store_to_read
 from replicate_eval.errors import RevalError
+from replicate_eval.exit_codes import ExitCode
 from replicate_eval.terminal_text import printable
 
 if TYPE_CHECKING:
@@ -148,7 +149,12 @@ def show(
     stdout.print(summary_tables(result, max_cell_length=250, plain=plain))
     stdout.print(summary_line(result))
     if output:
-        report_written(write_results(result, output))
+        # Only the files asked for: a results file's own `output_dir` (it may come from
+        # anywhere) is no place to write a report beside.
+        written = write_results(result.model_copy(update={"output_dir": None}), output)
+        report_written(written)
+        if written.failures:
+            raise typer.Exit(ExitCode.FAILURES)
 
 
 @runs_app.command()

@@ -108,4 +108,5 @@ def select_tests(config: EvalConfig, selection: Selection) -> EvalConfig:
     }
     graders = tuple(g for g in config.graders if g.index in used)
     shard = f"{selection.shard[0]}/{selection.shard[1]}" if selection.shard else None
-    return replace(config, tests=tuple(tests), graders=graders, shard=shard)
+    selected = shard is not None or len(tests) < len(config.tests)
+    return replace(config, tests=tuple(tests), graders=graders, shard=shard, selected=selected)

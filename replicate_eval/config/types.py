@@ -105,6 +105,7 @@ class EvalConfig:
     # The models that judge model-graded assertions, numbered after the providers.
     graders: tuple[ProviderConfig, ...] = ()
     shard: str | None = None  # "I/N" when the tests are one shard's (--shard)
+    selected: bool = False  # only some of the config's tests: a filter or a shard chose them
     derived_metrics: tuple[DerivedMetric, ...] = ()  # promptfoo's `derivedMetrics`
     # promptfoo's top-level `metadata`, kept in the results file.
     metadata: Mapping[str, Any] = field(default_factory=dict, compare=False)

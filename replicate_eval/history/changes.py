@@ -146,6 +146,8 @@ class RunDiff:
     removed_prompts: list[str] = field(default_factory=list)
     added_providers: list[str] = field(default_factory=list)
     removed_providers: list[str] = field(default_factory=list)
+    left_out: int = 0  # base cells of tests the new run's filter or shard did not choose
+    not_run: int = 0  # base cells an interrupted new run did not get to
 
     def of(self, change: Change) -> list[CellChange]:
         return [cell for cell in self.changes if cell.change == change]

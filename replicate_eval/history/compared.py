@@ -36,6 +36,7 @@ class ComparedCell(_Read):
 
 
 class ComparedRun(_Read):
+    schema_version: int = 1
     run_id: str
     config_path: str
     config_sha256: str | None = None
@@ -45,6 +46,7 @@ class ComparedRun(_Read):
     repeat: int = 1
     min_pass: int | None = None
     shard: str | None = None
+    selected: bool = False
     git: GitInfo | None = None
     prompts: list[PromptInfo]
     providers: list[ProviderInfo]

@@ -7,8 +7,10 @@ means is in ``history/changes.py``.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
+from replicate_eval.errors import UsageError
 from replicate_eval.history.changes import (
     ALPHA,
     CellChange,
@@ -39,6 +41,12 @@ from replicate_eval.results import GroupKey, RunResult, runs_by_position
 def diff_results(base: RunResult | ComparedRun, new: RunResult | ComparedRun) -> RunDiff:
     """What changed from ``base`` to ``new``: results from ``evaluate``, ``read_results`` or a
     ``RunStore`` (the public form of ``reval diff``)."""
+    for run in (base, new):
+        if not isinstance(run, (RunResult, ComparedRun)):
+            raise UsageError(
+                "diff_results compares two RunResults (reval.read_results(path), "
+                f"RunStore.load(run_id), evaluate()), not {type(run).__name__}"
+            )
     return diff_runs(
         *(run if isinstance(run, ComparedRun) else compared(run) for run in (base, new))
     )
@@ -62,9 +70,16 @@ def diff_runs(base: ComparedRun, new: ComparedRun) -> RunDiff:
     gate = _Gate(base.min_pass, new.min_pass)
     changes: list[CellChange] = []
     seen_new: set[GroupKey] = set()
+    left_out = not_run = 0
     for (t, p, v), cells in base_groups.items():
         t2, p2, v2 = tests.pairs.get(t), prompts.pairs.get(p), providers.pairs.get(v)
         key = (t2, p2, v2) if t2 is not None and p2 is not None and v2 is not None else None
+        if t2 is None and new.selected:
+            left_out += 1  # a test the new run's filter or shard did not choose
+            continue
+        if key is not None and key not in new_groups and not new.complete:
+            not_run += 1  # the new run was interrupted before this cell
+            continue
         if key is None or key not in new_groups:
             changes.append(CellChange(*before.names(t, p, v), "removed", _side(cells), None))
             continue
@@ -84,6 +99,8 @@ def diff_runs(base: ComparedRun, new: ComparedRun) -> RunDiff:
         removed_prompts=[before.prompt(i) for i in prompts.removed],
         added_providers=[after.provider(j) for j in providers.added],
         removed_providers=[before.provider(i) for i in providers.removed],
+        left_out=left_out,
+        not_run=not_run,
     )
 
 
@@ -224,6 +241,14 @@ def _warnings(
             )
     elif base.config_path != new.config_path:
         warnings.append(f"the runs are of different configs: {base.config_path}, {new.config_path}")
+    for name, run in (("base", base), ("new", new)):
+        keys = Counter(identity.key for identity in _identities(run))
+        twice = sum(count > 1 for count in keys.values())
+        if twice:
+            warnings.append(
+                f"the {name} run has {twice} test(s) written more than once (the same "
+                "description and vars): the copies are compared in the order they are written"
+            )
     if changes and not any(cell.base and cell.new for cell in changes):
         warnings.append(
             "the runs have no test × prompt × provider in common: is the base run of the same "
@@ -236,14 +261,22 @@ def _warnings(
                 f"provider `{after.provider(j)}` ran a different model version: "
                 f"{was[:12]} in the base run, {now[:12]} now"
             )
+    if new.selected:
+        warnings.append(
+            "the new run ran only some of the config's tests (a filter or a shard): the base "
+            "run's other tests are left out, not counted as removed"
+        )
+    if base.selected and not new.selected:
+        warnings.append(
+            "the base run ran only some of the config's tests (a filter or a shard): the new "
+            "run's other tests show as new"
+        )
     for name, result in (("base", base), ("new", new)):
         if not result.complete:
             warnings.append(
                 f"the {name} run was interrupted: {result.totals.cells} of "
                 f"{result.totals.planned} cells ran"
             )
-        if result.shard:
-            warnings.append(f"the {name} run is shard {result.shard}: only its tests are compared")
     if base.repeat != new.repeat:
         warnings.append(f"the runs repeat each cell differently: {base.repeat}×, {new.repeat}×")
     if base.min_pass != new.min_pass:
@@ -253,16 +286,21 @@ def _warnings(
             if None in (base.min_pass, new.min_pass)
             else f"the runs used different --min-pass: {base.min_pass}, {new.min_pass}"
         )
-    weakest = min_p_value(min(base.repeat, new.repeat))
+    weakest = min_p_value(base.repeat, new.repeat)
     if (
-        min(base.repeat, new.repeat) > 1
+        max(base.repeat, new.repeat) > 1
         and weakest >= ALPHA
         and None in (base.min_pass, new.min_pass)
     ):
+        runs = (
+            f"{base.repeat} runs of each cell"
+            if base.repeat == new.repeat
+            else f"{base.repeat} and {new.repeat} runs of each cell"
+        )
         warnings.append(
-            f"with {min(base.repeat, new.repeat)} runs of each cell no drop can be significant "
-            f"(the smallest possible p is {weakest:.3f}): a test is called a regression only "
-            "with --repeat 4 or more, or with --min-pass"
+            f"with {runs} no drop can be significant (the smallest possible p is "
+            f"{weakest:.3f}): a test is called a regression only with --repeat 4 or more in "
+            "both runs, or with --min-pass"
         )
     return warnings
 

@@ -15,7 +15,7 @@ from replicate_eval.history.store import RunStore, StoredRun
 from replicate_eval.results import RunResult
 from replicate_eval.results_file import Model, read_results_as
 
-_LATEST = re.compile(r"latest(?:~(\d{1,6}))?")
+_LATEST = re.compile(r"latest(?:~([0-9]{1,6}))?")
 _SHOWN_MATCHES = 5
 
 

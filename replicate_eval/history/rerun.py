@@ -10,6 +10,7 @@ So the result is always complete: every cell of the plan, run now or carried ove
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol, TypeVar
@@ -45,6 +46,17 @@ class CarryOver:
 
     source: RunResult
     rerun: Rerun
+
+    def __post_init__(self) -> None:
+        if self.rerun not in _RUN_AGAIN:
+            raise UsageError(
+                f"CarryOver: rerun={self.rerun!r} is not one of {', '.join(map(repr, _RUN_AGAIN))}"
+            )
+        if not isinstance(self.source, RunResult):
+            raise UsageError(
+                "CarryOver: source must be a RunResult (reval.read_results(path), "
+                f"RunStore.load(run_id)), not {type(self.source).__name__}"
+            )
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,17 @@ def split_plan(plan: Plan, carry: CarryOver, *, config_sha256: str | None) -> Sp
         notes.append(
             f"the config changed since run {earlier.run_id}: the {len(carried)} cells carried "
             "over were judged by its assertions as they were then"
+        )
+    keys = Counter(TestIdentity(t.description, t.vars).key for t in source.tests)
+    if carried and any(count > 1 for count in keys.values()):
+        notes.append(
+            "some tests are written more than once (the same description and vars): their "
+            "earlier results are carried over in the order the tests are written"
+        )
+    if not carried and earlier.cells and earlier.config_path != str(source.path):
+        notes.append(
+            f"run {earlier.run_id} is of another config ({earlier.config_path}) and has no cell "
+            "of this one: every cell runs"
         )
     if carry.rerun != "missing" and earlier.repeat != repeat:
         notes.append(

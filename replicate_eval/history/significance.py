@@ -81,7 +81,11 @@ def is_regression(base: PassCounts, new: PassCounts, alpha: float = DEFAULT_ALPH
     return dropped and fisher_exact(base, new, "less") < alpha * (1 - _ROUNDING)
 
 
-def min_p_value(runs: int) -> float:
-    """The smallest one-sided p-value ``runs`` against ``runs`` can give (all passed, then
-    none): 1 / C(2n, n). Below 4 runs it is not under 0.05: no drop can be significant."""
-    return 1 / math.comb(2 * runs, runs) if runs else 1.0
+def min_p_value(base_runs: int, new_runs: int | None = None) -> float:
+    """The smallest one-sided p-value a drop from ``base_runs`` runs to ``new_runs`` can give
+    (all passed, then none): 1 / C(n + m, n). For n = m below 4 it is not under 0.05: no
+    drop can be significant (1 run against 5: 1/6)."""
+    new_runs = base_runs if new_runs is None else new_runs
+    if not base_runs or not new_runs:
+        return 1.0
+    return 1 / math.comb(base_runs + new_runs, base_runs)

@@ -72,8 +72,9 @@ _TABLE = """CREATE TABLE IF NOT EXISTS runs (
     results        BLOB NOT NULL)"""
 _INDEX = "CREATE INDEX IF NOT EXISTS runs_by_time ON runs (started_at, id)"
 _SUMMARY = ", ".join(_COLUMNS[:-1])
-# Newest first; two runs started in the same second keep the order they were recorded in.
-_NEWEST_FIRST = "ORDER BY started_at DESC, rowid DESC"
+# Newest first, in the order the runs were recorded: a merge of shards, recorded after them,
+# is the latest run although its start is its first shard's.
+_NEWEST_FIRST = "ORDER BY rowid DESC"
 
 
 class StoreError(RevalError):
@@ -89,9 +90,9 @@ def default_store_dir(env: Mapping[str, str]) -> Path:
     return Path(base) / "reval"
 
 
-def open_store(folder: Path | None, env: Mapping[str, str]) -> RunStore:
+def open_store(folder: Path | None, env: Mapping[str, str], *, create: bool = True) -> RunStore:
     """The store in ``folder``, else in the default folder."""
-    return RunStore(folder if folder is not None else default_store_dir(env))
+    return RunStore(folder if folder is not None else default_store_dir(env), create=create)
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,19 @@ class StoredRun:
 class RunStore:
     """The store in ``folder`` (created when missing). Every method raises ``StoreError``."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, create: bool = True) -> None:
+        """``create`` False (commands that only read): a store not there yet is an empty one,
+        and nothing is made on disk (a mistyped --store leaves no folder behind)."""
         self.path = folder / STORE_FILE
+        if folder.exists() and not folder.is_dir():
+            raise StoreError(
+                f"the run store's folder {folder} is a file, not a folder (choose another "
+                "with --store DIR or REVAL_STORE, or run without it: --no-store)"
+            )
+        if not create and not self.path.exists():
+            self._db = sqlite3.connect(":memory:", check_same_thread=False)
+            self._db.execute(_TABLE)
+            return
         try:
             folder.mkdir(parents=True, exist_ok=True)
             self._db = connect_wal(

@@ -32,6 +32,7 @@ Bump ``SCHEMA_VERSION`` on any change that removes or renames a field; adding on
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from replicate_eval.history.changes import CellChange, PassRate, RunDiff, RunSummary, Side
@@ -58,13 +59,13 @@ def diff_json(diff: RunDiff) -> str:
         "rates": [_rate(rate) for rate in diff.rates],
         "cells": [],
     }
-    text = json.dumps(head, indent=2, ensure_ascii=False)
+    text = json.dumps(head, indent=2, ensure_ascii=False, allow_nan=False)
     if not diff.changes:
         return text + "\n"
     # "cells" is the last key, so its empty list ends the text: the cells go in its place.
     before = text.removesuffix('"cells": []\n}')
     cells = ",\n    ".join(
-        json.dumps(_cell(cell), ensure_ascii=False, separators=(", ", ": "))
+        json.dumps(_cell(cell), ensure_ascii=False, separators=(", ", ": "), allow_nan=False)
         for cell in diff.changes
     )
     return f'{before}"cells": [\n    {cells}\n  ]\n}}\n'
@@ -97,8 +98,13 @@ def _rate(rate: PassRate) -> dict[str, Any]:
         "base": _counts(rate.base),
         "new": _counts(rate.new),
         "delta_points": delta,
-        "p_value": rate.p_value,
+        "p_value": _finite(rate.p_value),
     }
+
+
+def _finite(number: float | None) -> float | None:
+    """JSON has no NaN or infinity (Python writes them, strict parsers refuse them): null."""
+    return number if number is not None and math.isfinite(number) else None
 
 
 def _side(side: Side | None) -> dict[str, Any] | None:
@@ -109,7 +115,7 @@ def _side(side: Side | None) -> dict[str, Any] | None:
         "statuses": list(side.statuses),
         "passed": side.passed,
         "runs": side.runs,
-        "score": side.score,
+        "score": _finite(side.score),
         "output": side.output,
         "reason": side.reason,
     }
@@ -123,7 +129,7 @@ def _cell(cell: CellChange) -> dict[str, Any]:
         "change": cell.change,
         "base": _side(cell.base),
         "new": _side(cell.new),
-        "p_value": cell.p_value,
-        "score_delta": cell.score_delta,
+        "p_value": _finite(cell.p_value),
+        "score_delta": _finite(cell.score_delta),
         "output_changed": cell.output_changed,
     }

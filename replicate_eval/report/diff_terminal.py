@@ -76,7 +76,7 @@ def diff_view(diff: RunDiff, *, plain: bool = False, limit: int = ROWS_SHOWN) ->
     scores = diff.score_changes
     if scores:
         parts.append(_scores_table(scores[:limit], plain))
-    changed = [cell for cell in diff.changed_outputs if cell.change != "unchanged"][:limit]
+    changed = diff.changed_outputs[:limit]
     if changed:
         parts.append(Text("Changed outputs", style="bold"))
         parts += [_output_change(cell) for cell in changed]

@@ -58,6 +58,7 @@ def merge_results(parts: Sequence[tuple[Path, RunResult]]) -> RunResult:
             "finished_at": max(r.finished_at for r in results),
             "complete": all(r.complete for r in results),
             "shard": None,
+            "selected": False,  # every shard together: the whole config
             "output_dir": None,
             "tests": tests,
             "cells": cells,

@@ -165,3 +165,11 @@ def test_added_and_removed_providers_are_named_on_the_terminal() -> None:
     assert (
         "0 regressions, 0 fixed, 0 still failing, 0 flaky, 1 new (1 failing), 0 removed, 1" in text
     )
+
+
+def test_a_change_at_the_end_of_a_long_output_is_shown_word_by_word() -> None:
+    shared = " ".join(f"w{n}" for n in range(3000))
+    pieces = word_diff(shared + " END-OLD", shared + " END-NEW")
+    changed = [(p.operation, p.text) for p in pieces if p.operation != "same"]
+    assert changed == [("removed", "OLD"), ("added", "NEW")]
+    assert "".join(p.text for p in pieces if p.operation != "removed") == shared + " END-NEW"

@@ -142,3 +142,37 @@ def test_the_same_config_at_another_path_is_not_a_changed_config(
     assert run_cli("run", copy).exit_code == 0
     text = " ".join(run_cli("diff").stdout.split())
     assert "the config changed" not in text and "different configs" not in text
+
+
+def test_a_shard_against_a_full_baseline_leaves_the_other_shards_tests_out(
+    fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
+) -> None:
+    words = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta")
+    answering(fake_replicate)
+    full = tmp_path / "full.json"
+    run_config(described(words), "-o", full)
+    shard = run_config(
+        described(words), "--shard", "1/2", "--baseline", str(full), "--fail-on", "regression"
+    )
+    assert shard.result.exit_code == 0
+    ran = len(shard.json["tests"])
+    assert 0 < ran < len(words)
+    text = " ".join(shard.result.stdout.split())
+    assert f"0 new, 0 removed, {ran} unchanged" in text
+    assert "the base run's other tests are left out" in text
+
+
+def test_cells_an_interrupted_run_did_not_reach_are_not_removed(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    base = built_run("b", {"a": [P], "b": [P], "c": [P]})
+    whole = built_run("n", {"a": [P], "b": [P], "c": [P]})
+    new = whole.model_copy(update={"complete": False, "cells": whole.cells[:1]})
+    diff = diff_runs(compared(base), compared(new))
+    assert diff.counts["removed"] == 0 and diff.not_run == 2
+    assert [cell.change for cell in diff.changes] == ["unchanged"]
+    (tmp_path / "b.json").write_text(base.to_json())
+    (tmp_path / "n.json").write_text(new.to_json())
+    gated = run_cli("diff", tmp_path / "b.json", tmp_path / "n.json", "--fail-on", "regression")
+    assert gated.exit_code == 100  # an interrupted run vouches for nothing it did not run
+    assert "the new run is incomplete" in " ".join(gated.stderr.split())
