@@ -28,6 +28,8 @@ class TerminalStream:
                 stream.write(masked)
             except BrokenPipeError:
                 self._drop()
+            except OSError as exc:  # a full disk, an I/O error: the same, and said once
+                self._drop(exc)
             except UnicodeEncodeError:  # an ASCII terminal (LANG=C): show what it can
                 encoding = getattr(stream, "encoding", None) or "ascii"
                 stream.write(masked.encode(encoding, "replace").decode(encoding))
@@ -39,11 +41,23 @@ class TerminalStream:
                 self._stream().flush()
             except BrokenPipeError:
                 self._drop()
+            except OSError as exc:
+                self._drop(exc)
 
-    def _drop(self) -> None:
-        """Whatever is still buffered, and everything after, goes nowhere (no error at exit)."""
+    def _drop(self, problem: OSError | None = None) -> None:
+        """Whatever is still buffered, and everything after, goes nowhere (no error at exit).
+        A stream that fails for another reason than a closed pipe (`> /dev/full`) is named on
+        the other stream: the results files are still written, and the exit code is the run's."""
         self.closed_pipe = True
         stream = self._stream()
+        if problem is not None:
+            other = sys.__stderr__ if stream is not sys.__stderr__ else None
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                if other is not None:
+                    other.write(
+                        f"warning: cannot write to the output ({problem.strerror}); "
+                        "going on without it\n"
+                    )
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 

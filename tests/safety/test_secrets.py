@@ -119,6 +119,36 @@ def test_a_closed_stdout_still_writes_the_files_and_exits_with_the_runs_code(
     assert out.exists()
 
 
+@pytest.mark.parametrize("command", [("run",), ("diff",)])
+def test_a_full_stdout_still_writes_the_files_and_keeps_the_exit_code(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    config = tmp_path / "c.yaml"
+    tests: list[dict[str, Any]] = [{"vars": {"n": n}} for n in range(5)]
+    tests.append({"vars": {"n": 99}, "assert": [{"type": "contains", "value": "nope"}]})
+    config.write_text(
+        yaml_text({"prompts": ["hi <<n>>"], "providers": ["replicate:meta/llama"], "tests": tests})
+    )
+    out = tmp_path / "results.json"
+    with FakeReplicate() as fake:
+        fake.add_model("meta/llama", official=True)
+        env = {**reval_env(fake), "XDG_DATA_HOME": str(tmp_path / "data")}
+        if command == ("diff",):
+            subprocess.run([REVAL, "run", config, "-o", out], env=env, capture_output=True)
+            argv = [REVAL, "diff", out, out, "-o", tmp_path / "diff.md"]
+            out = tmp_path / "diff.md"
+        else:
+            argv = [REVAL, "run", config, "-o", out, "--no-cache"]
+        with Path("/dev/full").open("w") as full:  # every write to stdout: ENOSPC
+            done = subprocess.run(
+                argv, stdout=full, stderr=subprocess.PIPE, text=True, env=env, timeout=60
+            )
+    assert done.returncode == (100 if command == ("run",) else 0), done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    assert "cannot write to the output (No space left on device)" in done.stderr
+    assert out.exists()
+
+
 def test_a_file_that_cannot_be_written_does_not_stop_the_others(
     fake_replicate: FakeReplicate, run_config: RunConfig, tmp_path: Path
 ) -> None:
