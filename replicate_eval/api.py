@@ -12,7 +12,7 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -220,10 +220,12 @@ async def evaluate_async(
         emit(Notice(carried_notice(split, carry), level="info"))
         for note in split.notes:
             emit(Notice(note))
+    versions_seen: dict[tuple[str, str], str] = {}  # the preflight's reads, for the run
     with _opened_cache(settled.cache, emit) as cache:
         if options.preflight:
             findings = await _unless_stopped(
-                _check_models_async(config, options.strict, cache, emit, plan), stop
+                _check_models_async(config, options.strict, cache, emit, plan, versions_seen),
+                stop,
             )
             if any(finding.severity == "error" for finding in findings):
                 raise PreflightFailed(findings)
@@ -237,7 +239,11 @@ async def evaluate_async(
             emit(CellFinished(cell, done, total))
 
         result = await run_eval(
-            config, _run_options(options, settled, config, cache), finished, stop, plan=plan
+            config,
+            replace(_run_options(options, settled, config, cache), known_versions=versions_seen),
+            finished,
+            stop,
+            plan=plan,
         )
         for problem in dict.fromkeys(cache.problems if cache else []):
             emit(Notice(problem))
@@ -401,11 +407,16 @@ async def _check_models_async(
     cache: ResponseCache | None,
     emit: EventCallback,
     plan: Plan,
+    versions_seen: dict[tuple[str, str], str] | None = None,
 ) -> tuple[Finding, ...]:
     from replicate_eval.preflight_config import check_config_models
 
     emit(PreflightStarted())
-    findings = tuple(await check_config_models(config, strict=strict, cache=cache, plan=plan))
+    findings = tuple(
+        await check_config_models(
+            config, strict=strict, cache=cache, plan=plan, versions_seen=versions_seen
+        )
+    )
     emit(PreflightFinished(findings))
     return findings
 

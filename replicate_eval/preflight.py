@@ -32,6 +32,7 @@ from replicate_eval.errors import ApiError, NetworkError, ProviderError
 from replicate_eval.model_schema import ModelInterface, read_interface
 from replicate_eval.providers.replicate.api import ReplicateApi
 from replicate_eval.providers.replicate.session import ReplicateSession
+from replicate_eval.providers.replicate.versions import VersionsSeen
 from replicate_eval.providers.types.targets import ReplicateTarget
 from replicate_eval.suggest import did_you_mean
 
@@ -58,17 +59,20 @@ async def preflight(
     cache: ResponseCache | None = None,
     also_sends: Mapping[int, set[str]] | None = None,
     must_accept: Mapping[int, Mapping[str, str]] | None = None,
+    versions_seen: VersionsSeen | None = None,
 ) -> list[Finding]:
     """Every finding for every provider, errors first.
 
     ``also_sends`` names inputs some prompts add, by provider index (a chat's system message
     is sent as ``system_prompt``). ``must_accept`` names inputs a model must have, with what
     they carry: a model that would ignore one is an error (a guard model without `assistant`
-    would never see the output it is asked to judge).
+    would never see the output it is asked to judge). ``versions_seen`` receives the current
+    version of each unversioned model whose description it read, so that the run does not
+    look it up again.
     """
     # A schema is a quick read: one that stalls (a hung proxy) must not hold up the run.
     session = ReplicateSession(max_connections=8, read_timeout=SCHEMA_READ_TIMEOUT)
-    schemas = _SchemaSource(cache)
+    schemas = _SchemaSource(cache, versions_seen)
     try:
         results = await asyncio.gather(
             *(
@@ -222,9 +226,10 @@ class _SchemaSource:
     """Schemas from the cache file, else fetched once per model version however many
     providers use it."""
 
-    def __init__(self, cache: ResponseCache | None) -> None:
+    def __init__(self, cache: ResponseCache | None, versions_seen: VersionsSeen | None) -> None:
         self._cache = cache
         self._fetching: dict[tuple[str, str], asyncio.Task[Any]] = {}
+        self._versions_seen = versions_seen
 
     async def interface(self, api: ReplicateApi, provider: ProviderConfig) -> ModelInterface | None:
         target = replicate_target(provider)
@@ -247,7 +252,7 @@ class _SchemaSource:
             )
             if stored is not None:
                 return stored
-        schema = await _fetch_schema(api, provider)
+        schema = await _fetch_schema(api, provider, self._versions_seen)
         if cache is not None and schema is not None:
             await asyncio.to_thread(cache.put_schema, namespace, key, schema)
         return schema
@@ -261,7 +266,9 @@ def replicate_target(provider: ProviderConfig) -> ReplicateTarget:
     return target
 
 
-async def _fetch_schema(api: ReplicateApi, provider: ProviderConfig) -> Any:
+async def _fetch_schema(
+    api: ReplicateApi, provider: ProviderConfig, versions_seen: VersionsSeen | None
+) -> Any:
     target = replicate_target(provider)
     if target.deployment:
         model, version = await api.deployment_release(target.slug)
@@ -271,4 +278,6 @@ async def _fetch_schema(api: ReplicateApi, provider: ProviderConfig) -> Any:
     if target.version:
         return (await api.version(target.slug, target.version)).get("openapi_schema")
     latest = (await api.model(target.slug)).get("latest_version") or {}
+    if versions_seen is not None and latest.get("id"):
+        versions_seen[ResponseCache.namespace(provider), target.slug] = str(latest["id"])
     return latest.get("openapi_schema")

@@ -10,10 +10,16 @@ from replicate_eval.errors import CellError
 from replicate_eval.judging.settings import grader_inputs
 from replicate_eval.plan import Plan, build_plan
 from replicate_eval.preflight import Finding, preflight
+from replicate_eval.providers.replicate.versions import VersionsSeen
 
 
 async def check_config_models(
-    config: EvalConfig, *, strict: bool, cache: ResponseCache | None, plan: Plan | None = None
+    config: EvalConfig,
+    *,
+    strict: bool,
+    cache: ResponseCache | None,
+    plan: Plan | None = None,
+    versions_seen: VersionsSeen | None = None,
 ) -> list[Finding]:
     """Every finding of the preflight; the caller decides what errors mean. ``plan``: the
     config's cells, when the caller built them already (10,000 tests take half a second)."""
@@ -26,6 +32,7 @@ async def check_config_models(
         cache=cache,
         also_sends={**chat_inputs(plan or build_plan(config)), **grader_sends},
         must_accept=grader_needs,
+        versions_seen=versions_seen,
     )
 
 

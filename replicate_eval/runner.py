@@ -64,6 +64,8 @@ class RunOptions:
     repeat: int = 1  # runs of every cell, each its own prediction
     shard: str | None = None  # "I/N" when the tests were a shard's, for the results
     check_timeout: float = DEFAULT_TIME_LIMIT  # seconds per call of the config's Python code
+    # Model versions the preflight read moments ago (namespace, owner/name → version).
+    known_versions: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 async def run_eval(
@@ -101,7 +103,7 @@ async def run_eval(
         cleanup.push_async_callback(cog.aclose)
         resources = RunResources(session, images, cog, timeout=options.timeout)
         providers = build_providers(config.providers, resources)
-        versions = await resolve_versions(config.providers, session)
+        versions = await resolve_versions(config.providers, session, options.known_versions)
         unknown = [p for p in config.providers if p.index in versions and not versions[p.index]]
         if options.cache is not None and unknown:
             # Its "latest" entries may be an older version's: neither read nor written.

@@ -39,6 +39,12 @@ def test_the_lookup_is_made_once_per_run(
     answering(fake_replicate)
     run_config(config(), "--no-preflight", "--no-cache")
     assert len(fake_replicate.received("GET", f"/v1/models/{MODEL}")) == 1
+    # With the preflight: its read of the model names the version; the run does not ask again.
+    checked = run_config(config(), "--no-cache")
+    assert len(fake_replicate.received("GET", f"/v1/models/{MODEL}")) == 2
+    assert [p["version"] for p in checked.json["providers"]] == [
+        fake_replicate.models[MODEL].latest_version
+    ]
 
 
 def test_a_failed_lookup_leaves_the_version_unknown_and_the_cache_unused(

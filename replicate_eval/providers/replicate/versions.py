@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from replicate_eval.cache import ResponseCache
 from replicate_eval.config.types import ProviderConfig
 from replicate_eval.errors import ProviderError
 from replicate_eval.providers.replicate.session import ReplicateSession
@@ -21,12 +22,17 @@ from replicate_eval.providers.types.targets import ReplicateTarget
 
 # As long as the preflight waits for a schema: a hung look-up must not hold the run back.
 LOOKUP_TIMEOUT_S = 5.0
+# (account namespace, owner/name) → the model's current version, as the preflight read it.
+VersionsSeen = dict[tuple[str, str], str]
 
 
 async def resolve_versions(
-    providers: Sequence[ProviderConfig], session: ReplicateSession
+    providers: Sequence[ProviderConfig],
+    session: ReplicateSession,
+    seen: Mapping[tuple[str, str], str] | None = None,
 ) -> dict[int, str | None]:
-    """Each Replicate provider's version, by provider index; other types are left out."""
+    """Each Replicate provider's version, by provider index; other types are left out.
+    ``seen``: versions the preflight read moments ago, not looked up again."""
     lookups: dict[tuple[str, str, bool], asyncio.Task[str | None]] = {}
     wanted: dict[int, tuple[str, str, bool]] = {}
     versions: dict[int, str | None] = {}
@@ -36,6 +42,10 @@ async def resolve_versions(
             continue
         if target.version:
             versions[provider.index] = target.version
+            continue
+        known = (seen or {}).get((ResponseCache.namespace(provider), target.slug))
+        if known and not target.deployment:
+            versions[provider.index] = known
             continue
         key = (provider.token.get_secret_value(), target.slug, target.deployment)
         if key not in lookups:
