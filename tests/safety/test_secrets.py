@@ -92,15 +92,21 @@ def test_a_model_output_holding_the_token_is_masked_in_the_table_and_files(
     assert token not in (tmp_path / "results.json").read_text()
 
 
-def test_a_closed_stdout_still_writes_the_files_and_exits_with_the_runs_code(
-    tmp_path: Path,
-) -> None:
-    config = tmp_path / "c.yaml"
-    tests: list[dict[str, Any]] = [{"vars": {"n": n}} for n in range(30)]
+def one_failing(folder: Path, *, passing: int) -> Path:
+    """A config of `passing` tests that pass against an echo model, and one that fails."""
+    config = folder / "c.yaml"
+    tests: list[dict[str, Any]] = [{"vars": {"n": n}} for n in range(passing)]
     tests.append({"vars": {"n": 99}, "assert": [{"type": "contains", "value": "nope"}]})
     config.write_text(
         yaml_text({"prompts": ["hi <<n>>"], "providers": ["replicate:meta/llama"], "tests": tests})
     )
+    return config
+
+
+def test_a_closed_stdout_still_writes_the_files_and_exits_with_the_runs_code(
+    tmp_path: Path,
+) -> None:
+    config = one_failing(tmp_path, passing=30)
     out = tmp_path / "results.json"
     with FakeReplicate() as fake:
         fake.add_model("meta/llama", official=True)
@@ -123,12 +129,7 @@ def test_a_closed_stdout_still_writes_the_files_and_exits_with_the_runs_code(
 def test_a_full_stdout_still_writes_the_files_and_keeps_the_exit_code(
     tmp_path: Path, command: tuple[str, ...]
 ) -> None:
-    config = tmp_path / "c.yaml"
-    tests: list[dict[str, Any]] = [{"vars": {"n": n}} for n in range(5)]
-    tests.append({"vars": {"n": 99}, "assert": [{"type": "contains", "value": "nope"}]})
-    config.write_text(
-        yaml_text({"prompts": ["hi <<n>>"], "providers": ["replicate:meta/llama"], "tests": tests})
-    )
+    config = one_failing(tmp_path, passing=5)
     out = tmp_path / "results.json"
     with FakeReplicate() as fake:
         fake.add_model("meta/llama", official=True)
