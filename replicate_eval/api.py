@@ -12,7 +12,7 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -213,9 +213,9 @@ async def evaluate_async(
     check_min_pass(options.min_pass, settled.repeat, repeat_from=where)
     emit = on_event or _ignore
     plan = build_plan(config, repeat=settled.repeat)  # for the preflight and the run
-    carry = options.carry_over
-    split = split_plan(plan, carry, config_sha256=digest(config.path)) if carry else None
-    if split is not None and carry is not None:
+    carry, split = options.carry_over, None
+    if carry is not None:
+        split = split_plan(plan, carry, config_sha256=digest(config.path))
         plan = split.to_run
         emit(Notice(carried_notice(split, carry), level="info"))
         for note in split.notes:
@@ -240,7 +240,7 @@ async def evaluate_async(
 
         result = await run_eval(
             config,
-            replace(_run_options(options, settled, config, cache), known_versions=versions_seen),
+            _run_options(options, settled, config, cache, versions_seen),
             finished,
             stop,
             plan=plan,
@@ -353,7 +353,11 @@ def _settled(options: EvalOptions, config: EvalConfig) -> _Settled:
 
 
 def _run_options(
-    options: EvalOptions, settled: _Settled, config: EvalConfig, cache: ResponseCache | None
+    options: EvalOptions,
+    settled: _Settled,
+    config: EvalConfig,
+    cache: ResponseCache | None,
+    known_versions: Mapping[tuple[str, str], str],
 ) -> RunOptions:
     from replicate_eval.providers.replicate.predictions import RetryPolicy
     from replicate_eval.runner import RunOptions
@@ -371,6 +375,7 @@ def _run_options(
         repeat=settled.repeat,
         shard=config.shard,
         check_timeout=options.check_timeout,
+        known_versions=known_versions,
     )
 
 

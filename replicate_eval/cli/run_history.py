@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from replicate_eval.cli.common import fail, warn
-from replicate_eval.errors import RevalError, UsageError
+from replicate_eval.errors import RevalError
 
 if TYPE_CHECKING:
     from replicate_eval.history.changes import RunDiff
@@ -112,23 +112,20 @@ class RunHistory:
     def carry_over(
         self, only_failing: str | None, only_errors: str | None, resume: str | None
     ) -> CarryOver | None:
-        from replicate_eval.history.rerun import CarryOver
+        from replicate_eval.history.rerun import CarryOver, Rerun
 
-        chosen = [
-            (ref, rerun, option)
-            for ref, rerun, option in (
-                (only_failing, "failing", "--only-failing"),
-                (only_errors, "errors", "--only-errors"),
-                (resume, "missing", "--resume"),
-            )
-            if ref is not None
-        ]
+        named: tuple[tuple[str | None, Rerun, str], ...] = (
+            (only_failing, "failing", "--only-failing"),
+            (only_errors, "errors", "--only-errors"),
+            (resume, "missing", "--resume"),
+        )
+        chosen = [(ref, rerun, option) for ref, rerun, option in named if ref is not None]
         if len(chosen) > 1:
             fail(f"{' and '.join(option for _, _, option in chosen)} cannot be used together")
         if not chosen:
             return None
         ref, rerun, option = chosen[0]
-        return CarryOver(self.load(ref, option), rerun)  # type: ignore[arg-type]
+        return CarryOver(self.load(ref, option), rerun)
 
     def record(self, result: RunResult, *, kind: str = "run") -> None:
         if self.store is None:
@@ -164,11 +161,10 @@ def store_to_read(folder: Path | None, *, needed: bool = True) -> Iterator[RunSt
 
 def check_gate(fail_on: FailOn, baseline: str | None) -> None:
     if fail_on == "regression" and baseline is None:
-        fail(str(UsageError("--fail-on regression needs a --baseline REF to compare with")))
+        fail("--fail-on regression needs a --baseline REF to compare with")
 
 
 def compare(baseline: ComparedRun | None, result: RunResult) -> RunDiff | None:
-    from replicate_eval.history.compared import compared
-    from replicate_eval.history.diff import diff_runs
+    from replicate_eval.history.diff import diff_results
 
-    return diff_runs(baseline, compared(result)) if baseline is not None else None
+    return diff_results(baseline, result) if baseline is not None else None

@@ -1,2 +1,3 @@
-"""Run history (issue 17): comparing a run with an earlier one. Built in steps; today only the
-statistics a diff uses to call a change in pass counts a regression."""
+"""Run history: the store every run is recorded in, what a REF names, and diffs of two runs
+(regressions, fixes, flaky tests) and re-runs of part of one; the CLI is cli/runs.py,
+cli/diff.py and cli/run_history.py, the reports report/diff_*.py."""

@@ -13,12 +13,19 @@ from rich.text import Text
 
 from replicate_eval.clip import clip
 from replicate_eval.history.changes import CellChange, Change, RunDiff
-from replicate_eval.history.significance import PassCounts
 from replicate_eval.history.word_diff import word_diff
+from replicate_eval.report.diff_tables import counts_text, entries, p_text, points_text
 from replicate_eval.terminal_text import printable
 
 ROWS_SHOWN = 30  # per section
 _OUTPUT_SHOWN = 300  # characters of an output in a word diff
+# diff_tables.entries' headings, as the terminal's one-line notes say them.
+_ENTRY = {
+    "Prompts added": "new prompt",
+    "Prompts removed": "removed prompt",
+    "Providers added": "new provider",
+    "Providers removed": "removed provider",
+}
 _TITLES: dict[Change, tuple[str, str]] = {
     "regression": ("Regressions", "bold red"),
     "fixed": ("Fixed", "bold green"),
@@ -59,13 +66,8 @@ def diff_view(diff: RunDiff, *, plain: bool = False, limit: int = ROWS_SHOWN) ->
         parts.append(Text(f"warning: {printable(warning)}", style="yellow"))
     for pairing in diff.pairings:
         parts.append(Text(f"note: {printable(pairing)}"))
-    for what, labels in (
-        ("new prompt", diff.added_prompts),
-        ("removed prompt", diff.removed_prompts),
-        ("new provider", diff.added_providers),
-        ("removed provider", diff.removed_providers),
-    ):
-        parts += [Text(f"{what}: {printable(clip(label, 120))}") for label in labels]
+    for what, labels in entries(diff):  # "Providers added": one line each
+        parts += [Text(f"{_ENTRY[what]}: {printable(clip(label, 120))}") for label in labels]
     parts.append(_rates_table(diff, plain))
     for change, (title, style) in _TITLES.items():
         cells = diff.of(change)
@@ -99,19 +101,15 @@ def _rates_table(diff: RunDiff, plain: bool) -> Table:
     for name in ("Base", "New", "Change", "p"):
         table.add_column(name, justify="right", no_wrap=True)
     for rate in diff.rates:
-        change = ""
-        style = ""
-        if rate.base and rate.new:
-            points = (_rate(rate.new) - _rate(rate.base)) * 100
-            change = f"{points:+.1f} pts"
-            style = "red" if points < 0 else "green" if points > 0 else ""
+        change = points_text(rate)
+        style = "red" if change.startswith("-") else "green" if change.startswith("+") else ""
         table.add_row(
             printable(clip(rate.prompt, 60)),
             printable(rate.provider),
-            _counts(rate.base),
-            _counts(rate.new),
+            counts_text(rate.base),
+            counts_text(rate.new),
             Text(change, style=style),
-            f"{rate.p_value:.3f}" if rate.p_value is not None else "",
+            p_text(rate.p_value) if rate.p_value is not None else "",
         )
     return table
 
@@ -172,13 +170,3 @@ def _output_change(cell: CellChange) -> Text:
         else:
             text.append(f"{{+{shown}+}}", style="green")
     return text
-
-
-def _rate(counts: PassCounts) -> float:
-    return counts.passed / counts.runs if counts.runs else 0.0
-
-
-def _counts(counts: PassCounts | None) -> str:
-    if counts is None:
-        return "—"
-    return f"{counts.passed}/{counts.runs} ({_rate(counts):.0%})"

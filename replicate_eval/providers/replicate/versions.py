@@ -5,7 +5,8 @@ now, and models change. Resolving it once per run lets the results say what was 
 ``reval diff`` warn when two runs differ), and keys the response cache by that version, so a
 cached answer never outlives a model update. A deployment is resolved to its current release.
 A look-up that fails leaves the version unknown (None): the run's own calls report the problem,
-and the cache falls back to its "latest" key.
+and that provider neither reads nor writes the cache (its "latest" entries may be an older
+version's). The preflight's read of a model (``VersionsSeen``) serves instead of a look-up.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ VersionsSeen = dict[tuple[str, str], str]
 async def resolve_versions(
     providers: Sequence[ProviderConfig],
     session: ReplicateSession,
-    seen: Mapping[tuple[str, str], str] | None = None,
+    seen: Mapping[tuple[str, str], str] | None = None,  # a VersionsSeen, read only
 ) -> dict[int, str | None]:
     """Each Replicate provider's version, by provider index; other types are left out.
     ``seen``: versions the preflight read moments ago, not looked up again."""
